@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
+    // Network tests bind fixed loopback addresses; files run in parallel workers, tests inside a file in order.
+    pool: 'forks',
+  },
+});
