@@ -1,0 +1,289 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { StoreError, type SubscriberStore } from './store.js';
+import {
+  normaliseImpu,
+  notRegistered,
+  validateSubscriber,
+  type AuthScheme,
+  type Registration,
+  type RegistrationState,
+  type ScscfCapabilities,
+  type Subscriber,
+} from './subscriber.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS subscriber (
+  impi TEXT PRIMARY KEY,
+  auth_schemes TEXT NOT NULL,
+  k BLOB, op BLOB, opc BLOB,
+  amf BLOB NOT NULL,
+  sqn INTEGER NOT NULL,
+  password TEXT,
+  allowed_visited_networks TEXT NOT NULL,
+  user_data TEXT,
+  capabilities TEXT
+);
+CREATE TABLE IF NOT EXISTS public_identity (
+  uri_key TEXT PRIMARY KEY,
+  uri TEXT NOT NULL,
+  impi TEXT NOT NULL REFERENCES subscriber(impi) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  barred INTEGER NOT NULL,
+  service_profile_id TEXT
+);
+CREATE INDEX IF NOT EXISTS public_identity_impi ON public_identity(impi);
+CREATE TABLE IF NOT EXISTS registration (
+  impu TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  server_name TEXT,
+  scscf_host TEXT,
+  scscf_realm TEXT,
+  auth_pending INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scscf (
+  server_name TEXT PRIMARY KEY,
+  capabilities TEXT NOT NULL
+);
+`;
+
+interface SubscriberRow {
+  impi: string;
+  auth_schemes: string;
+  k: Buffer | null;
+  op: Buffer | null;
+  opc: Buffer | null;
+  amf: Buffer;
+  sqn: number;
+  password: string | null;
+  allowed_visited_networks: string;
+  user_data: string | null;
+  capabilities: string | null;
+}
+
+interface ImpuRow {
+  uri: string;
+  impi: string;
+  barred: number;
+  service_profile_id: string | null;
+}
+
+interface RegistrationRow {
+  impu: string;
+  state: string;
+  server_name: string | null;
+  scscf_host: string | null;
+  scscf_realm: string | null;
+  auth_pending: number;
+}
+
+/**
+ * The embedded subscriber store: one SQLite file, `<dataDir>/hss.sqlite`.
+ *
+ * Journal mode WAL with `synchronous = FULL` makes every commit reach the disk (fsync of the WAL) before the
+ * call returns, so a process killed right after it answered an MAA or SAA still has the SQN and the S-CSCF
+ * assignment that answer relied on (TS 33.102 §6.3.2: a SQN handed out must never be handed out again).
+ */
+export class SqliteSubscriberStore implements SubscriberStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(dataDir: string, options: { fileName?: string } = {}) {
+    mkdirSync(dataDir, { recursive: true });
+    this.path = join(dataDir, options.fileName ?? 'hss.sqlite');
+    this.db = new Database(this.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.stmt = {
+      getSubscriber: db.prepare<[string], SubscriberRow>('SELECT * FROM subscriber WHERE impi = ?'),
+      listSubscribers: db.prepare<[], SubscriberRow>('SELECT * FROM subscriber ORDER BY impi'),
+      impusOf: db.prepare<[string], ImpuRow>('SELECT uri, impi, barred, service_profile_id FROM public_identity WHERE impi = ? ORDER BY position'),
+      ownerOf: db.prepare<[string], { impi: string }>('SELECT impi FROM public_identity WHERE uri_key = ?'),
+      upsertSubscriber: db.prepare(
+        `INSERT INTO subscriber (impi, auth_schemes, k, op, opc, amf, sqn, password, allowed_visited_networks, user_data, capabilities)
+         VALUES (@impi, @auth_schemes, @k, @op, @opc, @amf, @sqn, @password, @allowed_visited_networks, @user_data, @capabilities)
+         ON CONFLICT(impi) DO UPDATE SET auth_schemes = excluded.auth_schemes, k = excluded.k, op = excluded.op, opc = excluded.opc,
+           amf = excluded.amf, sqn = excluded.sqn, password = excluded.password,
+           allowed_visited_networks = excluded.allowed_visited_networks, user_data = excluded.user_data,
+           capabilities = excluded.capabilities`,
+      ),
+      deleteImpus: db.prepare<[string]>('DELETE FROM public_identity WHERE impi = ?'),
+      insertImpu: db.prepare(
+        'INSERT INTO public_identity (uri_key, uri, impi, position, barred, service_profile_id) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      deleteSubscriber: db.prepare<[string]>('DELETE FROM subscriber WHERE impi = ?'),
+      getSqn: db.prepare<[string], { sqn: number }>('SELECT sqn FROM subscriber WHERE impi = ?'),
+      setSqn: db.prepare<[number, string]>('UPDATE subscriber SET sqn = ? WHERE impi = ?'),
+      getRegistration: db.prepare<[string], RegistrationRow>('SELECT * FROM registration WHERE impu = ?'),
+      listRegistrations: db.prepare<[], RegistrationRow>('SELECT * FROM registration ORDER BY impu'),
+      upsertRegistration: db.prepare(
+        `INSERT INTO registration (impu, state, server_name, scscf_host, scscf_realm, auth_pending) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(impu) DO UPDATE SET state = excluded.state, server_name = excluded.server_name,
+           scscf_host = excluded.scscf_host, scscf_realm = excluded.scscf_realm, auth_pending = excluded.auth_pending`,
+      ),
+      deleteRegistration: db.prepare<[string]>('DELETE FROM registration WHERE impu = ?'),
+      listScscfs: db.prepare<[], { server_name: string; capabilities: string }>('SELECT * FROM scscf ORDER BY server_name'),
+      upsertScscf: db.prepare<[string, string]>(
+        'INSERT INTO scscf (server_name, capabilities) VALUES (?, ?) ON CONFLICT(server_name) DO UPDATE SET capabilities = excluded.capabilities',
+      ),
+      deleteScscf: db.prepare<[string]>('DELETE FROM scscf WHERE server_name = ?'),
+    };
+  }
+
+  get(impi: string): Subscriber | undefined {
+    const row = this.stmt.getSubscriber.get(impi);
+    return row ? this.toSubscriber(row) : undefined;
+  }
+
+  findImpiByImpu(impu: string): string | undefined {
+    return this.stmt.ownerOf.get(normaliseImpu(impu))?.impi;
+  }
+
+  list(): Subscriber[] {
+    return this.stmt.listSubscribers.all().map((r) => this.toSubscriber(r));
+  }
+
+  put(s: Subscriber): void {
+    validateSubscriber(s);
+    this.db.transaction(() => {
+      for (const p of s.impus) {
+        const owner = this.stmt.ownerOf.get(normaliseImpu(p.uri))?.impi;
+        if (owner !== undefined && owner !== s.impi)
+          throw new StoreError(`public identity ${p.uri} already belongs to ${owner}`);
+      }
+      const previous = this.stmt.impusOf.all(s.impi).map((r) => normaliseImpu(r.uri));
+      this.stmt.upsertSubscriber.run({
+        impi: s.impi,
+        auth_schemes: JSON.stringify(s.authSchemes),
+        k: s.k ?? null,
+        op: s.op ?? null,
+        opc: s.opc ?? null,
+        amf: s.amf,
+        sqn: Number(s.sqn),
+        password: s.password ?? null,
+        allowed_visited_networks: JSON.stringify(s.allowedVisitedNetworks),
+        user_data: s.userData ?? null,
+        capabilities: s.capabilities ? JSON.stringify(s.capabilities) : null,
+      });
+      this.stmt.deleteImpus.run(s.impi);
+      const keep = new Set<string>();
+      s.impus.forEach((p, i) => {
+        const key = normaliseImpu(p.uri);
+        keep.add(key);
+        this.stmt.insertImpu.run(key, p.uri, s.impi, i, p.barred ? 1 : 0, p.serviceProfileId ?? null);
+      });
+      // An identity taken out of the subscription takes its registration state with it.
+      for (const key of previous) if (!keep.has(key)) this.stmt.deleteRegistration.run(key);
+    })();
+  }
+
+  remove(impi: string): boolean {
+    return this.db.transaction(() => {
+      const impus = this.stmt.impusOf.all(impi);
+      for (const p of impus) this.stmt.deleteRegistration.run(normaliseImpu(p.uri));
+      return this.stmt.deleteSubscriber.run(impi).changes > 0;
+    })();
+  }
+
+  nextSqn(impi: string, advance: (sqn: bigint) => bigint): bigint {
+    return this.db.transaction(() => {
+      const row = this.stmt.getSqn.get(impi);
+      if (!row) throw new StoreError(`no subscriber ${impi}`);
+      const next = advance(BigInt(row.sqn));
+      checkSqn(next);
+      this.stmt.setSqn.run(Number(next), impi);
+      return next;
+    }).immediate();
+  }
+
+  setSqn(impi: string, sqn: bigint): void {
+    checkSqn(sqn);
+    if (this.stmt.setSqn.run(Number(sqn), impi).changes === 0) throw new StoreError(`no subscriber ${impi}`);
+  }
+
+  getRegistration(impu: string): Registration {
+    const key = normaliseImpu(impu);
+    const row = this.stmt.getRegistration.get(key);
+    return row ? toRegistration(row) : notRegistered(key);
+  }
+
+  setRegistrations(registrations: Registration[]): void {
+    this.db.transaction(() => {
+      for (const r of registrations) {
+        const key = normaliseImpu(r.impu);
+        if (r.state === 'NOT_REGISTERED' && !r.serverName && !r.authPending) this.stmt.deleteRegistration.run(key);
+        else
+          this.stmt.upsertRegistration.run(key, r.state, r.serverName ?? null, r.scscfHost ?? null, r.scscfRealm ?? null, r.authPending ? 1 : 0);
+      }
+    })();
+  }
+
+  listRegistrations(): Registration[] {
+    return this.stmt.listRegistrations.all().map(toRegistration);
+  }
+
+  listScscfs(): ScscfCapabilities[] {
+    return this.stmt.listScscfs.all().map((r) => ({ serverName: r.server_name, capabilities: JSON.parse(r.capabilities) as number[] }));
+  }
+
+  putScscf(scscf: ScscfCapabilities): void {
+    if (!scscf.serverName.startsWith('sip:') && !scscf.serverName.startsWith('sips:'))
+      throw new StoreError(`Server-Name must be a SIP URI (TS 29.229 §6.3.4), got "${scscf.serverName}"`);
+    if (!scscf.capabilities.every((c) => Number.isInteger(c) && c >= 0 && c <= 0xffffffff))
+      throw new StoreError('capabilities are Unsigned32 values (TS 29.229 §6.3.5)');
+    this.stmt.upsertScscf.run(scscf.serverName, JSON.stringify(scscf.capabilities));
+  }
+
+  removeScscf(serverName: string): boolean {
+    return this.stmt.deleteScscf.run(serverName).changes > 0;
+  }
+
+  transaction<T>(fn: (store: SubscriberStore) => T): T {
+    return this.db.transaction(() => fn(this))();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private toSubscriber(row: SubscriberRow): Subscriber {
+    const impus = this.stmt.impusOf.all(row.impi).map((r) => ({
+      uri: r.uri,
+      barred: r.barred === 1,
+      ...(r.service_profile_id !== null ? { serviceProfileId: r.service_profile_id } : {}),
+    }));
+    const s: Subscriber = {
+      impi: row.impi,
+      impus,
+      authSchemes: JSON.parse(row.auth_schemes) as AuthScheme[],
+      amf: row.amf,
+      sqn: BigInt(row.sqn),
+      allowedVisitedNetworks: JSON.parse(row.allowed_visited_networks) as string[],
+    };
+    if (row.k) s.k = row.k;
+    if (row.op) s.op = row.op;
+    if (row.opc) s.opc = row.opc;
+    if (row.password !== null) s.password = row.password;
+    if (row.user_data !== null) s.userData = row.user_data;
+    if (row.capabilities !== null) s.capabilities = JSON.parse(row.capabilities) as Subscriber['capabilities'];
+    return s;
+  }
+}
+
+function toRegistration(row: RegistrationRow): Registration {
+  const r: Registration = { impu: row.impu, state: row.state as RegistrationState, authPending: row.auth_pending === 1 };
+  if (row.server_name !== null) r.serverName = row.server_name;
+  if (row.scscf_host !== null) r.scscfHost = row.scscf_host;
+  if (row.scscf_realm !== null) r.scscfRealm = row.scscf_realm;
+  return r;
+}
+
+function checkSqn(sqn: bigint): void {
+  if (sqn < 0n || sqn >= 1n << 48n) throw new StoreError(`SQN 0x${sqn.toString(16)} does not fit in 48 bits`);
+}

@@ -1,0 +1,172 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteSubscriberStore } from '../../src/hss/sqlite-store.js';
+import { MemorySubscriberStore } from '../../src/hss/memory-store.js';
+import { StoreError, type SubscriberStore } from '../../src/hss/store.js';
+import type { Subscriber } from '../../src/hss/subscriber.js';
+
+const dirs: string[] = [];
+const stores: SubscriberStore[] = [];
+afterEach(() => {
+  for (const s of stores.splice(0)) s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), 'imslab-hss-'));
+  dirs.push(d);
+  return d;
+}
+
+function open(dir: string): SqliteSubscriberStore {
+  const s = new SqliteSubscriberStore(dir);
+  stores.push(s);
+  return s;
+}
+
+function alice(): Subscriber {
+  return {
+    impi: 'alice@ims.lab',
+    impus: [
+      { uri: 'sip:alice@ims.lab', barred: false },
+      { uri: 'tel:+15550001', barred: true, serviceProfileId: 'tel' },
+    ],
+    authSchemes: ['AKAv1-MD5', 'SIP Digest'],
+    k: Buffer.from('465b5ce8b199b49faa5f0a2ee238a6bc', 'hex'),
+    opc: Buffer.from('cd63cb71954a9f4e48a5994e37a02baf', 'hex'),
+    amf: Buffer.from('8000', 'hex'),
+    sqn: 0x20n,
+    password: 'secret',
+    allowedVisitedNetworks: ['visited.example'],
+    capabilities: { mandatory: [1], optional: [2, 3] },
+  };
+}
+
+describe.each([
+  ['sqlite', () => open(tempDir())],
+  ['memory', () => new MemorySubscriberStore()],
+] as const)('%s store', (_name, make) => {
+  it('stores, finds by IMPU, lists and removes', () => {
+    const s = make();
+    s.put(alice());
+    expect(s.get('alice@ims.lab')).toEqual(alice());
+    expect(s.findImpiByImpu('SIP:alice@IMS.LAB')).toBe('alice@ims.lab');
+    expect(s.findImpiByImpu('tel:+15550001')).toBe('alice@ims.lab');
+    expect(s.findImpiByImpu('sip:bob@ims.lab')).toBeUndefined();
+    expect(s.list().map((x) => x.impi)).toEqual(['alice@ims.lab']);
+    s.setRegistrations([{ impu: 'sip:alice@ims.lab', state: 'REGISTERED', serverName: 'sip:scscf.ims.lab', authPending: false }]);
+    expect(s.remove('alice@ims.lab')).toBe(true);
+    expect(s.remove('alice@ims.lab')).toBe(false);
+    expect(s.get('alice@ims.lab')).toBeUndefined();
+    expect(s.findImpiByImpu('sip:alice@ims.lab')).toBeUndefined();
+    expect(s.getRegistration('sip:alice@ims.lab').state).toBe('NOT_REGISTERED');
+  });
+
+  it('refuses an IMPU that belongs to another IMPI and changes nothing', () => {
+    const s = make();
+    s.put(alice());
+    const bob: Subscriber = { ...alice(), impi: 'bob@ims.lab', impus: [{ uri: 'sip:bob@ims.lab', barred: false }, { uri: 'sip:alice@ims.lab', barred: false }] };
+    expect(() => s.put(bob)).toThrow(StoreError);
+    expect(s.get('bob@ims.lab')).toBeUndefined();
+    expect(s.findImpiByImpu('sip:bob@ims.lab')).toBeUndefined();
+  });
+
+  it('rejects invalid subscribers', () => {
+    const s = make();
+    expect(() => s.put({ ...alice(), k: Buffer.alloc(15) })).toThrow(/k: must be 16 octets/);
+    expect(() => s.put({ ...alice(), impus: [{ uri: 'alice', barred: false }] })).toThrow(/impu/);
+    expect(s.list()).toEqual([]);
+  });
+
+  it('advances the SQN atomically and sets it on resync', () => {
+    const s = make();
+    s.put(alice());
+    expect(s.nextSqn('alice@ims.lab', (q) => q + 32n)).toBe(0x40n);
+    expect(s.nextSqn('alice@ims.lab', (q) => q + 32n)).toBe(0x60n);
+    s.setSqn('alice@ims.lab', 0x1234n);
+    expect(s.get('alice@ims.lab')!.sqn).toBe(0x1234n);
+    expect(() => s.nextSqn('nobody@ims.lab', (q) => q + 1n)).toThrow(StoreError);
+    expect(() => s.nextSqn('alice@ims.lab', () => 1n << 48n)).toThrow(/48 bits/);
+    expect(s.get('alice@ims.lab')!.sqn).toBe(0x1234n);
+  });
+
+  it('rolls a failed transaction back entirely', () => {
+    const s = make();
+    s.put(alice());
+    expect(() =>
+      s.transaction((tx) => {
+        tx.put({ ...alice(), impi: 'carol@ims.lab', impus: [{ uri: 'sip:carol@ims.lab', barred: false }] });
+        tx.setSqn('alice@ims.lab', 0x999n);
+        tx.put({ ...alice(), impi: 'dave@ims.lab' }); // clashes on alice's IMPUs
+      }),
+    ).toThrow(StoreError);
+    expect(s.get('carol@ims.lab')).toBeUndefined();
+    expect(s.get('alice@ims.lab')!.sqn).toBe(0x20n);
+  });
+
+  it('keeps registration state per IMPU and drops it with the IMPU', () => {
+    const s = make();
+    s.put(alice());
+    s.setRegistrations([
+      { impu: 'sip:alice@ims.lab', state: 'REGISTERED', serverName: 'sip:scscf.ims.lab:6060', scscfHost: 'scscf.ims.lab', scscfRealm: 'ims.lab', authPending: false },
+      { impu: 'tel:+15550001', state: 'REGISTERED', serverName: 'sip:scscf.ims.lab:6060', authPending: false },
+    ]);
+    expect(s.getRegistration('sip:alice@ims.lab')).toEqual({
+      impu: 'sip:alice@ims.lab', state: 'REGISTERED', serverName: 'sip:scscf.ims.lab:6060', scscfHost: 'scscf.ims.lab', scscfRealm: 'ims.lab', authPending: false,
+    });
+    s.put({ ...alice(), impus: [{ uri: 'sip:alice@ims.lab', barred: false }] });
+    expect(s.getRegistration('tel:+15550001').state).toBe('NOT_REGISTERED');
+    expect(s.listRegistrations().map((r) => r.impu)).toEqual(['sip:alice@ims.lab']);
+  });
+});
+
+describe('sqlite persistence', () => {
+  it('write, close, reopen: same subscribers, SQN, registrations and S-CSCF table', () => {
+    const dir = tempDir();
+    const a = open(dir);
+    a.put(alice());
+    a.nextSqn('alice@ims.lab', (q) => q + 32n);
+    a.setRegistrations([{ impu: 'sip:alice@ims.lab', state: 'UNREGISTERED', serverName: 'sip:scscf.ims.lab', authPending: true }]);
+    a.putScscf({ serverName: 'sip:scscf.ims.lab', capabilities: [1, 2] });
+    a.close();
+    const b = open(dir);
+    expect(b.get('alice@ims.lab')).toEqual({ ...alice(), sqn: 0x40n });
+    expect(b.getRegistration('sip:alice@ims.lab')).toEqual({ impu: 'sip:alice@ims.lab', state: 'UNREGISTERED', serverName: 'sip:scscf.ims.lab', authPending: true });
+    expect(b.listScscfs()).toEqual([{ serverName: 'sip:scscf.ims.lab', capabilities: [1, 2] }]);
+    expect(() => b.putScscf({ serverName: 'scscf', capabilities: [] })).toThrow(StoreError);
+  });
+
+  it('keeps an SQN increment answered just before a SIGKILL', async () => {
+    const dir = tempDir();
+    const a = open(dir);
+    a.put(alice());
+    a.close();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/sqn-child.ts'), dir, 'alice@ims.lab', '5'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const answered = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`child did not answer: ${stderr}`)), 15_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /answered ([0-9a-f]+)\n/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      child.on('exit', () => reject(new Error(`child exited early: ${stderr}`)));
+    });
+    const exited = new Promise((r) => child.on('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    expect(answered).toBe((0x20 + 5 * 32).toString(16));
+    const b = open(dir);
+    expect(b.get('alice@ims.lab')!.sqn).toBe(BigInt('0x' + answered));
+  });
+});
