@@ -1,0 +1,52 @@
+/**
+ * Result-Code values of the base protocol (RFC 6733 §7.1), carried in Result-Code (268).
+ * 1xxx informational, 2xxx success, 3xxx protocol errors (answered with the E bit, §7.1.3),
+ * 4xxx transient failures, 5xxx permanent failures.
+ */
+export const ResultCode = {
+  DIAMETER_MULTI_ROUND_AUTH: 1001,
+  DIAMETER_SUCCESS: 2001,
+  DIAMETER_LIMITED_SUCCESS: 2002,
+  DIAMETER_COMMAND_UNSUPPORTED: 3001,
+  DIAMETER_UNABLE_TO_DELIVER: 3002,
+  DIAMETER_REALM_NOT_SERVED: 3003,
+  DIAMETER_TOO_BUSY: 3004,
+  DIAMETER_LOOP_DETECTED: 3005,
+  DIAMETER_REDIRECT_INDICATION: 3006,
+  DIAMETER_APPLICATION_UNSUPPORTED: 3007,
+  DIAMETER_INVALID_HDR_BITS: 3008,
+  DIAMETER_INVALID_AVP_BITS: 3009,
+  DIAMETER_UNKNOWN_PEER: 3010,
+  DIAMETER_AUTHENTICATION_REJECTED: 4001,
+  DIAMETER_OUT_OF_SPACE: 4002,
+  ELECTION_LOST: 4003,
+  DIAMETER_AVP_UNSUPPORTED: 5001,
+  DIAMETER_UNKNOWN_SESSION_ID: 5002,
+  DIAMETER_AUTHORIZATION_REJECTED: 5003,
+  DIAMETER_INVALID_AVP_VALUE: 5004,
+  DIAMETER_MISSING_AVP: 5005,
+  DIAMETER_RESOURCES_EXCEEDED: 5006,
+  DIAMETER_CONTRADICTING_AVPS: 5007,
+  DIAMETER_AVP_NOT_ALLOWED: 5008,
+  DIAMETER_AVP_OCCURS_TOO_MANY_TIMES: 5009,
+  DIAMETER_NO_COMMON_APPLICATION: 5010,
+  DIAMETER_UNSUPPORTED_VERSION: 5011,
+  DIAMETER_UNABLE_TO_COMPLY: 5012,
+  DIAMETER_INVALID_BIT_IN_HEADER: 5013,
+  DIAMETER_INVALID_AVP_LENGTH: 5014,
+  DIAMETER_INVALID_MESSAGE_LENGTH: 5015,
+  DIAMETER_INVALID_AVP_BIT_COMBO: 5016,
+  DIAMETER_NO_COMMON_SECURITY: 5017,
+} as const;
+
+export type ResultCodeValue = (typeof ResultCode)[keyof typeof ResultCode];
+
+/** Protocol errors (3xxx) are sent in answers with the E bit set (RFC 6733 §7.1.3, §7.2). */
+export function isProtocolError(code: number): boolean {
+  return code >= 3000 && code < 4000;
+}
+
+export function resultCodeName(code: number): string {
+  for (const [name, value] of Object.entries(ResultCode)) if (value === code) return name;
+  return String(code);
+}
