@@ -1,0 +1,170 @@
+import type { SipRequest, SipResponse } from '../message.js';
+import type { ReceivedMessage, TransportAddress } from '../transport/types.js';
+import { buildNonSuccessAck } from './ack.js';
+import type { TransactionEnv } from './env.js';
+import { createResponse } from './response.js';
+import { TransactionTimer } from './timers.js';
+import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCause } from './types.js';
+
+/**
+ * The INVITE client transaction (RFC 3261 §17.1.1, as updated by RFC 6026 §7.2):
+ *
+ *   Calling --1xx--> Proceeding --300-699--> Completed --Timer D--> Terminated
+ *      |                 |
+ *      +------2xx--------+--> Accepted --Timer M--> Terminated
+ *
+ * Timer A retransmits the INVITE over UDP (T1, 2·T1, 4·T1 … with no cap, §17.1.1.2); Timer B (64·T1) gives
+ * up while still Calling. A 300-699 is acknowledged here, inside the transaction; a 2xx is acknowledged
+ * by the TU (§13.2.2.4), so the transaction only stays in Accepted to pass further 2xx up (RFC 6026).
+ */
+export class ClientInviteTransaction implements ClientTransaction {
+  readonly kind = 'client' as const;
+  readonly method = 'INVITE';
+  state: ClientState = 'calling';
+  provisionalReceived = false;
+
+  private readonly timerA: TransactionTimer;
+  private readonly timerB: TransactionTimer;
+  private readonly timerD: TransactionTimer;
+  private readonly timerM: TransactionTimer;
+  private ack: SipRequest | undefined;
+
+  constructor(
+    private readonly env: TransactionEnv,
+    readonly request: SipRequest,
+    readonly destination: TransportAddress,
+    readonly branch: string,
+    private readonly tu: ClientTransactionHandlers,
+  ) {
+    this.timerA = new TransactionTimer(env.clock);
+    this.timerB = new TransactionTimer(env.clock);
+    this.timerD = new TransactionTimer(env.clock);
+    this.timerM = new TransactionTimer(env.clock);
+  }
+
+  /** Sends the INVITE and starts Timers A (unreliable transports only) and B (§17.1.1.2). */
+  start(): void {
+    const { t1 } = this.env.timers;
+    this.transmit(this.request, false);
+    if (this.state !== 'calling') return;
+    if (!this.env.reliable) this.armTimerA(t1);
+    this.timerB.start(64 * t1, () => this.onTimerB());
+  }
+
+  receive(response: SipResponse, received: ReceivedMessage): void {
+    const status = response.status;
+    switch (this.state) {
+      case 'calling':
+      case 'proceeding':
+        if (status < 200) {
+          this.state = 'proceeding';
+          this.provisionalReceived = true;
+          this.timerA.cancel();
+          this.timerB.cancel();
+          this.tu.provisional?.(response, received);
+        } else if (status < 300) {
+          this.accept(response, received);
+        } else {
+          this.complete(response, received);
+        }
+        return;
+      case 'accepted':
+        // RFC 6026 §7.2: every 2xx in Accepted goes to the TU (retransmissions and other forks alike).
+        if (status >= 200 && status < 300) this.tu.final(response, 'response', received);
+        return;
+      case 'completed':
+        // §17.1.1.2: a retransmitted final response is answered with the same ACK, not passed up.
+        if (status >= 300 && this.ack) {
+          this.env.counters.retransmissionsReceived++;
+          this.env.counters.retransmissionsSent++;
+          this.transmit(this.ack, true);
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * §9.1: when a CANCEL was sent and no final response followed within 64·T1, the INVITE is considered
+   * cancelled; the TU gets a synthetic 487 so that a proxy's response context can still conclude.
+   */
+  cancelExpired(): void {
+    if (this.state !== 'calling' && this.state !== 'proceeding') return;
+    this.env.counters.timeouts++;
+    this.env.note?.('no final response 64*T1 after CANCEL: the INVITE is considered cancelled', 'RFC 3261 §9.1');
+    this.fail('timeout', 487);
+  }
+
+  /** Stops everything now (the layer is closing). */
+  abort(): void {
+    this.terminate();
+  }
+
+  private accept(response: SipResponse, received: ReceivedMessage): void {
+    this.state = 'accepted';
+    this.timerA.cancel();
+    this.timerB.cancel();
+    this.timerM.start(64 * this.env.timers.t1, () => this.terminate());
+    this.tu.final(response, 'response', received);
+  }
+
+  private complete(response: SipResponse, received: ReceivedMessage | undefined, cause: FinalCause = 'response'): void {
+    this.state = 'completed';
+    this.timerA.cancel();
+    this.timerB.cancel();
+    if (cause === 'response') {
+      this.ack = buildNonSuccessAck(this.request, response);
+      this.transmit(this.ack, true);
+    }
+    // Timer D absorbs retransmissions of the final response: ≥ 32 s over UDP, zero when reliable.
+    this.timerD.start(this.env.reliable ? 0 : this.env.timers.timerD, () => this.terminate());
+    this.tu.final(response, cause, received);
+  }
+
+  private armTimerA(interval: number): void {
+    this.timerA.start(interval, () => {
+      if (this.state !== 'calling') return;
+      this.env.counters.retransmissionsSent++;
+      this.transmit(this.request, false);
+      this.armTimerA(interval * 2);
+    });
+  }
+
+  private onTimerB(): void {
+    if (this.state !== 'calling') return;
+    this.env.counters.timeouts++;
+    this.env.note?.('Timer B fired: no response to the INVITE, the transaction gives up with 408', 'RFC 3261 §17.1.1.2');
+    this.fail('timeout', 408);
+  }
+
+  private fail(cause: FinalCause, status: 408 | 487 | 503): void {
+    if (this.state === 'terminated') return;
+    this.timerA.cancel();
+    this.timerB.cancel();
+    const synthetic = createResponse(this.request, status);
+    this.terminate(() => this.tu.final(synthetic, cause));
+  }
+
+  private transmit(message: SipRequest, isAck: boolean): void {
+    this.env.send(message).catch((err: unknown) => {
+      this.env.counters.transportErrors++;
+      this.env.note?.(`transport error sending ${message.method}: ${(err as Error).message}`, 'RFC 3261 §17.1.4');
+      // §17.1.4: a failure while the TU still waits becomes a 503; a lost ACK only ends the transaction.
+      if (!isAck && (this.state === 'calling' || this.state === 'proceeding')) this.fail('transport-error', 503);
+      else if (isAck) this.terminate();
+    });
+  }
+
+  private terminate(before?: () => void): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.timerA.cancel();
+    this.timerB.cancel();
+    this.timerD.cancel();
+    this.timerM.cancel();
+    before?.();
+    this.tu.terminated?.();
+    this.env.terminated();
+  }
+}

@@ -1,0 +1,115 @@
+import type { SipRequest, SipResponse } from '../message.js';
+import type { ReceivedMessage, TransportAddress } from '../transport/types.js';
+import type { TransactionEnv } from './env.js';
+import { createResponse } from './response.js';
+import { TransactionTimer } from './timers.js';
+import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCause } from './types.js';
+
+/**
+ * The non-INVITE client transaction (RFC 3261 §17.1.2):
+ *
+ *   Trying --1xx--> Proceeding --200-699--> Completed --Timer K--> Terminated
+ *
+ * Timer E retransmits over UDP at T1, 2·T1, 4·T1 … capped at T2, and every T2 once a provisional has
+ * arrived (§17.1.2.2); Timer F (64·T1) ends the transaction with a timeout in Trying or Proceeding;
+ * Timer K (T4 over UDP, zero when reliable) absorbs retransmitted finals.
+ */
+export class ClientNonInviteTransaction implements ClientTransaction {
+  readonly kind = 'client' as const;
+  state: ClientState = 'trying';
+  provisionalReceived = false;
+
+  private readonly timerE: TransactionTimer;
+  private readonly timerF: TransactionTimer;
+  private readonly timerK: TransactionTimer;
+
+  constructor(
+    private readonly env: TransactionEnv,
+    readonly request: SipRequest,
+    readonly destination: TransportAddress,
+    readonly branch: string,
+    private readonly tu: ClientTransactionHandlers,
+  ) {
+    this.timerE = new TransactionTimer(env.clock);
+    this.timerF = new TransactionTimer(env.clock);
+    this.timerK = new TransactionTimer(env.clock);
+  }
+
+  get method(): string {
+    return this.request.method;
+  }
+
+  start(): void {
+    const { t1 } = this.env.timers;
+    this.transmit();
+    if (this.state !== 'trying') return;
+    if (!this.env.reliable) this.armTimerE(t1);
+    this.timerF.start(64 * t1, () => this.onTimerF());
+  }
+
+  receive(response: SipResponse, received: ReceivedMessage): void {
+    if (this.state === 'completed') {
+      this.env.counters.retransmissionsReceived++;
+      return;
+    }
+    if (this.state !== 'trying' && this.state !== 'proceeding') return;
+    if (response.status < 200) {
+      this.state = 'proceeding';
+      this.provisionalReceived = true;
+      this.tu.provisional?.(response, received);
+      return;
+    }
+    this.state = 'completed';
+    this.timerE.cancel();
+    this.timerF.cancel();
+    this.timerK.start(this.env.reliable ? 0 : this.env.timers.t4, () => this.terminate());
+    this.tu.final(response, 'response', received);
+  }
+
+  abort(): void {
+    this.terminate();
+  }
+
+  private armTimerE(interval: number): void {
+    this.timerE.start(interval, () => {
+      if (this.state !== 'trying' && this.state !== 'proceeding') return;
+      this.env.counters.retransmissionsSent++;
+      this.transmit();
+      // §17.1.2.2: doubling up to T2 in Trying; in Proceeding the interval is T2.
+      const { t2 } = this.env.timers;
+      this.armTimerE(this.state === 'proceeding' ? t2 : Math.min(2 * interval, t2));
+    });
+  }
+
+  private onTimerF(): void {
+    if (this.state !== 'trying' && this.state !== 'proceeding') return;
+    this.env.counters.timeouts++;
+    this.env.note?.(`Timer F fired: no final response to ${this.method}, the transaction gives up with 408`, 'RFC 3261 §17.1.2.2');
+    this.fail('timeout', 408);
+  }
+
+  private fail(cause: FinalCause, status: 408 | 503): void {
+    if (this.state === 'terminated' || this.state === 'completed') return;
+    const synthetic = createResponse(this.request, status);
+    this.terminate(() => this.tu.final(synthetic, cause));
+  }
+
+  private transmit(): void {
+    this.env.send(this.request).catch((err: unknown) => {
+      this.env.counters.transportErrors++;
+      this.env.note?.(`transport error sending ${this.method}: ${(err as Error).message}`, 'RFC 3261 §17.1.4');
+      this.fail('transport-error', 503);
+    });
+  }
+
+  private terminate(before?: () => void): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.timerE.cancel();
+    this.timerF.cancel();
+    this.timerK.cancel();
+    before?.();
+    this.tu.terminated?.();
+    this.env.terminated();
+  }
+}

@@ -1,0 +1,19 @@
+import type { Clock } from '../../util/clock.js';
+import type { SipMessage } from '../message.js';
+import type { TransactionCounters } from './counters.js';
+import type { TimerSettings } from './timers.js';
+
+/** What a state machine needs from the layer that owns it: time, the timer values, counters and a way out. */
+export interface TransactionEnv {
+  clock: Clock;
+  timers: TimerSettings;
+  counters: TransactionCounters;
+  /** Hands a message to the transport toward the transaction's peer; rejects on a transport error (§18.4). */
+  send(message: SipMessage): Promise<void>;
+  /** Whether the transport is reliable (TCP, TLS): then there are no retransmissions and D/I/J/K are zero (§17). */
+  reliable: boolean;
+  /** Called once, when the state machine reaches Terminated, so the layer forgets it. */
+  terminated(): void;
+  /** Reports a timer firing or a failure on the trace stream, for ladders and students. */
+  note?(text: string, clause: string): void;
+}

@@ -1,0 +1,166 @@
+import type { SipRequest, SipResponse } from '../message.js';
+import type { ReceivedMessage } from '../transport/types.js';
+import type { TransactionEnv } from './env.js';
+import { createResponse, tagOf } from './response.js';
+import { TransactionTimer } from './timers.js';
+import type { ServerState, ServerTermination, ServerTransaction } from './types.js';
+
+/** When a server INVITE transaction sends 100 (Trying) on its own (§17.2.1). */
+export type TryingPolicy = 'immediate' | 'never' | { afterMs: number };
+
+/** §17.2.1: a UAS sends 100 (Trying) if the TU has not answered within 200 ms. */
+export const UAS_TRYING: TryingPolicy = { afterMs: 200 };
+
+/**
+ * The INVITE server transaction (RFC 3261 §17.2.1, as updated by RFC 6026 §7.1):
+ *
+ *   Proceeding --2xx--> Accepted --Timer L--> Terminated
+ *       |
+ *       +--300-699--> Completed --ACK--> Confirmed --Timer I--> Terminated
+ *                         +--Timer H--> Terminated (no ACK)
+ *
+ * A retransmitted INVITE gets the last provisional again in Proceeding and the final again in Completed;
+ * Timer G retransmits a non-2xx final over UDP (T1, 2·T1 … capped at T2) until the ACK, which this
+ * transaction absorbs. 2xx retransmission is the TU's job (§13.3.1.4); in Accepted the transaction passes
+ * each 2xx from the TU on and keeps absorbing INVITE retransmissions until Timer L (64·T1).
+ */
+export class ServerInviteTransaction implements ServerTransaction {
+  readonly kind = 'server' as const;
+  readonly method = 'INVITE';
+  state: ServerState = 'proceeding';
+  lastResponse: SipResponse | undefined;
+  /** The To tag of the final response sent, for RFC 2543 ACK matching (§17.2.3). */
+  finalToTag: string | undefined;
+
+  private readonly trying: TransactionTimer;
+  private readonly timerG: TransactionTimer;
+  private readonly timerH: TransactionTimer;
+  private readonly timerI: TransactionTimer;
+  private readonly timerL: TransactionTimer;
+  private readonly listeners: Array<(reason: ServerTermination) => void> = [];
+
+  constructor(
+    private readonly env: TransactionEnv,
+    readonly request: SipRequest,
+    readonly received: ReceivedMessage,
+    readonly branch: string,
+    private readonly tryingPolicy: TryingPolicy = UAS_TRYING,
+  ) {
+    this.trying = new TransactionTimer(env.clock);
+    this.timerG = new TransactionTimer(env.clock);
+    this.timerH = new TransactionTimer(env.clock);
+    this.timerI = new TransactionTimer(env.clock);
+    this.timerL = new TransactionTimer(env.clock);
+  }
+
+  start(): void {
+    const p = this.tryingPolicy;
+    if (p === 'immediate') this.sendTrying();
+    else if (p !== 'never') this.trying.start(p.afterMs, () => this.sendTrying());
+  }
+
+  respond(response: SipResponse): void {
+    const status = response.status;
+    if (this.state === 'proceeding') {
+      this.trying.cancel();
+      this.lastResponse = response;
+      if (status < 200) {
+        this.transmit(response);
+      } else if (status < 300) {
+        this.state = 'accepted';
+        this.transmit(response);
+        this.timerL.start(64 * this.env.timers.t1, () => this.terminate('normal'));
+      } else {
+        this.state = 'completed';
+        this.finalToTag = tagOf(response.headers.get('To'));
+        this.transmit(response);
+        const { t1 } = this.env.timers;
+        if (!this.env.reliable) this.armTimerG(t1);
+        this.timerH.start(64 * t1, () => this.onTimerH());
+      }
+    } else if (this.state === 'accepted' && status >= 200 && status < 300) {
+      // RFC 6026 §7.1: 2xx from the TU in Accepted (its own retransmissions, or other forks a proxy relays).
+      this.lastResponse = response;
+      this.transmit(response);
+    }
+  }
+
+  /** An INVITE matching this transaction: a retransmission (§17.2.1). */
+  receiveRequest(): void {
+    this.env.counters.retransmissionsReceived++;
+    if ((this.state === 'proceeding' || this.state === 'completed') && this.lastResponse) {
+      this.env.counters.retransmissionsSent++;
+      this.transmit(this.lastResponse);
+    }
+  }
+
+  /**
+   * An ACK matching this transaction. Returns true when the transaction absorbed it (ACK for a non-2xx,
+   * §17.2.1), false when it belongs to the TU (an ACK for a 2xx that reused the branch, RFC 6026 §7.1).
+   */
+  receiveAck(): boolean {
+    if (this.state === 'completed') {
+      this.state = 'confirmed';
+      this.timerG.cancel();
+      this.timerH.cancel();
+      this.timerI.start(this.env.reliable ? 0 : this.env.timers.t4, () => this.terminate('normal'));
+      return true;
+    }
+    if (this.state === 'confirmed') {
+      this.env.counters.retransmissionsReceived++;
+      return true;
+    }
+    return this.state !== 'accepted';
+  }
+
+  onTerminated(listener: (reason: ServerTermination) => void): void {
+    this.listeners.push(listener);
+  }
+
+  abort(): void {
+    this.terminate('normal');
+  }
+
+  private sendTrying(): void {
+    if (this.state !== 'proceeding' || this.lastResponse) return;
+    const trying = createResponse(this.request, 100);
+    this.lastResponse = trying;
+    this.transmit(trying);
+  }
+
+  private armTimerG(interval: number): void {
+    this.timerG.start(interval, () => {
+      if (this.state !== 'completed' || !this.lastResponse) return;
+      this.env.counters.retransmissionsSent++;
+      this.transmit(this.lastResponse);
+      this.armTimerG(Math.min(2 * interval, this.env.timers.t2));
+    });
+  }
+
+  private onTimerH(): void {
+    if (this.state !== 'completed') return;
+    this.env.counters.timeouts++;
+    this.env.note?.('Timer H fired: the ACK for the final response never came', 'RFC 3261 §17.2.1');
+    this.terminate('timeout');
+  }
+
+  private transmit(response: SipResponse): void {
+    this.env.send(response).catch((err: unknown) => {
+      this.env.counters.transportErrors++;
+      this.env.note?.(`transport error sending ${response.status}: ${(err as Error).message}`, 'RFC 3261 §17.2.4');
+      this.terminate('transport-error');
+    });
+  }
+
+  private terminate(reason: ServerTermination): void {
+    if (this.state === 'terminated') return;
+    this.state = 'terminated';
+    this.trying.cancel();
+    this.timerG.cancel();
+    this.timerH.cancel();
+    this.timerI.cancel();
+    this.timerL.cancel();
+    for (const l of this.listeners) l(reason);
+    this.env.terminated();
+  }
+}
