@@ -1,0 +1,36 @@
+import tls from 'node:tls';
+import type { TlsCredentials } from '../../tls/authority.js';
+import type { StreamSocketFactory } from './tcp.js';
+
+/**
+ * SIP over TLS (RFC 3261 §26.3.1, RFC 5922): the stream transport of tcp.ts on TLS sockets. As a server the
+ * node presents its certificate and asks nothing of clients (handsets seldom have certificates); as a
+ * client it verifies the next hop against the topology CA and its IP address against the certificate's
+ * subjectAltName (RFC 5922 §7.1), and offers its own certificate for mutual authentication.
+ */
+export function tlsSockets(credentials: Pick<TlsCredentials, 'key' | 'cert' | 'ca'>): StreamSocketFactory {
+  const common = { key: credentials.key, cert: credentials.cert, ca: credentials.ca, minVersion: 'TLSv1.2' as const };
+  return {
+    protocol: 'tls',
+    readyEvent: 'secureConnect',
+    createServer(onSocket, onError) {
+      const server = tls.createServer({ ...common, requestCert: false }, onSocket);
+      server.on('tlsClientError', (err, socket) => {
+        onError(new Error(`handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`));
+      });
+      return server;
+    },
+    connect(to, localAddress) {
+      // No SNI for IP literals (RFC 6066 §3); Node then checks the IP against the iPAddress SAN entries.
+      // localAddress is handed on to net.Socket.connect (not in the tls typings).
+      const options: tls.ConnectionOptions & { localAddress: string } = {
+        ...common,
+        host: to.address,
+        port: to.port,
+        localAddress,
+        rejectUnauthorized: true,
+      };
+      return tls.connect(options);
+    },
+  };
+}
