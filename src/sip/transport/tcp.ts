@@ -190,9 +190,14 @@ export class StreamTransport {
         return;
       }
       let timer: TimerHandle | undefined;
+      let failed = false;
       const fail = (reason: string) => {
+        if (failed) return;
+        failed = true;
         timer?.cancel();
         socket.removeAllListeners(this.options.factory.readyEvent);
+        // A late error from a socket given up on must find a listener, or it would take the process down.
+        socket.on('error', () => {});
         socket.destroy();
         this.note('warn', `${this.protocol}: connection to ${describe(target)} failed: ${reason}`);
         reject(new TransportError(`${this.protocol}: cannot connect to ${describe(target)}: ${reason}`, target));
@@ -200,6 +205,7 @@ export class StreamTransport {
       socket.once('error', (err) => fail(err.message));
       timer = this.options.clock.setTimeout(() => fail('timed out'), this.options.connectTimeout);
       socket.once(this.options.factory.readyEvent, () => {
+        if (failed) return;
         timer?.cancel();
         socket.removeAllListeners('error');
         if (this.stopping) {
@@ -337,9 +343,8 @@ export const tcpSockets: StreamSocketFactory = {
   protocol: 'tcp',
   readyEvent: 'connect',
   createServer(onSocket, onError) {
-    const server = net.createServer({ noDelay: true }, onSocket);
-    server.on('drop', (d) => onError(new Error(`connection from ${d?.remoteAddress} dropped by maxConnections`)));
-    return server;
+    void onError;
+    return net.createServer({ noDelay: true }, onSocket);
   },
   connect(to, localAddress) {
     return net.connect({ host: to.address, port: to.port, localAddress, noDelay: true });

@@ -311,3 +311,25 @@ describe('TransportLayer: bad input', () => {
 
 export type { SipMessage };
 void closers;
+
+describe('TransportLayer: IPv6', () => {
+  it('carries a request and its response between two nodes on ::1 over UDP and TCP', async () => {
+    const { trace } = newTrace();
+    const a = await startNode('a6', '::1', trace);
+    const b = await startNode('b6', '::1', trace);
+    for (const transport of ['udp', 'tcp'] as const) {
+      const from = a.layer.localAddress(transport);
+      const req = options({ ...from, address: '[::1]' }, '[::1]', `v6${transport}`);
+      const atB = b.next();
+      await a.layer.send(req, b.layer.localAddress(transport));
+      const [got] = await atB;
+      expect(got!.source).toMatchObject({ transport, address: '::1' });
+      // The request asked for rport (RFC 3581 §4): received is the bare IPv6 address, rport the source port.
+      const via = parseVia(got!.message.headers.first('Via')!);
+      expect([via.received, via.rport]).toEqual(['::1', got!.source.port]);
+      const atA = a.next();
+      await b.layer.send(okFor(got!), got!.source, { connectionId: got!.connectionId });
+      expect(((await atA)[0]!.message as SipResponse).status).toBe(200);
+    }
+  });
+});
