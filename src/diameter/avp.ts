@@ -478,3 +478,23 @@ export function encodeAvp(a: Avp): Buffer {
   writeAvp(buf, 0, a);
   return buf;
 }
+
+/** A zero-filled AVP of the minimum size for its type: how Failed-AVP names a missing AVP (RFC 6733 §7.5). */
+export function missingAvpStub(code: number, vendorId: number, dict: Dictionary = defaultDictionary): Avp {
+  const def = dict.avp(code, vendorId);
+  const size = def ? MIN_SIZE[def.type] ?? 0 : 0;
+  const flags = (vendorId ? 0x80 : 0) | (def?.must.includes('M') ? 0x40 : 0);
+  return def?.type === 'Grouped' ? new Avp(code, flags, vendorId, Buffer.alloc(0), []) : new Avp(code, flags, vendorId, Buffer.alloc(size));
+}
+
+const MIN_SIZE: Record<string, number> = {
+  Integer32: 4,
+  Unsigned32: 4,
+  Enumerated: 4,
+  Time: 4,
+  Float32: 4,
+  Integer64: 8,
+  Unsigned64: 8,
+  Float64: 8,
+  Address: 6,
+};

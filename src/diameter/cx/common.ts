@@ -1,6 +1,5 @@
-import { Avp, DiameterDecodeError, avp } from '../avp.js';
+import { Avp, DiameterDecodeError, avp, missingAvpStub } from '../avp.js';
 import { BaseAvpCode } from '../dictionary/base.js';
-import { defaultDictionary } from '../dictionary/index.js';
 import { CommandFlags, DiameterMessage } from '../message.js';
 import { ResultCode } from '../result-codes.js';
 import { CX_APPLICATION_ID, CxAvpCode, VENDOR_ID_3GPP } from './constants.js';
@@ -201,25 +200,6 @@ export function requireAvp(parent: DiameterMessage | Avp, code: number, vendorId
   if (a) return a;
   throw new DiameterDecodeError(`missing AVP ${code}${vendorId ? `/${vendorId}` : ''}`, ResultCode.DIAMETER_MISSING_AVP, missingAvpStub(code, vendorId));
 }
-
-export function missingAvpStub(code: number, vendorId: number): Avp {
-  const def = defaultDictionary.avp(code, vendorId);
-  const size = def ? MIN_SIZE[def.type] ?? 0 : 0;
-  const flags = (vendorId ? 0x80 : 0) | (def?.must.includes('M') ? 0x40 : 0);
-  return def?.type === 'Grouped' ? new Avp(code, flags, vendorId, Buffer.alloc(0), []) : new Avp(code, flags, vendorId, Buffer.alloc(size));
-}
-
-const MIN_SIZE: Record<string, number> = {
-  Integer32: 4,
-  Unsigned32: 4,
-  Enumerated: 4,
-  Time: 4,
-  Float32: 4,
-  Integer64: 8,
-  Unsigned64: 8,
-  Float64: 8,
-  Address: 6,
-};
 
 export function cxString(parent: DiameterMessage | Avp, code: number): string | undefined {
   return parent.get(code, V)?.asString();

@@ -7,3 +7,4 @@ export * from './location-info.js';
 export * from './multimedia-auth.js';
 export * from './registration-termination.js';
 export * from './push-profile.js';
+export * from './client.js';

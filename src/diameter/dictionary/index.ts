@@ -6,9 +6,23 @@ export * from './types.js';
 export * from './base.js';
 export * from './cx.js';
 
-/** A Vendor-ID and AVP Code packed into one number: both are 32 bits, the product stays below 2^53. */
-function avpKey(code: number, vendorId: number): number {
-  return vendorId * 0x1_0000_0000 + code;
+/** A two-level map keyed by two 32-bit numbers (packing both into one double would lose bits). */
+class PairMap<V> {
+  private readonly outer = new Map<number, Map<number, V>>();
+  get(a: number, b: number): V | undefined {
+    return this.outer.get(a)?.get(b);
+  }
+  has(a: number, b: number): boolean {
+    return this.outer.get(a)?.has(b) ?? false;
+  }
+  set(a: number, b: number, v: V): void {
+    let inner = this.outer.get(a);
+    if (!inner) this.outer.set(a, (inner = new Map()));
+    inner.set(b, v);
+  }
+  *values(): Iterable<V> {
+    for (const inner of this.outer.values()) yield* inner.values();
+  }
 }
 
 /**
@@ -16,28 +30,27 @@ function avpKey(code: number, vendorId: number): number {
  * (RFC 6733 §4.1); commands by (code, Application-Id), since two applications may reuse a code.
  */
 export class Dictionary {
-  private readonly avpsByKey = new Map<number, AvpDefinition>();
+  private readonly avpsByKey = new PairMap<AvpDefinition>();
   private readonly avpsByName = new Map<string, AvpDefinition>();
-  private readonly commandsByKey = new Map<number, CommandDefinition>();
+  private readonly commandsByKey = new PairMap<CommandDefinition>();
 
   constructor(avps: readonly AvpDefinition[], commands: readonly CommandDefinition[]) {
     for (const a of avps) {
-      const key = avpKey(a.code, a.vendorId);
-      if (this.avpsByKey.has(key)) throw new Error(`dictionary: AVP ${a.code}/${a.vendorId} defined twice`);
+      if (this.avpsByKey.has(a.vendorId, a.code)) throw new Error(`dictionary: AVP ${a.code}/${a.vendorId} defined twice`);
       if (this.avpsByName.has(a.name)) throw new Error(`dictionary: AVP name ${a.name} defined twice`);
-      this.avpsByKey.set(key, a);
+      this.avpsByKey.set(a.vendorId, a.code, a);
       this.avpsByName.set(a.name, a);
     }
     for (const c of commands) {
       for (const r of [...c.request, ...c.answer]) {
         if (!this.avpsByName.has(r.name)) throw new Error(`dictionary: ${c.name} names unknown AVP ${r.name}`);
       }
-      this.commandsByKey.set(avpKey(c.code, c.applicationId), c);
+      this.commandsByKey.set(c.applicationId, c.code, c);
     }
   }
 
   avp(code: number, vendorId = 0): AvpDefinition | undefined {
-    return this.avpsByKey.get(avpKey(code, vendorId));
+    return this.avpsByKey.get(vendorId, code);
   }
 
   avpByName(name: string): AvpDefinition | undefined {
@@ -52,7 +65,7 @@ export class Dictionary {
   }
 
   command(code: number, applicationId: number): CommandDefinition | undefined {
-    return this.commandsByKey.get(avpKey(code, applicationId));
+    return this.commandsByKey.get(applicationId, code);
   }
 
   get avps(): Iterable<AvpDefinition> {
