@@ -12,6 +12,7 @@ import {
 import { ServerAssignmentAnswer, ServerAssignmentRequest } from '../diameter/cx/server-assignment.js';
 import { UserAuthorizationAnswer, UserAuthorizationRequest } from '../diameter/cx/user-authorization.js';
 import { CommandFlags, type DiameterMessage } from '../diameter/message.js';
+import type { DiameterNode } from '../diameter/node.js';
 import { isProtocolError, ResultCode } from '../diameter/result-codes.js';
 import type { TraceBus } from '../trace/events.js';
 import type { Random } from '../util/random.js';
@@ -32,10 +33,6 @@ import { userAuthorization } from './user-authorization.js';
 /** Sends a request to the peer with this Diameter identity and resolves with its answer. */
 export type CxRequestSender = (destinationHost: string, request: DiameterMessage) => Promise<DiameterMessage>;
 
-/** The part of a Diameter node the HSS needs: a way to be handed requests. */
-export interface CxRequestRouter {
-  onRequest(commandCode: number, handler: (request: DiameterMessage) => DiameterMessage | Promise<DiameterMessage>): void;
-}
 
 export interface HssCxServerDeps {
   store: SubscriberStore;
@@ -62,16 +59,29 @@ export class HssCxServer {
   readonly context: HssContext;
   private send: CxRequestSender | undefined;
   private sessions = 0;
+  /** RFC 6733 §8.8: <DiameterIdentity>;<high 32 bits>;<low 32 bits>; the node's own generator once attached. */
+  private newSessionId = (): string => {
+    const high = this.context.random.bytes(4).readUInt32BE(0);
+    return `${this.options.originHost};${high};${++this.sessions}`;
+  };
 
   constructor(deps: HssCxServerDeps, readonly options: HssOptions) {
     this.context = createContext(deps.store, deps.random, deps.trace, options);
     this.send = deps.send;
   }
 
-  /** Registers the four HSS-side procedures on a Diameter node, and where RTR/PPR go. */
-  attach(node: CxRequestRouter, send?: CxRequestSender): void {
+  /**
+   * Registers the four HSS-side procedures on a Diameter node; RTR and PPR then go out on the node's open
+   * connection to the S-CSCF (the one its MAR/SAR came in on, found by Origin-Host).
+   */
+  attach(node: DiameterNode): void {
     for (const code of CX_COMMANDS) node.onRequest(code, (req) => this.handle(req));
-    if (send) this.send = send;
+    this.newSessionId = () => node.newSessionId();
+    this.send = (host, request) => {
+      const conn = node.peer(host);
+      if (!conn) return Promise.reject(new HssRequestError(`no open Diameter connection to ${host}`));
+      return node.request(conn, request);
+    };
   }
 
   /** Answers one Cx request (TS 29.229 §6.1). */
@@ -95,7 +105,7 @@ export class HssCxServer {
   async deregister(target: string, reason: DeregistrationReason = { reasonCode: ReasonCode.PERMANENT_TERMINATION }): Promise<RegistrationTerminationAnswer> {
     const send = this.requireSender('RTR');
     const plan = planDeregistration(this.context, target);
-    const request = RegistrationTerminationRequest.encode(registrationTerminationRequest(this.context, plan, reason, this.sessionId()));
+    const request = RegistrationTerminationRequest.encode(registrationTerminationRequest(this.context, plan, reason, this.newSessionId()));
     const answer = RegistrationTerminationAnswer.decode(await send(plan.scscfHost, request));
     if (answer.resultCode === ResultCode.DIAMETER_SUCCESS) {
       applyDeregistration(this.context, plan);
@@ -110,7 +120,7 @@ export class HssCxServer {
   async pushProfile(impi: string): Promise<PushProfileAnswer> {
     const send = this.requireSender('PPR');
     const plan = planPushProfile(this.context, impi);
-    const request = PushProfileRequest.encode(pushProfileRequest(this.context, plan, this.sessionId()));
+    const request = PushProfileRequest.encode(pushProfileRequest(this.context, plan, this.newSessionId()));
     const answer = PushProfileAnswer.decode(await send(plan.scscfHost, request));
     const ok = answer.resultCode === ResultCode.DIAMETER_SUCCESS;
     this.context.note(ok ? 'info' : 'warn', `PPA from ${plan.serverName}: ${answer.resultCode ?? answer.experimentalResultCode}`, 'TS 29.228 §6.2.2.1');
@@ -165,12 +175,6 @@ export class HssCxServer {
   private requireSender(what: string): CxRequestSender {
     if (!this.send) throw new HssRequestError(`${what}: this HSS has no Diameter connection to send it on`);
     return this.send;
-  }
-
-  /** RFC 6733 §8.8: <DiameterIdentity>;<high 32 bits>;<low 32 bits>. */
-  private sessionId(): string {
-    const high = this.context.random.bytes(4).readUInt32BE(0);
-    return `${this.options.originHost};${high};${++this.sessions}`;
   }
 }
 
