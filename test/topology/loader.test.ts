@@ -99,7 +99,6 @@ describe('defaults', () => {
     expect(s2.kind === 'scscf' && s2.uri).toBe('sip:127.0.3.2:5060');
     expect(t.timers).toEqual({ T1: 500, T2: 4000, T4: 5000, Tw: 30000 });
     expect(t.seed).toBe(1);
-    expect(t.host).toBeUndefined();
   });
 
   it('reads durations, percentages, SQN in hex and a loopback URI entry point', () => {
