@@ -1,0 +1,144 @@
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Container } from 'inversify';
+import { SystemClock, type Clock } from '../util/clock.js';
+import { SeededRandom } from '../util/random.js';
+import { TraceBus } from '../trace/events.js';
+import { CertificateAuthority, type TlsCredentials } from '../tls/authority.js';
+import { createNodeContainer, type RunServices } from './container.js';
+import { Directory, type NodeEndpoint } from './directory.js';
+import { nodeSpecOf, ueSpecOf } from './specs.js';
+import { NODE_BINDERS, UE_BINDER } from './kinds.js';
+import type { NetworkNode } from './network-node.js';
+import type { Topology, TopologyNode } from './schema.js';
+import { TOKENS } from './tokens.js';
+
+/** What the runner and scenarios need of a simulated UE (src/ue implements it). */
+export interface SimulatedUe extends NetworkNode {
+  readonly state: { state: string; reason?: string };
+  register(): Promise<void>;
+  deregister(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Overrides the topology's seed. */
+  seed?: number | string;
+  /** Where the HSS database and TLS material live; default: the topology's dataDir, else a fresh temp dir. */
+  dataDir?: string;
+  clock?: Clock;
+  bus?: TraceBus;
+  /** Start only these nodes (a node per process); default: all. */
+  only?: string[];
+  /** Also start the topology's simulated UEs (default true). */
+  ues?: boolean;
+}
+
+/** Network functions start in this order so that each finds its servers up: HSS first, P-CSCF last. */
+const START_ORDER: Record<TopologyNode['kind'], number> = { hss: 0, as: 1, scscf: 2, icscf: 3, proxy: 4, pcscf: 5 };
+
+export class RunningTopology {
+  constructor(
+    readonly topology: Topology,
+    readonly directory: Directory,
+    readonly bus: TraceBus,
+    readonly clock: Clock,
+    readonly dataDir: string,
+    readonly nodes: Map<string, NetworkNode>,
+    readonly ues: Map<string, SimulatedUe>,
+    readonly containers: Map<string, Container>,
+    readonly caPath: string | undefined,
+  ) {}
+
+  ue(name: string): SimulatedUe {
+    const u = this.ues.get(name);
+    if (!u) throw new Error(`no UE named "${name}" in topology ${this.topology.name}`);
+    return u;
+  }
+
+  node<T extends NetworkNode = NetworkNode>(name: string): T {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node named "${name}" in topology ${this.topology.name}`);
+    return n as T;
+  }
+
+  /** Stops UEs first, then the functions in reverse start order; every socket and timer is released. */
+  async stop(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const u of [...this.ues.values()].reverse()) await u.stop().catch((e) => errors.push(e));
+    for (const n of [...this.nodes.values()].reverse()) await n.stop().catch((e) => errors.push(e));
+    if (errors.length) throw new AggregateError(errors, `stopping ${this.topology.name}: ${errors.length} error(s)`);
+  }
+}
+
+/** The directory of a topology: every node and UE with its address and ports. */
+export function directoryOf(topology: Topology): Directory {
+  const endpoints: NodeEndpoint[] = topology.nodes.map((n) => ({
+    name: n.name,
+    kind: n.kind,
+    address: n.address,
+    ports: { ...n.transports },
+    domain: n.domain,
+  }));
+  for (const u of topology.ues) {
+    endpoints.push({ name: u.name, kind: 'ue', address: u.address, ports: { [u.transport]: u.port }, domain: topology.domains[0]! });
+  }
+  return new Directory(endpoints, topology.domains[0]!);
+}
+
+export async function startTopology(topology: Topology, options: StartOptions = {}): Promise<RunningTopology> {
+  const clock = options.clock ?? new SystemClock();
+  const bus = options.bus ?? new TraceBus(clock);
+  const seed = options.seed ?? topology.seed;
+  const dataDir = options.dataDir ?? topology.dataDir ?? mkdtempSync(join(tmpdir(), 'imslab-'));
+  mkdirSync(dataDir, { recursive: true });
+  const directory = directoryOf(topology);
+  const run: RunServices = { clock, random: new SeededRandom(seed), bus, directory, dataDir, timers: topology.timers };
+
+  const wanted = (name: string) => !options.only || options.only.includes(name);
+  const nodes = new Map<string, NetworkNode>();
+  const ues = new Map<string, SimulatedUe>();
+  const containers = new Map<string, Container>();
+  let ca: CertificateAuthority | undefined;
+  const tlsFor = async (name: string, address: string, host: string): Promise<TlsCredentials> => {
+    ca ??= await CertificateAuthority.open(dataDir, { commonName: `imslab CA (${topology.name})` });
+    return ca.issue({ name, addresses: [address], hostNames: [host] });
+  };
+  const running = new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, undefined);
+
+  try {
+    const ordered = topology.nodes.filter((n) => wanted(n.name)).sort((a, b) => START_ORDER[a.kind] - START_ORDER[b.kind]);
+    for (const n of ordered) {
+      const binder = NODE_BINDERS[n.kind];
+      if (!binder) throw new Error(`${n.name}: node kind "${n.kind}" cannot run yet`);
+      const spec = nodeSpecOf(topology, n);
+      const tls = binder.sip && n.transports.tls ? await tlsFor(n.name, n.address, n.host) : undefined;
+      const impairment = n.impairment
+        ? { loss: n.impairment.loss, delay: n.impairment.delayMs, jitter: n.impairment.jitterMs, duplicate: n.impairment.duplicate, reorder: n.impairment.reorder }
+        : undefined;
+      const c = createNodeContainer(run, spec, binder.sip ? { ...(tls ? { tls } : {}), ...(impairment ? { impairment } : {}), tryingImmediately: true } : undefined);
+      binder.bind(c, topology);
+      const node = c.get<NetworkNode>(TOKENS.Node);
+      containers.set(n.name, c);
+      nodes.set(n.name, node);
+      await node.start();
+    }
+    if (options.ues !== false) {
+      for (const u of topology.ues.filter((x) => wanted(x.name))) {
+        const spec = ueSpecOf(topology, u);
+        const tls = u.transport === 'tls' ? await tlsFor(u.name, u.address, `${u.name}.${topology.domains[0]}`) : undefined;
+        const c = createNodeContainer(run, spec, { ...(tls ? { tls } : {}) });
+        if (!UE_BINDER) throw new Error('simulated UEs are not available in this build');
+        UE_BINDER(c);
+        const ue = c.get<SimulatedUe>(TOKENS.Node);
+        containers.set(u.name, c);
+        ues.set(u.name, ue);
+        await ue.start();
+      }
+    }
+  } catch (e) {
+    await running.stop().catch(() => undefined);
+    throw e;
+  }
+  return new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, ca?.caPath);
+}

@@ -1,0 +1,90 @@
+import type { RunningTopology } from './runner.js';
+import type { ScenarioStep } from './schema.js';
+
+export interface StepResult {
+  step: ScenarioStep;
+  /** Human label, e.g. "register alice". */
+  label: string;
+  ok: boolean;
+  /** Why the step failed (the status and reason the network gave). */
+  reason?: string;
+  startedAt: number;
+  durationMs: number;
+}
+
+export interface ScenarioResult {
+  name: string;
+  ok: boolean;
+  steps: StepResult[];
+}
+
+export function stepLabel(step: ScenarioStep): string {
+  switch (step.kind) {
+    case 'register':
+    case 'deregister':
+      return `${step.kind} ${step.ue}`;
+    case 'hangup':
+      return `hangup ${step.ue}`;
+    case 'wait':
+      return `wait ${step.ms} ms`;
+    case 'call':
+      return `call ${step.from} → ${step.to}${step.durationMs !== undefined ? ` for ${step.durationMs} ms` : ''}`;
+    case 'message':
+      return `message ${step.from} → ${step.to}`;
+    case 'expect':
+      return `expect ${JSON.stringify(step.expect)}`;
+  }
+}
+
+/** Waits `ms` on the run's clock (a FakeClock in tests moves it; the system clock just waits). */
+function wait(run: RunningTopology, ms: number): Promise<void> {
+  return new Promise((resolve) => run.clock.setTimeout(resolve, ms));
+}
+
+async function runStep(run: RunningTopology, step: ScenarioStep): Promise<void> {
+  switch (step.kind) {
+    case 'register':
+      return run.ue(step.ue).register();
+    case 'deregister':
+      return run.ue(step.ue).deregister();
+    case 'wait':
+      return wait(run, step.ms);
+    case 'expect': {
+      const e = step.expect;
+      for (const name of e.registered ?? []) {
+        const s = run.ue(name).state;
+        if (s.state !== 'registered') throw new Error(`${name} is ${s.state}, expected registered`);
+      }
+      for (const name of e.unregistered ?? []) {
+        const s = run.ue(name).state;
+        if (s.state === 'registered') throw new Error(`${name} is registered, expected not registered`);
+      }
+      return;
+    }
+    default:
+      throw new Error(`step "${step.kind}" is not supported yet`);
+  }
+}
+
+/**
+ * Runs a scenario's steps in order; the first failing step ends it (later steps would only fail for the same
+ * reason). The result says which step failed and the reason the network gave.
+ */
+export async function runScenario(run: RunningTopology, name: string, steps: readonly ScenarioStep[]): Promise<ScenarioResult> {
+  const results: StepResult[] = [];
+  for (const step of steps) {
+    const startedAt = run.clock.now();
+    const label = stepLabel(step);
+    run.bus.note({ node: 'scenario', level: 'info', text: `step: ${label}` });
+    try {
+      await runStep(run, step);
+      results.push({ step, label, ok: true, startedAt, durationMs: run.clock.now() - startedAt });
+    } catch (e) {
+      const reason = e instanceof Error ? e.message : String(e);
+      results.push({ step, label, ok: false, reason, startedAt, durationMs: run.clock.now() - startedAt });
+      run.bus.note({ node: 'scenario', level: 'error', text: `step failed: ${label}: ${reason}` });
+      return { name, ok: false, steps: results };
+    }
+  }
+  return { name, ok: true, steps: results };
+}
