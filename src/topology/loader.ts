@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve as resolvePath } from 'node:path';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { CsvError, parseSubscriberCsv } from '../hss/csv.js';
 import { TopologyError, type TopologyIssue, type TopologyPathSegment } from './errors.js';
 import { topologySchema, topologyErrorMap, type Topology } from './schema.js';
 
@@ -67,11 +68,32 @@ export function parseTopology(text: string, fileName = '<inline>'): Topology {
     const f = topo.subscribersCsv;
     if (!existsSync(f)) at(['subscribersCsv'], `${JSON.stringify(f)} does not exist (paths are relative to the topology file)`);
     else if (!statSync(f).isFile()) at(['subscribersCsv'], `${JSON.stringify(f)} is not a file`);
+    else checkCsvSubscribers(topo, f, at);
   }
   if (topo.dataDir !== undefined && existsSync(topo.dataDir) && !statSync(topo.dataDir).isDirectory())
     at(['dataDir'], `${JSON.stringify(topo.dataDir)} exists and is not a folder`);
   if (issues.length > 0) throw new TopologyError(issues);
   return topo;
+}
+
+/**
+ * The HSS imports the CSV at start; reading it here too means a bad line or a UE naming a subscriber that
+ * is nowhere fails at load time, with the CSV's own file:line inside the message.
+ */
+function checkCsvSubscribers(topo: Topology, file: string, at: (path: TopologyPathSegment[], message: string) => void): void {
+  let identities: Set<string>;
+  try {
+    const subs = parseSubscriberCsv(readFileSync(file, 'utf8'), file);
+    identities = new Set(subs.flatMap((s) => [s.impi, ...s.impus.map((u) => u.uri)]));
+  } catch (e) {
+    at(['subscribersCsv'], e instanceof CsvError ? `bad subscriber file: ${e.message}` : `cannot read ${JSON.stringify(file)}: ${(e as Error).message}`);
+    return;
+  }
+  const inline = new Set(topo.subscribers.flatMap((s) => [s.impi, ...s.impus]));
+  topo.ues.forEach((u, i) => {
+    if (!inline.has(u.subscriber) && !identities.has(u.subscriber))
+      at(['ues', i, 'subscriber'], `no subscriber has the IMPI or IMPU "${u.subscriber}", inline or in ${JSON.stringify(file)}`);
+  });
 }
 
 function firstLine(s: string): string {

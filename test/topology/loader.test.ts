@@ -315,16 +315,27 @@ describe('files named by the topology', () => {
   const dir = mkdtempSync(join(tmpdir(), 'imslab-topo-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('resolves subscribersCsv and dataDir against the topology file and checks the CSV exists', () => {
+  it('resolves subscribersCsv and dataDir against the topology file and checks UEs against the CSV', () => {
     mkdirSync(join(dir, 'data'));
-    writeFileSync(join(dir, 'subs.csv'), 'impi,impus\n');
+    writeFileSync(
+      join(dir, 'subs.csv'),
+      'impi;impus;k;op\ncsv@ims.example.org;sip:csv@ims.example.org;465b5ce8b199b49faa5f0a2ee238a6bc;cdc202d5123e20f62b6d676ac72cb318\n',
+    );
     const file = join(dir, 'net.yaml');
     writeFileSync(file, HEAD + `dataDir: data\nsubscribersCsv: subs.csv\n` + CORE + `ues:\n  - { name: u1, subscriber: sip:csv@ims.example.org }\n`);
     const t = loadTopology(file);
     expect(t.subscribersCsv).toBe(join(dir, 'subs.csv'));
     expect(t.dataDir).toBe(join(dir, 'data'));
-    // With a CSV the UE's subscriber cannot be checked here: the HSS reads the CSV.
     expect(t.ues[0]!.subscriber).toBe('sip:csv@ims.example.org');
+
+    writeFileSync(file, HEAD + `subscribersCsv: subs.csv\n` + CORE + `ues:\n  - { name: u1, subscriber: sip:nobody@ims.example.org }\n`);
+    expect(() => loadTopology(file)).toThrow(
+      `${file}:10:29: ues[0].subscriber: no subscriber has the IMPI or IMPU "sip:nobody@ims.example.org", inline or in "${join(dir, 'subs.csv')}"`,
+    );
+
+    writeFileSync(join(dir, 'bad.csv'), 'impi;colour\na@x;red\n');
+    writeFileSync(file, HEAD + `subscribersCsv: bad.csv\n` + CORE);
+    expect(() => loadTopology(file)).toThrow(`${file}:3:17: subscribersCsv: bad subscriber file: ${join(dir, 'bad.csv')}:1: field "colour": unknown column`);
 
     writeFileSync(file, HEAD + `subscribersCsv: missing.csv\n` + CORE);
     expect(() => loadTopology(file)).toThrow(`${file}:3:17: subscribersCsv: "${join(dir, 'missing.csv')}" does not exist (paths are relative to the topology file)`);
