@@ -1,5 +1,141 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { loadTopology } from '../topology/loader.js';
+import { startTopology, type RunningTopology } from '../topology/runner.js';
+import { runScenario } from '../topology/scenario.js';
+import type { Topology } from '../topology/schema.js';
+import type { TraceEvent } from '../trace/events.js';
+import { renderLadder } from '../trace/ladder.js';
+import type { TraceNode } from '../trace/explain.js';
+import { eventsToPcap } from '../trace/pcap.js';
+import { writeJsonTrace } from '../trace/json-trace.js';
+import { provisionCsv } from '../topology/provision.js';
+
+/** Ladder columns: the first UE on the left, the core in path order, the other UEs on the right. */
+export function ladderColumns(t: Topology): TraceNode[] {
+  const order = { pcscf: 0, icscf: 1, scscf: 2, proxy: 3, as: 4, hss: 5 } as const;
+  const core = [...t.nodes].sort((a, b) => order[a.kind] - order[b.kind]).map((n) => ({ name: n.name, address: n.address, kind: n.kind }));
+  const ues = t.ues.map((u) => ({ name: u.name, address: u.address, kind: 'ue' }));
+  return [...ues.slice(0, 1), ...core, ...ues.slice(1)];
+}
+
+interface RunFlags {
+  scenario?: string;
+  seed?: string;
+  ladder: 'text' | 'mermaid' | 'none';
+  pcap?: string;
+  trace?: string;
+  data?: string;
+  width?: string;
+}
+
+async function run(file: string, flags: RunFlags): Promise<number> {
+  let topology: Topology;
+  try {
+    topology = loadTopology(file);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  const name = flags.scenario ?? topology.defaultScenario ?? Object.keys(topology.scenarios)[0];
+  const steps = name ? topology.scenarios[name] : undefined;
+  if (!name || !steps) {
+    process.stderr.write(`${file}: no scenario ${name ? `"${name}"` : ''} (have: ${Object.keys(topology.scenarios).join(', ') || 'none'})\n`);
+    return 2;
+  }
+  const seed = flags.seed === undefined ? undefined : /^\d+$/.test(flags.seed) ? Number(flags.seed) : flags.seed;
+  const events: TraceEvent[] = [];
+  let running: RunningTopology | undefined;
+  let ok = false;
+  try {
+    running = await startTopology(topology, { ...(seed !== undefined ? { seed } : {}), ...(flags.data ? { dataDir: resolve(flags.data) } : {}) });
+    running.bus.events$.subscribe((e) => events.push(e));
+    const result = await runScenario(running, name, steps);
+    ok = result.ok;
+    // Let in-flight retransmissions and NOTIFYs settle into the trace before the nodes go away.
+    await running.stop();
+    running = undefined;
+    if (flags.ladder !== 'none') {
+      const width = flags.width ? Number(flags.width) : Math.max(80, Math.min(160, process.stdout.columns ?? 120));
+      process.stdout.write(renderLadder(events, { nodes: ladderColumns(topology), format: flags.ladder, width }) + '\n');
+    }
+    if (flags.pcap) writeFileSync(flags.pcap, eventsToPcap(events));
+    if (flags.trace) writeJsonTrace(flags.trace, events);
+    process.stdout.write(`\nscenario "${name}" of ${topology.name}:\n`);
+    for (const s of result.steps) {
+      process.stdout.write(`  ${s.ok ? 'ok  ' : 'FAIL'} ${s.label} (${Math.round(s.durationMs)} ms)${s.reason ? ` — ${s.reason}` : ''}\n`);
+    }
+    if (flags.pcap) process.stdout.write(`pcap: ${flags.pcap} (open it in Wireshark: Telephony → SIP Flows)\n`);
+    if (flags.trace) process.stdout.write(`trace: ${flags.trace}\n`);
+  } catch (e) {
+    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    ok = false;
+  } finally {
+    await running?.stop().catch(() => undefined);
+  }
+  return ok ? 0 : 1;
+}
+
+interface ServeFlags {
+  subscribers?: string;
+  data?: string;
+  seed?: string;
+}
+
+async function serve(file: string, flags: ServeFlags): Promise<void> {
+  const topology = loadTopology(file);
+  const dataDir = resolve(flags.data ?? topology.dataDir ?? `.imslab/${topology.name}`);
+  const running = await startTopology(topology, { dataDir, ues: false });
+  if (flags.subscribers) {
+    const n = provisionCsv(running, resolve(flags.subscribers));
+    process.stdout.write(`imported ${n} subscribers from ${flags.subscribers}\n`);
+  }
+  const domain = topology.domains[0]!;
+  process.stdout.write(`imslab serving ${topology.name} (data in ${dataDir})\n`);
+  for (const n of topology.nodes) {
+    const ports = Object.entries(n.transports).map(([t, p]) => `${t}/${p}`).join(' ');
+    process.stdout.write(`  ${n.kind.padEnd(5)} ${n.name.padEnd(10)} ${n.address.padEnd(12)} ${ports}\n`);
+  }
+  const p = topology.nodes.find((n) => n.kind === 'pcscf');
+  if (p) {
+    process.stdout.write(
+      `\nRegister a handset or SIPp to the P-CSCF: REGISTER sip:${domain} via sip:${p.address}:${p.transports.udp ?? p.transports.tcp}` +
+        ` (UDP/TCP)${p.transports.tls ? `, sips/TLS on ${p.address}:${p.transports.tls}` : ''}\n`,
+    );
+  }
+  if (running.caPath) process.stdout.write(`TLS trust anchor (CA certificate for clients): ${running.caPath}\n`);
+  process.stdout.write('Ctrl-C stops the core.\n');
+  await new Promise<void>((done) => {
+    const stop = () => done();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await running.stop();
+}
 
 export function registerRunCommands(program: Command): void {
-  void program;
+  program
+    .command('run')
+    .description('start a topology, run one scenario, print the ladder; exit 0 only if every step succeeded')
+    .argument('<topology>', 'topology file (YAML)')
+    .option('-s, --scenario <name>', 'scenario to run (default: the topology\'s defaultScenario)')
+    .option('--seed <n>', 'seed for every random choice (tags, branches, RAND …)')
+    .option('--ladder <format>', 'text | mermaid | none', 'text')
+    .option('--pcap <file>', 'write every SIP, Diameter and RTP packet as a pcap')
+    .option('--trace <file>', 'write the trace as JSON')
+    .option('--data <dir>', 'data directory (HSS database, TLS material); default: a fresh temporary one')
+    .option('--width <columns>', 'ladder width')
+    .action(async (file: string, flags: RunFlags) => {
+      process.exitCode = await run(file, flags);
+    });
+  program
+    .command('serve')
+    .description('keep a topology\'s core up for outside UEs (SIPp, softphones, handsets) until SIGINT/SIGTERM')
+    .argument('<topology>', 'topology file (YAML)')
+    .option('--subscribers <csv>', 'import subscribers from a ;-separated CSV (the same file SIPp reads with -inf)')
+    .option('--data <dir>', 'data directory (default: .imslab/<topology name>)')
+    .action(async (file: string, flags: ServeFlags) => {
+      await serve(file, flags);
+    });
 }

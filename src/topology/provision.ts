@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { SubscriberStore } from '../hss/store.js';
-import { parseSubscriberCsv } from '../hss/csv.js';
+import { importSubscriberCsv, parseSubscriberCsv } from '../hss/csv.js';
 import { normaliseImpu, validateSubscriber, type AuthScheme, type Subscriber } from '../hss/subscriber.js';
 import type { Subscriber as TopologySubscriber, Topology } from './schema.js';
 
@@ -48,4 +48,11 @@ export function provisionHss(store: SubscriberStore, topology: Topology): number
     }
   });
   return subscribers.length;
+}
+
+/** `imslab serve --subscribers FILE.csv`: imports into the running HSS's store, all or nothing. */
+export function provisionCsv(run: { nodes: Map<string, unknown> }, file: string): number {
+  const hss = [...run.nodes.values()].find((n): n is { kind: 'hss'; store: SubscriberStore } => (n as { kind?: string }).kind === 'hss');
+  if (!hss) throw new Error('the topology has no HSS to import subscribers into');
+  return importSubscriberCsv(hss.store, readFileSync(file, 'utf8'), file).length;
 }
