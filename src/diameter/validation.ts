@@ -1,6 +1,6 @@
 import { Avp, avp, missingAvpStub } from './avp.js';
 import { BaseAvpCode } from './dictionary/base.js';
-import type { CommandDefinition, Dictionary } from './dictionary/index.js';
+import type { AvpDefinition, CommandDefinition, Dictionary } from './dictionary/index.js';
 import { CommandFlags, DiameterMessage } from './message.js';
 import { ResultCode, isProtocolError } from './result-codes.js';
 
@@ -29,18 +29,27 @@ export function checkRequest(m: DiameterMessage, command: CommandDefinition, dic
       message: `AVP ${unknown.code}${unknown.vendorId ? `/${unknown.vendorId}` : ''} with the M bit is not supported`,
     };
   }
-  for (const rule of command.request) {
-    if (!rule.required) continue;
-    const def = dict.requireAvp(rule.name);
+  for (const def of requiredAvps(command, dict)) {
     if (!m.has(def.code, def.vendorId)) {
       return {
         resultCode: ResultCode.DIAMETER_MISSING_AVP,
         failedAvp: missingAvpStub(def.code, def.vendorId, dict),
-        message: `${command.requestAbbrev} lacks the required ${rule.name}`,
+        message: `${command.requestAbbrev} lacks the required ${def.name}`,
       };
     }
   }
   return undefined;
+}
+
+/** Required AVPs of a command's request, resolved once per command (this runs for every request). */
+const requiredCache = new WeakMap<CommandDefinition, AvpDefinition[]>();
+function requiredAvps(command: CommandDefinition, dict: Dictionary): AvpDefinition[] {
+  let list = requiredCache.get(command);
+  if (!list) {
+    list = command.request.filter((r) => r.required).map((r) => dict.requireAvp(r.name));
+    requiredCache.set(command, list);
+  }
+  return list;
 }
 
 function findUnsupportedMandatory(avps: Avp[], dict: Dictionary): Avp | undefined {
