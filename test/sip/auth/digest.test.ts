@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -16,7 +17,6 @@ import {
 import { f2345 } from '../../../src/aka/milenage.js';
 import { computeAuts } from '../../../src/aka/resync.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const v = JSON.parse(readFileSync('/work/shared/vectors/digest.json', 'utf8')) as any;
 const h = (s: string) => Buffer.from(s, 'hex');
 
@@ -128,7 +128,6 @@ describe('Digest AKA (RFC 3310 / RFC 4169)', () => {
   });
 });
 
-import { createHash } from 'node:crypto';
 function md5(s: string): string {
   return createHash('md5').update(s).digest('hex');
 }
