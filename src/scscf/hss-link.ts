@@ -1,0 +1,95 @@
+import { CxClient } from '../diameter/cx/client.js';
+import { DiameterNode } from '../diameter/node.js';
+import type { DiameterConnection } from '../diameter/peer.js';
+import type { Directory } from '../topology/directory.js';
+import type { NodeSpec } from '../topology/node-spec.js';
+import type { TraceBus } from '../trace/events.js';
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+
+/** The HSS could not be asked: no connection, no CEA, or no answer within the request timeout. */
+export class HssUnavailableError extends Error {
+  override readonly name = 'HssUnavailableError';
+}
+
+export interface HssLinkOptions {
+  spec: Pick<NodeSpec, 'name' | 'domain' | 'address' | 'ports'>;
+  directory: Directory;
+  clock: Clock;
+  random: Random;
+  trace: TraceBus;
+  /** The HSS node's name in the directory (settings.hss). */
+  hss: string;
+  /** How long a Cx request waits for its answer (default 5 s, the Diameter request timeout). */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * A CSCF's Diameter side toward the HSS (TS 29.228 §5, Cx over TCP per TS 29.229 §5): a Diameter node with
+ * the CSCF's identity (Origin-Host = its FQDN, Origin-Realm = its domain, contract "Diameter identities"),
+ * bound to the CSCF's own address so captures read right, and one connection to the HSS opened on first use
+ * and re-opened after a failure. The HSS sends RTR and PPR back over that same connection.
+ */
+export class HssLink {
+  readonly diameter: DiameterNode;
+  private connection: DiameterConnection | undefined;
+  private connecting: Promise<DiameterConnection> | undefined;
+  private closed = false;
+
+  constructor(private readonly options: HssLinkOptions) {
+    const { spec } = options;
+    this.diameter = new DiameterNode({
+      name: spec.name,
+      originHost: `${spec.name}.${spec.domain}`.toLowerCase(),
+      originRealm: spec.domain,
+      address: spec.address,
+      ...(spec.ports.diameter !== undefined ? { port: spec.ports.diameter } : {}),
+      clock: options.clock,
+      random: options.random,
+      trace: options.trace,
+      ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
+    });
+  }
+
+  get originHost(): string {
+    return this.diameter.identity.originHost;
+  }
+
+  /** Listens for Diameter too when the node has a Diameter port (a real S-CSCF does; the HSS may connect). */
+  async start(): Promise<void> {
+    if (this.options.spec.ports.diameter !== undefined) await this.diameter.listen();
+  }
+
+  /** A Cx client on an Open connection to the HSS; throws HssUnavailableError when there is none to be had. */
+  async cx(): Promise<CxClient> {
+    if (this.closed) throw new HssUnavailableError('the node is stopping');
+    const conn = await this.open();
+    return new CxClient(this.diameter, conn);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.diameter.close();
+  }
+
+  private async open(): Promise<DiameterConnection> {
+    if (this.connection && this.connection.state === 'Open') return this.connection;
+    if (!this.connecting) {
+      const hss = this.options.directory.find(this.options.hss);
+      if (!hss) throw new HssUnavailableError(`no node named "${this.options.hss}" in the directory`);
+      const port = hss.ports.diameter ?? 3868;
+      this.connecting = this.diameter.connect(hss.address, port).then(
+        (c) => {
+          this.connection = c;
+          this.connecting = undefined;
+          return c;
+        },
+        (e: Error) => {
+          this.connecting = undefined;
+          throw new HssUnavailableError(`no Diameter connection to ${this.options.hss} (${hss.address}:${port}): ${e.message}`);
+        },
+      );
+    }
+    return this.connecting;
+  }
+}

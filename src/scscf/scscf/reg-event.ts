@@ -1,0 +1,363 @@
+import { parseCSeq } from '../../sip/headers/cseq.js';
+import { parseNameAddr } from '../../sip/headers/name-addr.js';
+import { expiresOf } from '../../sip/headers/p-headers.js';
+import { Headers, SipRequest, type SipResponse } from '../../sip/message.js';
+import { resolveUri, routeUri } from '../../sip/proxy/routing.js';
+import type { TransactionLayer } from '../../sip/transaction/layer.js';
+import { createResponse } from '../../sip/transaction/response.js';
+import type { ReceivedMessage, TransportAddress, TransportProtocol } from '../../sip/transport/types.js';
+import { isSipUri, parseUri } from '../../sip/uri.js';
+import type { Directory } from '../../topology/directory.js';
+import type { TraceBus } from '../../trace/events.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import type { Random } from '../../util/random.js';
+import { buildRegInfo, REGINFO_CONTENT_TYPE, type RegInfoContact, type RegInfoRegistration } from '../reginfo.js';
+import { refusal } from '../respond.js';
+import type { ContactChange, RegistrationChange } from './registrar.js';
+import { impuKey, type ContactBinding, type RegistrationStore, type SubscriptionRegistration } from './registration-store.js';
+
+/**
+ * The notifier side of one reg event subscription (RFC 6665 §4.2, RFC 3261 §12.1.1): the dialog the SUBSCRIBE
+ * created, as the UAS sees it, and the subscription's own state.
+ */
+export interface RegSubscription {
+  key: string;
+  /** The watched public identity (Request-URI of the SUBSCRIBE) and the subscription it belongs to. */
+  impu: string;
+  impi: string;
+  /** Who subscribed (P-Asserted-Identity or From): the UE itself or its P-CSCF (TS 24.229 §5.4.2.1.1). */
+  watcher: string;
+  callId: string;
+  localTag: string;
+  remoteTag: string;
+  /** From of the NOTIFYs (the SUBSCRIBE's To URI) and To (its From, with the remote tag). */
+  localUri: string;
+  remoteUri: string;
+  remoteTarget: string;
+  /** RFC 3261 §12.1.1: the Record-Route values of the SUBSCRIBE, in order. */
+  routeSet: string[];
+  localCSeq: number;
+  remoteCSeq: number;
+  expiresAt: number;
+  /** reginfo version: 0 in the first NOTIFY, +1 in each after (RFC 3680 §5.3). */
+  version: number;
+  /** The transport the SUBSCRIBE arrived on, for a target without a transport parameter. */
+  transport: TransportProtocol;
+  receivedFrom: TransportAddress;
+  timer?: TimerHandle;
+}
+
+export interface RegEventOptions {
+  node: string;
+  clock: Clock;
+  random: Random;
+  trace: TraceBus;
+  directory: Directory;
+  transactions: TransactionLayer;
+  store: RegistrationStore;
+  warnAgent: string;
+  /** Contact of this notifier (our address) per transport. */
+  contact: (transport: TransportProtocol) => string;
+  /** Longest subscription granted, s (TS 24.229 §5.4.2.1.1: the UE proposes 600000). */
+  maxExpires?: number;
+}
+
+/** TS 24.229 §5.1.1.3: the UE asks 600 000 s; the notifier may shorten (RFC 6665 §4.2.1.1). */
+const DEFAULT_SUBSCRIPTION_S = 600_000;
+
+/**
+ * The reg event notifier of the S-CSCF (RFC 3680, TS 24.229 §5.4.2.1): SUBSCRIBE from the UE or its P-CSCF
+ * for a registered identity → 200 (RFC 6665: never 202) and at once a NOTIFY with the full state; then a
+ * partial NOTIFY on every change; a terminated NOTIFY when the registration or the subscription ends.
+ */
+export class RegEventNotifier {
+  private readonly subs = new Map<string, RegSubscription>();
+  private stopped = false;
+
+  constructor(private readonly o: RegEventOptions) {}
+
+  get subscriptions(): RegSubscription[] {
+    return [...this.subs.values()];
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.subs.values()) s.timer?.cancel();
+    this.subs.clear();
+  }
+
+  /** Handles a SUBSCRIBE for Event: reg; returns the response to send, and sends the NOTIFY after it. */
+  subscribe(request: SipRequest, received: ReceivedMessage): SipResponse {
+    const toTagOfRequest = safeTag(request.headers.get('To'));
+    const localTag = toTagOfRequest ?? this.o.random.token(10);
+    const refuse = (status: number, reason: string, clause: string) =>
+      refusal(request, status, reason, { node: this.o.node, trace: this.o.trace, warnAgent: this.o.warnAgent, toTag: localTag, clause });
+    const event = (request.headers.get('Event') ?? '').split(';')[0]!.trim().toLowerCase();
+    if (event !== 'reg') {
+      const r = refuse(489, `event package "${event}" is not offered here`, 'RFC 6665 §4.2.1.1');
+      r.headers.append('Allow-Events', 'reg');
+      return r;
+    }
+    let from;
+    let to;
+    let expires: number | undefined;
+    let contact: string | undefined;
+    let cseq: number;
+    try {
+      from = parseNameAddr(request.headers.get('From') ?? '');
+      to = parseNameAddr(request.headers.get('To') ?? '');
+      expires = expiresOf(request.headers);
+      const c = request.headers.first('Contact');
+      contact = c === undefined ? undefined : parseNameAddr(c).uri;
+      cseq = parseCSeq(request.headers.get('CSeq') ?? '').seq;
+      if (!from.tag) throw new Error('From has no tag');
+    } catch (e) {
+      return refuse(400, `unreadable SUBSCRIBE: ${(e as Error).message}`, 'RFC 6665 §4.1.2');
+    }
+    if (!contact) return refuse(400, 'SUBSCRIBE without Contact', 'RFC 6665 §4.1.2');
+    const callId = request.headers.get('Call-ID') ?? '';
+
+    // An in-dialog SUBSCRIBE refreshes (or ends) the subscription it belongs to (RFC 6665 §4.2.1.2).
+    if (toTagOfRequest !== undefined) {
+      const existing = this.subs.get(subKey(callId, toTagOfRequest, from.tag));
+      if (!existing) return refuse(481, 'no such subscription', 'RFC 6665 §4.2.1.2');
+      if (cseq <= existing.remoteCSeq) return refuse(500, 'CSeq out of order', 'RFC 3261 §12.2.2');
+      existing.remoteCSeq = cseq;
+      return this.accept(request, existing, expires);
+    }
+
+    // TS 24.229 §5.4.2.1.1: the watched identity must be registered here, and the watcher entitled to it.
+    const target = to.uri;
+    const reg = this.o.store.byImpu(target) ?? this.o.store.byImpu(request.uri);
+    if (!reg || reg.contacts.length === 0) return refuse(480, `${target} is not registered at this S-CSCF`, 'TS 24.229 §5.4.2.1.1');
+    const asserted = request.headers.first('P-Asserted-Identity');
+    const watcher = asserted ? safeUri(asserted) ?? from.uri : from.uri;
+    if (!this.entitled(watcher, reg, received)) {
+      return refuse(403, `${watcher} may not watch the registration of ${target}`, 'TS 24.229 §5.4.2.1.1');
+    }
+    const sub: RegSubscription = {
+      key: subKey(callId, localTag, from.tag),
+      impu: target,
+      impi: reg.impi,
+      watcher,
+      callId,
+      localTag,
+      remoteTag: from.tag,
+      localUri: to.uri,
+      remoteUri: from.uri,
+      remoteTarget: contact,
+      routeSet: request.headers.list('Record-Route'),
+      localCSeq: this.o.random.int(10_000) + 1,
+      remoteCSeq: cseq,
+      expiresAt: 0,
+      version: 0,
+      transport: received.local.transport,
+      receivedFrom: { ...received.source },
+    };
+    this.subs.set(sub.key, sub);
+    this.o.trace.note({ node: this.o.node, level: 'info', text: `${watcher} subscribed to the reg event of ${target}`, clause: 'TS 24.229 §5.4.2.1.1' });
+    return this.accept(request, sub, expires);
+  }
+
+  /** A registration changed: a partial NOTIFY to every watcher of it; a terminated one when it ended. */
+  changed(change: RegistrationChange): void {
+    if (this.stopped) return;
+    for (const sub of [...this.subs.values()]) {
+      if (sub.impi !== change.impi) continue;
+      const reg = change.after ?? change.before;
+      if (!reg) continue;
+      const registrations = this.elements(reg, change.contacts, change.after === undefined);
+      if (change.after === undefined) {
+        this.notify(sub, registrations, 'partial', `terminated;reason=${change.ended ?? 'noresource'}`);
+        this.end(sub);
+      } else {
+        this.notify(sub, registrations, 'partial', this.activeState(sub));
+      }
+    }
+  }
+
+  // ---- internals ----
+
+  private accept(request: SipRequest, sub: RegSubscription, requested: number | undefined): SipResponse {
+    const seconds = Math.min(requested ?? DEFAULT_SUBSCRIPTION_S, this.o.maxExpires ?? DEFAULT_SUBSCRIPTION_S);
+    const r = createResponse(request, 200, undefined, sub.localTag);
+    r.headers.append('Contact', `<${this.o.contact(sub.transport)}>`);
+    r.headers.append('Expires', String(seconds));
+    sub.timer?.cancel();
+    const reg = this.o.store.byImpi(sub.impi);
+    // The NOTIFY follows the 200 (RFC 6665 §4.2.1.1 "immediately"), after the response is on its way.
+    setImmediate(() => {
+      if (this.stopped || !this.subs.has(sub.key)) return;
+      if (seconds === 0 || !reg) {
+        // An unsubscribe (Expires 0) gets one last NOTIFY with the state and "terminated" (RFC 6665 §4.2.1.4).
+        this.notify(sub, reg ? this.elements(reg, undefined, false) : [], 'full', 'terminated;reason=timeout');
+        this.end(sub);
+        return;
+      }
+      sub.expiresAt = this.o.clock.now() + seconds * 1000;
+      sub.timer = this.o.clock.setTimeout(() => this.expire(sub), seconds * 1000);
+      this.notify(sub, this.elements(reg, undefined, false), 'full', this.activeState(sub));
+    });
+    return r;
+  }
+
+  /** TS 24.229 §5.4.2.1.1: the UE (an identity of the same implicit set) or the P-CSCF on the Path of a contact. */
+  private entitled(watcher: string, reg: SubscriptionRegistration, received: ReceivedMessage): boolean {
+    if (reg.impus.some((u) => impuKey(u) === impuKey(watcher))) return true;
+    const pathHosts = new Set<string>();
+    for (const c of reg.contacts) {
+      for (const p of c.path) {
+        const h = hostOf(safeUri(p) ?? '');
+        if (h) pathHosts.add(this.o.directory.resolveHost(h)?.address ?? h);
+      }
+    }
+    const host = hostOf(watcher);
+    const watcherAddress = host ? (this.o.directory.resolveHost(host)?.address ?? host) : undefined;
+    return (watcherAddress !== undefined && pathHosts.has(watcherAddress)) || pathHosts.has(received.source.address);
+  }
+
+  /**
+   * The registration elements of a document (TS 24.229 §5.4.2.1.2): one per public identity of the implicit
+   * set that is not barred, each with the contacts given (a partial document) or all of them (full state).
+   */
+  private elements(reg: SubscriptionRegistration, changes: ContactChange[] | undefined, terminated: boolean): RegInfoRegistration[] {
+    const now = this.o.clock.now();
+    const barred = new Set(reg.barred.map(impuKey));
+    const contacts: RegInfoContact[] = (changes ?? reg.contacts.map((binding) => ({ binding, state: 'active' as const, event: 'registered' as const }))).map(
+      (c) => contactElement(c.binding, c.state, c.event, now),
+    );
+    return reg.impus
+      .filter((u) => !barred.has(impuKey(u)))
+      .map((aor) => ({ aor, id: reg.ids[aor] ?? impuKey(aor), state: terminated ? 'terminated' : 'active', contacts }));
+  }
+
+  private activeState(sub: RegSubscription): string {
+    return `active;expires=${Math.max(0, Math.round((sub.expiresAt - this.o.clock.now()) / 1000))}`;
+  }
+
+  private expire(sub: RegSubscription): void {
+    if (!this.subs.has(sub.key)) return;
+    const reg = this.o.store.byImpi(sub.impi);
+    this.notify(sub, reg ? this.elements(reg, undefined, false) : [], 'full', 'terminated;reason=timeout');
+    this.end(sub);
+  }
+
+  private end(sub: RegSubscription): void {
+    sub.timer?.cancel();
+    this.subs.delete(sub.key);
+  }
+
+  /** A NOTIFY within the subscription's dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2). */
+  private notify(sub: RegSubscription, registrations: RegInfoRegistration[], state: 'full' | 'partial', subscriptionState: string): void {
+    const version = sub.version++;
+    const body = Buffer.from(buildRegInfo({ version, state: version === 0 ? 'full' : state, registrations }), 'utf8');
+    const h = new Headers();
+    let uri = sub.remoteTarget;
+    const routes = [...sub.routeSet];
+    // A strict router first in the route set takes the Request-URI (RFC 3261 §12.2.1.1).
+    if (routes.length && !routeUri(routes[0]!).includes(';lr')) {
+      uri = routeUri(routes.shift()!);
+      routes.push(`<${sub.remoteTarget}>`);
+    }
+    for (const r of routes) h.append('Route', r);
+    h.append('Max-Forwards', '70');
+    h.append('From', `<${sub.localUri}>;tag=${sub.localTag}`);
+    h.append('To', `<${sub.remoteUri}>;tag=${sub.remoteTag}`);
+    h.append('Call-ID', sub.callId);
+    h.append('CSeq', `${++sub.localCSeq} NOTIFY`);
+    h.append('Contact', `<${this.o.contact(sub.transport)}>`);
+    h.append('Event', 'reg');
+    h.append('Subscription-State', subscriptionState);
+    h.append('Content-Type', REGINFO_CONTENT_TYPE);
+    const request = new SipRequest('NOTIFY', uri, h, body);
+    const next = routes.length ? routeUri(routes[0]!) : uri;
+    const destination = this.destination(next, sub);
+    if (!destination) {
+      this.o.trace.note({ node: this.o.node, level: 'warn', text: `NOTIFY to ${next} not sent: the directory cannot place it`, clause: 'RFC 3263' });
+      this.end(sub);
+      return;
+    }
+    this.o.trace.note({
+      node: this.o.node,
+      level: 'info',
+      text: `NOTIFY reg (version ${version}, ${version === 0 ? 'full' : state}, ${subscriptionState}) to ${sub.watcher}`,
+      clause: 'RFC 3680 §4.1, TS 24.229 §5.4.2.1.2',
+    });
+    try {
+      this.o.transactions.sendRequest(request, destination, {
+        final: (response: SipResponse, cause) => {
+          // RFC 6665 §4.2.2: a 481, a timeout or a transport failure ends the subscription.
+          if (response.status === 481 || cause !== 'response' || response.status >= 300) {
+            if (this.subs.has(sub.key)) {
+              this.o.trace.note({ node: this.o.node, level: 'info', text: `NOTIFY answered ${response.status} (${cause}): subscription of ${sub.watcher} ends`, clause: 'RFC 6665 §4.2.2' });
+              this.end(sub);
+            }
+          }
+        },
+      });
+    } catch (e) {
+      this.o.trace.note({ node: this.o.node, level: 'warn', text: `NOTIFY not sent: ${(e as Error).message}` });
+      this.end(sub);
+    }
+  }
+
+  private destination(uri: string, sub: RegSubscription): TransportAddress | undefined {
+    const parsed = safeParse(uri);
+    if (!parsed) return undefined;
+    const explicit = isSipUri(parsed) && (parsed.params.has('transport') || parsed.scheme === 'sips');
+    const a = resolveUri(uri, (h) => this.o.directory.resolveHost(h)?.address);
+    if (!a) return undefined;
+    return explicit ? a : { ...a, transport: sub.transport === 'tls' ? 'tls' : a.transport === 'udp' ? sub.transport : a.transport };
+  }
+}
+
+function contactElement(b: ContactBinding, state: 'active' | 'terminated', event: ContactChange['event'], now: number): RegInfoContact {
+  const c: RegInfoContact = {
+    id: b.id,
+    state,
+    event,
+    uri: b.uri,
+    callId: b.callId,
+    cseq: b.cseq,
+    unknownParams: b.params.filter(([k]) => k !== 'q').map(([k, v]) => [k, v ?? '']),
+  };
+  c.expires = state === 'active' ? Math.max(0, Math.round((b.expiresAt - now) / 1000)) : 0;
+  c.durationRegistered = Math.max(0, Math.round((now - b.registeredAt) / 1000));
+  if (b.q !== undefined) c.q = b.q;
+  if (b.displayName !== undefined) c.displayName = b.displayName;
+  return c;
+}
+
+function subKey(callId: string, localTag: string, remoteTag: string): string {
+  return `${callId}\n${localTag}\n${remoteTag}`;
+}
+
+function safeTag(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseNameAddr(value).tag;
+  } catch {
+    return undefined;
+  }
+}
+
+function safeUri(value: string): string | undefined {
+  try {
+    return parseNameAddr(value).uri;
+  } catch {
+    return undefined;
+  }
+}
+
+function safeParse(uri: string) {
+  try {
+    return parseUri(uri);
+  } catch {
+    return undefined;
+  }
+}
+
+function hostOf(uri: string): string | undefined {
+  const u = safeParse(uri);
+  return u && isSipUri(u) ? u.host.replace(/^\[|\]$/g, '') : undefined;
+}
