@@ -1,0 +1,183 @@
+/**
+ * The ceiling: how many UDP round trips one Node process can make on loopback when it does nothing else
+ * (issue 7). A pinger keeps `concurrency` datagrams of 900 bytes (the size of an IMS REGISTER) in flight and
+ * sends the next one as soon as one comes back. The echo side runs either in the same process, as a core
+ * with every function in one event loop would, or in a process of its own, so the pinger's loop is the only
+ * one measured. Bounded by time and by count; loopback only.
+ * Run alone: `npx tsx bench/ceiling.ts [seconds]`.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const DATAGRAM_BYTES = 900;
+export const CONCURRENCY_LEVELS = [1, 8, 32] as const;
+const PINGER = '127.0.90.1';
+const ECHO = '127.0.90.2';
+/** No measurement sends more than this many datagrams, whatever the window. */
+const MAX_ROUNDTRIPS = 20_000_000;
+/** A datagram not back after this long counts as lost and is replaced, so a loss never stalls the loop. */
+const LOSS_TIMEOUT_MS = 100;
+const WARMUP_MS = 200;
+
+export type EchoPlacement = 'same_process' | 'separate_process';
+
+export interface PingPongResult {
+  echo: EchoPlacement;
+  concurrency: number;
+  roundtrips: number;
+  lost: number;
+  seconds: number;
+  roundtrips_per_s: number;
+}
+
+export interface CeilingResult {
+  /** Round trips per second with the echo in the same process, per concurrency level. */
+  same_process: Record<number, number>;
+  separate_process: Record<number, number>;
+  runs: PingPongResult[];
+}
+
+interface EchoEndpoint {
+  port: number;
+  close(): Promise<void>;
+}
+
+async function bind(address: string): Promise<Socket> {
+  const s = createSocket('udp4');
+  s.bind(0, address);
+  await once(s, 'listening');
+  return s;
+}
+
+async function echoInProcess(): Promise<EchoEndpoint> {
+  const s = await bind(ECHO);
+  s.on('message', (data, from) => s.send(data, from.port, from.address));
+  return { port: s.address().port, close: () => new Promise((r) => s.close(() => r())) };
+}
+
+async function echoInChild(): Promise<EchoEndpoint> {
+  const script = fileURLToPath(new URL('./udp-echo.ts', import.meta.url));
+  const child: ChildProcess = fork(script, [ECHO], {
+    execArgv: ['--import', import.meta.resolve('tsx')],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const exited = once(child, 'exit');
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('the echo process did not report its port within 15 s')), 15_000);
+      child.once('message', (m) => {
+        clearTimeout(t);
+        const port = (m as { port?: unknown }).port;
+        if (typeof port === 'number') resolve(port);
+        else reject(new Error('the echo process sent no port'));
+      });
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`the echo process exited with ${code} before listening`));
+      });
+    });
+    return {
+      port,
+      close: async () => {
+        if (child.exitCode === null && child.connected) child.send('stop');
+        const t = setTimeout(() => child.kill(), 2_000);
+        await exited;
+        clearTimeout(t);
+      },
+    };
+  } catch (e) {
+    child.kill();
+    await exited;
+    throw e;
+  }
+}
+
+/**
+ * One closed-loop measurement: `concurrency` datagrams in flight, a new one sent for each that returns.
+ * The first WARMUP_MS are not counted (JIT, socket buffers).
+ */
+async function pingPong(echoPort: number, concurrency: number, ms: number): Promise<{ roundtrips: number; lost: number; seconds: number }> {
+  const s = await bind(PINGER);
+  const payload = Buffer.alloc(DATAGRAM_BYTES, 0x61);
+  let inFlight = 0;
+  let counting = false;
+  let roundtrips = 0;
+  let sent = 0;
+  let lost = 0;
+  let lastArrival = performance.now();
+  let stopped = false;
+  const send = () => {
+    if (stopped || sent >= MAX_ROUNDTRIPS) return;
+    inFlight++;
+    sent++;
+    s.send(payload, echoPort, ECHO);
+  };
+  s.on('message', () => {
+    inFlight--;
+    lastArrival = performance.now();
+    if (counting) roundtrips++;
+    send();
+  });
+  const watchdog = setInterval(() => {
+    // Loopback drops only when a receive buffer overflows; refill the window so the loop keeps its depth.
+    if (inFlight > 0 && performance.now() - lastArrival > LOSS_TIMEOUT_MS) {
+      lost += inFlight;
+      inFlight = 0;
+      for (let i = 0; i < concurrency; i++) send();
+    }
+  }, LOSS_TIMEOUT_MS);
+  try {
+    for (let i = 0; i < concurrency; i++) send();
+    await delay(WARMUP_MS);
+    counting = true;
+    const start = performance.now();
+    await delay(ms);
+    counting = false;
+    const seconds = (performance.now() - start) / 1000;
+    return { roundtrips, lost, seconds };
+  } finally {
+    stopped = true;
+    clearInterval(watchdog);
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+export async function benchUdpCeiling(opts: {
+  seconds: number;
+  levels?: readonly number[];
+  /** Called before each measurement, with what it is about to measure. */
+  step?: (name: string) => void;
+}): Promise<CeilingResult> {
+  const ms = Math.max(100, Math.min(60, opts.seconds) * 1000);
+  const levels = opts.levels ?? CONCURRENCY_LEVELS;
+  const result: CeilingResult = { same_process: {}, separate_process: {}, runs: [] };
+  for (const echo of ['same_process', 'separate_process'] as const) {
+    opts.step?.(`start the ${echo.replace('_', ' ')} echo`);
+    const endpoint = echo === 'same_process' ? await echoInProcess() : await echoInChild();
+    try {
+      for (const concurrency of levels) {
+        opts.step?.(`ping-pong, echo in ${echo.replace('_', ' ')}, ${concurrency} in flight`);
+        const r = await pingPong(endpoint.port, concurrency, ms);
+        if (r.roundtrips === 0) throw new Error(`no datagram came back from the echo (${echo}, ${concurrency} in flight)`);
+        const perSecond = Math.round(r.roundtrips / r.seconds);
+        result[echo][concurrency] = perSecond;
+        result.runs.push({ echo, concurrency, ...r, seconds: Math.round(r.seconds * 1000) / 1000, roundtrips_per_s: perSecond });
+      }
+    } finally {
+      await endpoint.close();
+    }
+  }
+  return result;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const seconds = Number(process.argv[2] ?? 2);
+  const r = await benchUdpCeiling({ seconds, step: (s) => console.error(s) });
+  for (const run of r.runs) console.log(JSON.stringify(run));
+}
