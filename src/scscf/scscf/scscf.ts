@@ -142,7 +142,8 @@ export class Scscf implements NetworkNode {
 
   private async route(request: SipRequest, info: RequestInfo): Promise<ProxyDecision> {
     if (request.method === 'REGISTER') return { action: 'respond', response: await this.registrar.register(request, info.received) };
-    if (request.method === 'SUBSCRIBE' && (request.headers.get('Event') ?? '').trim().toLowerCase().startsWith('reg')) {
+    // Every SUBSCRIBE is the notifier's until issue 5 routes other packages to application servers (489 meanwhile).
+    if (request.method === 'SUBSCRIBE') {
       return { action: 'respond', response: this.regEvent.subscribe(request, info.received) };
     }
     if (request.method === 'ACK') return { action: 'drop' };
