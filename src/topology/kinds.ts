@@ -1,5 +1,7 @@
 import type { Container } from 'inversify';
 import { HssNode } from '../hss/hss-node.js';
+import { bindIcscf } from '../scscf/icscf/index.js';
+import { bindScscf } from '../scscf/scscf/index.js';
 import type { SubscriberStore } from '../hss/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -36,7 +38,11 @@ const hss: NodeBinder = {
 };
 
 /** How each kind of network function is put into its container. */
-export const NODE_BINDERS: Partial<Record<NodeKind, NodeBinder>> = { hss };
+export const NODE_BINDERS: Partial<Record<NodeKind, NodeBinder>> = {
+  hss,
+  icscf: { sip: true, bind: (c, topology) => bindIcscf(c, topology) },
+  scscf: { sip: true, bind: (c) => bindScscf(c) },
+};
 
 /** How a simulated UE is put into its container (set once src/ue is in). */
 export let UE_BINDER: ((c: Container) => void) | undefined;
