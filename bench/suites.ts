@@ -1,0 +1,237 @@
+/**
+ * Every suite `imslab bench` knows, in the order they run. A new measurement (the registration storm, the call
+ * storm, bench:peers) replaces its entry here with one that has a `run`; the harness, the JSON and the table
+ * pick it up from `keys`.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { benchUdpCeiling, CONCURRENCY_LEVELS, DATAGRAM_BYTES } from './ceiling.js';
+import { benchDiameter } from './diameter.js';
+import { benchMemory } from './memory.js';
+import { benchRtp } from './rtp.js';
+import { benchSipCodec } from './sip-codec.js';
+import { benchSipTransactions } from './sip-transactions.js';
+import type { BenchSuite, SuiteOutput } from './suite.js';
+
+/** The concurrency level whose figures are the headline ones (and the one the SIP/ceiling ratio uses). */
+export const HEADLINE_CONCURRENCY = 32;
+const levels = CONCURRENCY_LEVELS;
+
+const ceiling: BenchSuite = {
+  name: 'ceiling',
+  title: `Node UDP ping-pong on loopback, ${DATAGRAM_BYTES}-byte datagrams`,
+  keys: [
+    'ceiling.udp_roundtrips_per_s',
+    ...levels.map((c) => `ceiling.udp_roundtrips_per_s.c${c}`),
+    ...levels.map((c) => `ceiling.udp_roundtrips_per_s.separate_echo.c${c}`),
+  ],
+  // Six windows, each with its warm-up, plus starting the echo process.
+  budgetSeconds: ({ seconds }) => 6 * (seconds + 0.5) + 15,
+  async run(ctx): Promise<SuiteOutput> {
+    const r = await benchUdpCeiling({ seconds: ctx.seconds, levels, step: (s) => ctx.step(s) });
+    const figures: SuiteOutput['figures'] = { 'ceiling.udp_roundtrips_per_s': r.same_process[HEADLINE_CONCURRENCY] ?? null };
+    for (const c of levels) {
+      figures[`ceiling.udp_roundtrips_per_s.c${c}`] = r.same_process[c] ?? null;
+      figures[`ceiling.udp_roundtrips_per_s.separate_echo.c${c}`] = r.separate_process[c] ?? null;
+    }
+    return {
+      figures,
+      notes: {
+        'ceiling.udp_roundtrips_per_s': `echo and pinger in one process (as an all-in-one core), ${HEADLINE_CONCURRENCY} datagrams in flight; each round trip is 2 datagrams sent and 2 received by the process`,
+        'ceiling.udp_roundtrips_per_s.separate_echo.c1': 'the echo runs in a process of its own: the pinger\'s event loop alone',
+      },
+      details: r.runs,
+    };
+  },
+};
+
+const sip: BenchSuite = {
+  name: 'sip',
+  title: 'SIP codec and non-INVITE transactions over UDP',
+  keys: [
+    'sip.parse_serialize_per_s',
+    'sip.parse_serialize_per_s.register',
+    'sip.parse_serialize_per_s.invite',
+    'sip.transactions_per_s',
+    ...levels.map((c) => `sip.transactions_per_s.c${c}`),
+    'sip.messages_per_s',
+  ],
+  // The codec window (plus its warm-up), then three transaction windows with warm-up and drain.
+  budgetSeconds: ({ seconds }) => seconds + 3 + 3 * (seconds + 3) + 10,
+  async run(ctx): Promise<SuiteOutput> {
+    ctx.step('SIP parse + serialize (REGISTER, INVITE with SDP)');
+    const codec = await benchSipCodec({ seconds: ctx.seconds });
+    const runs = await benchSipTransactions({ seconds: ctx.seconds, levels, step: (s) => ctx.step(s) });
+    const at = (c: number) => runs.find((r) => r.concurrency === c)?.transactions_per_s ?? null;
+    const headline = at(HEADLINE_CONCURRENCY);
+    const figures: SuiteOutput['figures'] = {
+      // Equal numbers of both messages: the rate of the mix is the harmonic mean of the two rates.
+      'sip.parse_serialize_per_s': Math.round(2 / (1 / codec.register_per_s + 1 / codec.invite_per_s)),
+      'sip.parse_serialize_per_s.register': codec.register_per_s,
+      'sip.parse_serialize_per_s.invite': codec.invite_per_s,
+      'sip.transactions_per_s': headline,
+      'sip.messages_per_s': headline === null ? null : 2 * headline,
+    };
+    for (const c of levels) figures[`sip.transactions_per_s.c${c}`] = at(c);
+    const sizes = runs[0] ? `${runs[0].request_bytes}-byte REGISTER, ${runs[0].response_bytes}-byte 200` : 'REGISTER and 200';
+    return {
+      figures,
+      notes: {
+        'sip.parse_serialize_per_s': 'messages parsed and serialised per second, half REGISTER (IMS, ~1.1 KB) and half INVITE with SDP (~1.5 KB), one core, no I/O',
+        'sip.transactions_per_s': `non-INVITE transactions completed per second over UDP on loopback, UAC and UAS in one process (${sizes}), ${HEADLINE_CONCURRENCY} open at once, RFC 3261 default timers`,
+        'sip.messages_per_s': 'sip.transactions_per_s × 2 (request and final response), each sent by one side and received by the other',
+      },
+      details: { codec, transactions: runs },
+    };
+  },
+};
+
+const diameter: BenchSuite = {
+  name: 'diameter',
+  title: 'Diameter Cx codec (ours and the diameter package) and pipelined MAR/MAA over TCP',
+  keys: ['diameter.encode_decode_per_s', 'diameter.package_encode_decode_per_s', 'diameter.pipelined_mar_per_s'],
+  budgetSeconds: ({ seconds }) => 3 * seconds + 15,
+  async run(ctx): Promise<SuiteOutput> {
+    ctx.step('MAA encode + decode (ours, the diameter package), then 64 pipelined MARs over TCP');
+    const r = await benchDiameter({ seconds: ctx.seconds });
+    return {
+      figures: {
+        'diameter.encode_decode_per_s': r.encode_decode_per_s,
+        'diameter.package_encode_decode_per_s': r.package_encode_decode_per_s,
+        'diameter.pipelined_mar_per_s': r.pipelined_mar_per_s,
+      },
+      notes: {
+        'diameter.package_encode_decode_per_s': 'the diameter 0.7.0 package on a Credit-Control answer of the same AVP count, nesting, types and length (it has no Cx dictionary)',
+        'diameter.pipelined_mar_per_s': 'MAR/MAA round trips over one TCP connection on loopback, 64 in flight, both nodes in one process',
+      },
+    };
+  },
+};
+
+const RTP_MAX_STREAMS = { quick: 1000, full: 2000 };
+
+const rtp: BenchSuite = {
+  name: 'rtp',
+  title: 'concurrent G.711 RTP streams at 50 packets/s without loss',
+  keys: ['rtp.max_streams_without_loss'],
+  // At most 11 ladder steps and 3 bisections, each one window plus the drain and opening the sockets.
+  budgetSeconds: ({ seconds }) => 14 * (seconds + 1.5) + 10,
+  async run(ctx): Promise<SuiteOutput> {
+    const maxStreams = ctx.quick ? RTP_MAX_STREAMS.quick : RTP_MAX_STREAMS.full;
+    ctx.step(`RTP streams stepped up to ${maxStreams}, ${ctx.seconds} s per step`);
+    const r = await benchRtp({ maxStreams, seconds: ctx.seconds });
+    return {
+      figures: { 'rtp.max_streams_without_loss': r.max_streams_without_loss },
+      notes: {
+        'rtp.max_streams_without_loss': `streams (calls, each 2 × 50 packets/s) one event loop carries with no loss and ≥ 99 % of real-time pace, stepped to ${maxStreams} (${r.max_streams_without_loss === maxStreams ? 'the ceiling of the ladder, not of the engine' : 'the first step that failed is in details'})`,
+      },
+      details: r.steps,
+    };
+  },
+};
+
+const MEMORY_UES = { quick: 50_000, full: 100_000 };
+
+const memory: BenchSuite = {
+  name: 'memory',
+  title: 'memory per registered UE (HSS and S-CSCF stores)',
+  keys: [
+    'memory.bytes_per_registered_ue',
+    'memory.heap_bytes_per_registered_ue',
+    'memory.hss_bytes_per_subscriber',
+    'memory.scscf_bytes_per_registration',
+    'memory.projected_rss_1m_ues_bytes',
+  ],
+  nodeFlags: ['--expose-gc'],
+  budgetSeconds: ({ quick }) => (quick ? 20 : 40),
+  async run(ctx): Promise<SuiteOutput> {
+    const ues = ctx.quick ? MEMORY_UES.quick : MEMORY_UES.full;
+    const r = await benchMemory({ ues, step: (s) => ctx.step(s) });
+    const what = `${r.ues.toLocaleString('en')} UEs held in the HSS store (subscription + REGISTERED state) and in the S-CSCF's ${r.scscf_source}; RSS growth after GC; no P-CSCF state (not built yet), no transactions`;
+    return {
+      figures: {
+        'memory.bytes_per_registered_ue': r.total.rss_bytes_per_ue,
+        'memory.heap_bytes_per_registered_ue': r.total.heap_bytes_per_ue,
+        'memory.hss_bytes_per_subscriber': r.hss.rss_bytes_per_ue,
+        'memory.scscf_bytes_per_registration': r.scscf.rss_bytes_per_ue,
+        'memory.projected_rss_1m_ues_bytes': r.projected_rss_1m_bytes,
+      },
+      notes: {
+        'memory.bytes_per_registered_ue': what,
+        'memory.heap_bytes_per_registered_ue': 'growth of V8 heapUsed + external (Buffers) per UE, after GC',
+        'memory.projected_rss_1m_ues_bytes': `baseline RSS of the process (${Math.round(r.baseline_rss_bytes / 2 ** 20)} MiB) + 1,000,000 × memory.bytes_per_registered_ue`,
+      },
+      details: r,
+    };
+  },
+};
+
+/** Parts of the tree a storm drives; each must hold TypeScript files before the storm can exist. */
+function missingParts(parts: readonly string[]): string[] {
+  return parts.filter((p) => {
+    try {
+      return !readdirSync(fileURLToPath(new URL(`../src/${p}`, import.meta.url))).some((f) => f.endsWith('.ts'));
+    } catch {
+      return true;
+    }
+  });
+}
+
+function notYet(what: string, parts: readonly string[]): () => Promise<string> {
+  return async () => {
+    const missing = missingParts(parts);
+    const why = missing.length > 0 ? `${missing.map((p) => `src/${p}`).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not built yet` : 'its suite is not written yet';
+    return `not measured: ${what} (${why})`;
+  };
+}
+
+function unavailableSuite(name: string, title: string, keys: readonly string[], reason: () => Promise<string>): BenchSuite {
+  return {
+    name,
+    title,
+    keys,
+    budgetSeconds: () => 0,
+    unavailable: reason,
+    run: () => Promise.reject(new Error(`the ${name} suite cannot run yet`)),
+  };
+}
+
+function installed(command: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const registration = unavailableSuite(
+  'registration',
+  'registration storm (IMS AKA through P, I and S-CSCF), DOC in SAPS',
+  ['registration.doc_saps'],
+  notYet('the registration storm drives UEs through P-CSCF → I-CSCF → S-CSCF with UAR, MAR and SAR', ['pcscf', 'ue', 'scscf']),
+);
+
+const call = unavailableSuite(
+  'call',
+  'call storm (INVITE … BYE through P-S-I-S-P), DOC in SAPS',
+  ['call.doc_saps'],
+  notYet('the call storm needs registered UEs calling each other through P-S-I-S-P', ['pcscf', 'ue', 'scscf']),
+);
+
+const peers = unavailableSuite(
+  'peers',
+  'one proxy hop, imslab against Kamailio under the same SIPp load',
+  ['peers.imslab_calls_per_s', 'peers.kamailio_calls_per_s'],
+  async () => {
+    const tools = ['sipp', 'kamailio'].map((t) => `${t} ${installed(t) ? 'installed' : 'not installed'}`).join(', ');
+    return `not measured: bench:peers needs the generic proxy node (kind: proxy) and its SIPp/Kamailio runner, not built yet (${tools})`;
+  },
+);
+
+export const SUITES: readonly BenchSuite[] = [ceiling, sip, diameter, rtp, memory, registration, call, peers];
+
+export function suiteNamed(name: string): BenchSuite | undefined {
+  return SUITES.find((s) => s.name === name);
+}
