@@ -55,6 +55,14 @@ export function ratios(f: Figures): { figures: Figures; notes: Record<string, st
     },
     ...CONCURRENCY_LEVELS.map((c) => ({ key: `ratio.sip_messages_vs_ceiling.c${c}`, num: `sip.transactions_per_s.c${c}`, den: `ceiling.udp_roundtrips_per_s.c${c}` })),
     {
+      // Against one loop that only pings (the issue's "140,000 datagrams/s in and out"): the SIP process
+      // receives and sends sip.messages_per_s messages, the pinger one datagram each way per round trip.
+      key: 'ratio.sip_messages_vs_ceiling.separate_echo',
+      num: 'sip.messages_per_s',
+      den: `ceiling.udp_roundtrips_per_s.separate_echo.c${HEADLINE_CONCURRENCY}`,
+      note: `sip.messages_per_s over the round trips per second of a pinger whose echo runs in another process, ${HEADLINE_CONCURRENCY} in flight`,
+    },
+    {
       key: 'ratio.diameter_codec_vs_package',
       num: 'diameter.encode_decode_per_s',
       den: 'diameter.package_encode_decode_per_s',

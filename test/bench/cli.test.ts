@@ -1,0 +1,122 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../bin/imslab.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'imslab-bench-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real CLI in a child process; the run limit of --quick (38 s) plus process start bounds it. */
+function imslab(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 60_000, maxBuffer: 8 * 2 ** 20 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const RAN = [
+  'ceiling.udp_roundtrips_per_s',
+  'ceiling.udp_roundtrips_per_s.c1',
+  'ceiling.udp_roundtrips_per_s.c8',
+  'ceiling.udp_roundtrips_per_s.c32',
+  'ceiling.udp_roundtrips_per_s.separate_echo.c1',
+  'ceiling.udp_roundtrips_per_s.separate_echo.c8',
+  'ceiling.udp_roundtrips_per_s.separate_echo.c32',
+  'sip.parse_serialize_per_s',
+  'sip.parse_serialize_per_s.register',
+  'sip.parse_serialize_per_s.invite',
+  'sip.transactions_per_s',
+  'sip.transactions_per_s.c1',
+  'sip.transactions_per_s.c8',
+  'sip.transactions_per_s.c32',
+  'sip.messages_per_s',
+  'ratio.sip_messages_vs_ceiling',
+  'ratio.sip_messages_vs_ceiling.separate_echo',
+];
+
+describe('imslab bench (through the real CLI)', () => {
+  it('--quick --only ceiling,sip measures those figures and reports every other one as null with its reason', { timeout: 90_000 }, async () => {
+    const file = join(dir, 'quick.json');
+    const run = await imslab('bench', '--quick', '--only', 'ceiling,sip', '--json', file);
+    expect(run.stderr).not.toMatch(/FAILED/);
+    expect(run.code).toBe(0);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
+      notes: Record<string, string>;
+      failures: unknown[];
+      suites: Record<string, { status: string }>;
+      run: { quick: boolean };
+    };
+    for (const key of RAN) {
+      expect(typeof json[key], key).toBe('number');
+      expect(json[key] as number, key).toBeGreaterThan(0);
+    }
+    // Two messages per transaction: the derived figure follows from the measured one.
+    expect(json['sip.messages_per_s']).toBe(2 * (json['sip.transactions_per_s'] as number));
+    expect(json['ratio.sip_messages_vs_ceiling']).toBeCloseTo((json['sip.transactions_per_s'] as number) / (json['ceiling.udp_roundtrips_per_s'] as number), 3);
+
+    // Suites that do not exist yet: null, with a reason that says so.
+    for (const key of ['registration.doc_saps', 'call.doc_saps', 'peers.imslab_calls_per_s', 'peers.kamailio_calls_per_s']) {
+      expect(json[key], key).toBeNull();
+      expect(json.notes[key], key).toMatch(/^not measured: .*not (built|written) yet/);
+    }
+    // Suites that exist but were left out by --only: null, and the reason is --only, not a made-up value.
+    for (const key of ['diameter.encode_decode_per_s', 'diameter.package_encode_decode_per_s', 'diameter.pipelined_mar_per_s', 'memory.bytes_per_registered_ue', 'rtp.max_streams_without_loss']) {
+      expect(json[key], key).toBeNull();
+      expect(json.notes[key], key).toMatch(/not in --only/);
+    }
+    expect(json['ratio.diameter_codec_vs_package']).toBeNull();
+    expect(json.notes['ratio.diameter_codec_vs_package']).toMatch(/diameter\.encode_decode_per_s .*null/);
+    expect(json.failures).toEqual([]);
+    expect(json.suites.ceiling!.status).toBe('ok');
+    expect(json.suites.sip!.status).toBe('ok');
+    expect(json.suites.registration!.status).toBe('unavailable');
+    expect(json.run.quick).toBe(true);
+    // The table names the figures it measured.
+    expect(run.stdout).toMatch(/^sip\.transactions_per_s\s+[\d,]+\s+\/s/m);
+  });
+
+  it('a suite that fails gives a non-zero exit naming the suite and its step; the other suites still run', { timeout: 90_000 }, async () => {
+    const file = join(dir, 'failed.json');
+    const run = await imslab('bench', '--quick', '--seconds', '0.2', '--only', 'sip,diameter', '--inject-failure', 'sip', '--json', file);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/suite sip failed in step "SIP parse \+ serialize/);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
+      notes: Record<string, string>;
+      failures: Array<{ suite: string; step: string; message: string }>;
+    };
+    expect(json.failures).toHaveLength(1);
+    expect(json.failures[0]!.suite).toBe('sip');
+    expect(json.failures[0]!.message).toMatch(/injected/);
+    expect(json['sip.transactions_per_s']).toBeNull();
+    expect(json.notes['sip.transactions_per_s']).toMatch(/the sip suite failed in step/);
+    // The suite after the failed one ran and measured.
+    expect(json['diameter.encode_decode_per_s'] as number).toBeGreaterThan(0);
+  });
+
+  it('bad input is refused with exit 2 before anything runs', async () => {
+    const unknown = await imslab('bench', '--only', 'ceiling,nosuch');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown suite nosuch/);
+    const seconds = await imslab('bench', '--seconds', 'fast');
+    expect(seconds.code).toBe(2);
+    expect(seconds.stderr).toMatch(/--seconds must be a number/);
+    const missingDir = join(dir, 'no', 'such', 'dir', 'out.json');
+    const path = await imslab('bench', '--quick', '--only', 'sip', '--json', missingDir);
+    expect(path.code).toBe(2);
+    expect(path.stderr).toMatch(/does not exist/);
+    expect(existsSync(missingDir)).toBe(false);
+    // Nothing measured: no suite progress was printed.
+    expect(path.stderr).not.toMatch(/bench: sip/);
+  });
+});
