@@ -58,9 +58,20 @@ export function who(s: Subscriber | string): string {
   return at > 0 ? impi.slice(0, at) : impi;
 }
 
+/**
+ * The network a Visited-Network-Identifier names. P-Visited-Network-ID is a token or a quoted-string (RFC 3455
+ * §4.3) and I-CSCFs such as Kamailio's ims_icscf copy it into the AVP (TS 29.229 §6.3.1) with its quotes:
+ * `"ims.example.net"` and `ims.example.net` are the same network.
+ */
+function visitedNetworkName(visitedNetwork: string): string {
+  const t = visitedNetwork.trim();
+  const unquoted = t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).replace(/\\(.)/g, '$1') : t;
+  return unquoted.toLowerCase();
+}
+
 /** Whether a visited network may serve this subscriber (TS 29.228 §6.1.1.1; the model's rule in subscriber.ts). */
 export function roamingAllowed(ctx: HssContext, s: Subscriber, visitedNetwork: string): boolean {
-  const v = visitedNetwork.trim().toLowerCase();
+  const v = visitedNetworkName(visitedNetwork);
   if (v === realmOf(s.impi) || v === ctx.options.originRealm.toLowerCase()) return true;
   if ((ctx.options.homeNetworks ?? []).some((h) => h.toLowerCase() === v)) return true;
   return s.allowedVisitedNetworks.some((n) => n === '*' || n.toLowerCase() === v);
