@@ -1,0 +1,73 @@
+/**
+ * The P-CSCF's security associations with UEs (TS 33.203 §7.1, §7.4): a pending pair created when the 401 goes
+ * out with Security-Server, in use once the protected REGISTER it carried is answered 200. Simulated: the
+ * parameters are recorded and checked, nothing is installed in a kernel.
+ */
+import type { SecurityMechanism } from '../sip/headers/security.js';
+import type { TransportProtocol } from '../sip/transport/types.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { CipherKeys } from './register-headers.js';
+import type { IpsecChoice, IpsecOffer } from './sec-agree.js';
+
+export interface SecurityAssociation {
+  /** The UE's address (the SA's remote address, TS 33.203 §7.1). */
+  ueAddress: string;
+  transport: TransportProtocol;
+  /** The UE's parameters from its Security-Client. */
+  ue: IpsecOffer;
+  /** The P-CSCF's SPIs, ports and the algorithms chosen. */
+  pcscf: IpsecChoice;
+  /** The Security-Server the P-CSCF sent, which Security-Verify must repeat (RFC 3329 §2.3.1). */
+  sent: readonly SecurityMechanism[];
+  /** CK and IK from the challenge (TS 33.203 §7.1: the SA keys are derived from them). */
+  keys: CipherKeys;
+  impi?: string;
+  state: 'pending' | 'in-use';
+  createdAt: number;
+}
+
+/** An SA is found by the UE's address and its own SPIs (RFC 4301 §4.1: SPI plus destination identify an SA). */
+export function saKey(ueAddress: string, ue: { spiC: number; spiS: number }): string {
+  return `${ueAddress}|${ue.spiC}|${ue.spiS}`;
+}
+
+/**
+ * How long a pending SA waits for the protected REGISTER (TS 33.203 §7.1: the temporary SAs live as long as
+ * the authentication may take; the S-CSCF's reg-await-auth is of the same order).
+ */
+export const PENDING_SA_LIFETIME_MS = 240_000;
+
+/** Pending SAs awaiting their protected REGISTER. SAs in use live with the registration that uses them. */
+export class PendingSecurityAssociations {
+  private readonly pending = new Map<string, { sa: SecurityAssociation; timer: TimerHandle }>();
+
+  constructor(private readonly clock: Clock) {}
+
+  add(sa: SecurityAssociation): void {
+    const key = saKey(sa.ueAddress, sa.ue);
+    this.pending.get(key)?.timer.cancel();
+    const timer = this.clock.setTimeout(() => this.pending.delete(key), PENDING_SA_LIFETIME_MS);
+    this.pending.set(key, { sa, timer });
+  }
+
+  get(ueAddress: string, ue: { spiC: number; spiS: number }): SecurityAssociation | undefined {
+    return this.pending.get(saKey(ueAddress, ue))?.sa;
+  }
+
+  delete(sa: SecurityAssociation): void {
+    const key = saKey(sa.ueAddress, sa.ue);
+    const entry = this.pending.get(key);
+    if (entry?.sa !== sa) return;
+    entry.timer.cancel();
+    this.pending.delete(key);
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  clear(): void {
+    for (const e of this.pending.values()) e.timer.cancel();
+    this.pending.clear();
+  }
+}
