@@ -6,7 +6,7 @@
  * as the ceiling's datagrams) with a fresh Call-ID per transaction; timers are the RFC defaults, so server
  * transactions stay in Completed for Timer J (64·T1) as they would in a core.
  * `concurrency` transactions are kept open at once: each final response starts the next one.
- * Run alone: `npx tsx bench/sip-transactions.ts [seconds]`.
+ * Run alone: `npx tsx bench/sip-transactions.ts [seconds] [levels, e.g. 1,8,32]`.
  */
 import { pathToFileURL } from 'node:url';
 import { parseMessage } from '../src/sip/parser.js';
@@ -165,5 +165,6 @@ function delay(ms: number): Promise<void> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const seconds = Number(process.argv[2] ?? 2);
-  for (const r of await benchSipTransactions({ seconds, levels: [1, 8, 32], step: (s) => console.error(s) })) console.log(JSON.stringify(r));
+  const levels = (process.argv[3] ?? '1,8,32').split(',').map(Number);
+  for (const r of await benchSipTransactions({ seconds, levels, step: (s) => console.error(s) })) console.log(JSON.stringify(r));
 }
