@@ -187,7 +187,11 @@ export class Icscf implements NetworkNode {
       );
     }
     // §5.3.1.2: the I-CSCF does not Record-Route a REGISTER; the Request-URI stays as the UE wrote it.
-    return { action: 'forward', targets: [{ uri: request.uri, nextHop: destination }], recordRoute: false };
+    if (request.method === 'REGISTER') return { action: 'forward', targets: [{ uri: request.uri, nextHop: destination }], recordRoute: false };
+    // §5.3.2.1: a terminating request gets the S-CSCF's URI as its topmost Route (loose routing: every IMS
+    // entity is a loose router, so `lr`) and no Record-Route: the I-CSCF leaves the dialog's path.
+    const route = `<${withLr(serverName!)}>`;
+    return { action: 'forward', targets: [{ uri: request.uri, nextHop: destination, route: [route] }], recordRoute: false };
   }
 
   /** Requests routed through us by a Route set (a dialog an I-CSCF record-routed, or a CANCEL/ACK). */
@@ -217,6 +221,11 @@ export class Icscf implements NetworkNode {
   private note(text: string, clause: string): void {
     this.deps.trace.note({ node: this.name, level: 'info', text, clause });
   }
+}
+
+/** A Server-Name as a loose-routing Route URI (RFC 3261 §19.1.1 `lr`), parameters kept. */
+function withLr(uri: string): string {
+  return /;lr(?:[;=?]|$)/i.test(uri) ? uri : uri.includes('?') ? uri.replace('?', ';lr?') : `${uri};lr`;
 }
 
 /** A REGISTER that removes every binding it names (RFC 3261 §10.2.2): Expires 0, or every contact expires=0, or `*`. */

@@ -9,7 +9,8 @@ import { ProxyCore } from '../../sip/proxy/proxy-core.js';
 import type { ProxyDecision, RequestInfo } from '../../sip/proxy/types.js';
 import type { TransactionLayer } from '../../sip/transaction/layer.js';
 import type { TransportLayer } from '../../sip/transport/layer.js';
-import type { TransportProtocol } from '../../sip/transport/types.js';
+import { resolveUri } from '../../sip/proxy/routing.js';
+import type { TransportAddress, TransportProtocol } from '../../sip/transport/types.js';
 import type { Directory } from '../../topology/directory.js';
 import type { NetworkNode } from '../../topology/network-node.js';
 import type { NodeSpec, ScscfSettings } from '../../topology/node-spec.js';
@@ -17,11 +18,12 @@ import type { TraceBus } from '../../trace/events.js';
 import type { Clock } from '../../util/clock.js';
 import type { Random } from '../../util/random.js';
 import { HssLink } from '../hss-link.js';
-import { refusal } from '../respond.js';
 import { parseUserProfile } from '../user-profile.js';
 import { RegEventNotifier } from './reg-event.js';
 import { Registrar } from './registrar.js';
 import { MemoryRegistrationStore, type RegistrationStore } from './registration-store.js';
+import { SessionRouter } from './session-router.js';
+import { NO_SERVICES, type OriginatingServices, type TerminatingServices } from './services.js';
 
 /** S-CSCF settings: the contract's fields, plus lab knobs with TS 24.229 defaults. */
 export interface ScscfNodeSettings extends ScscfSettings {
@@ -31,6 +33,13 @@ export interface ScscfNodeSettings extends ScscfSettings {
   diameterTimeoutMs?: number;
   /** How long a challenge may be answered, ms (default 2 × reg-await-auth). */
   challengeLifetimeMs?: number;
+  /**
+   * The home network's I-CSCF for originating requests to home identities (node name or sip: URI); default the
+   * topology's first I-CSCF of the same domain. Without one the S-CSCF terminates such requests itself.
+   */
+  icscf?: string;
+  /** Timer C of the proxy core (RFC 3261 §16.6 step 11), ms; default 181 s. */
+  timerC?: number;
 }
 
 export interface ScscfDeps {
@@ -42,12 +51,15 @@ export interface ScscfDeps {
   transport: TransportLayer;
   transactions: TransactionLayer;
   store?: RegistrationStore;
+  /** iFC evaluation (TS 24.229 §5.4.3.2/§5.4.3.3 step 4); none triggers any application server by default. */
+  services?: OriginatingServices & TerminatingServices;
 }
 
 /**
  * The S-CSCF (TS 24.229 §5.4): registrar for its users (§5.4.1), reg event notifier (§5.4.2), and Cx client
  * toward the HSS, which may end a registration (RTR, §5.4.1.5) or change a profile (PPR) over the same
- * Diameter connection. Session routing for registered users arrives with issue 5.
+ * Diameter connection; and the session router of §5.4.3 for the originating and terminating sides and for
+ * requests inside the dialogs it record-routes.
  */
 export class Scscf implements NetworkNode {
   readonly kind = 'scscf' as const;
@@ -58,6 +70,7 @@ export class Scscf implements NetworkNode {
   readonly serverName: string;
   registrar!: Registrar;
   regEvent!: RegEventNotifier;
+  sessions!: SessionRouter;
   private proxy: ProxyCore | undefined;
   private readonly warnAgent: string;
 
@@ -128,6 +141,20 @@ export class Scscf implements NetworkNode {
       supported: ['path'],
       trace,
       node: this.name,
+      ...(spec.settings.timerC !== undefined ? { timerC: spec.settings.timerC } : {}),
+    });
+    this.sessions = new SessionRouter({
+      node: this.name,
+      domain: spec.domain,
+      clock,
+      random,
+      trace,
+      directory: this.deps.directory,
+      store: this.store,
+      warnAgent: this.warnAgent,
+      own: this.proxy.own,
+      icscf: this.homeIcscf(),
+      services: this.deps.services ?? NO_SERVICES,
     });
     trace.note({ node: this.name, level: 'info', text: `S-CSCF up as ${this.serverName}`, clause: 'TS 24.229 §5.4' });
   }
@@ -146,15 +173,19 @@ export class Scscf implements NetworkNode {
     if (request.method === 'SUBSCRIBE') {
       return { action: 'respond', response: this.regEvent.subscribe(request, info.received) };
     }
-    if (request.method === 'ACK') return { action: 'drop' };
-    const response = refusal(request, 501, `${request.method} routing at the S-CSCF arrives with issue 5`, {
-      node: this.name,
-      trace: this.deps.trace,
-      warnAgent: this.warnAgent,
-      toTag: this.deps.random.token(10),
-      clause: 'TS 24.229 §5.4.3',
-    });
-    return { action: 'respond', response };
+    return this.sessions.route(request, info);
+  }
+
+  /** Where originating requests to home identities go (settings.icscf, else the topology's I-CSCF). */
+  private homeIcscf(): TransportAddress | undefined {
+    const { directory, spec } = this.deps;
+    const configured = spec.settings.icscf;
+    if (configured?.startsWith('sip:')) return resolveUri(configured, (h) => directory.resolveHost(h)?.address);
+    const all = directory.ofKind('icscf');
+    const e = configured !== undefined ? directory.find(configured) : (all.find((n) => n.domain === spec.domain) ?? all[0]);
+    if (!e) return undefined;
+    const transport: TransportProtocol = e.ports.udp !== undefined ? 'udp' : 'tcp';
+    return { transport, address: e.address, port: e.ports[transport] ?? 5060 };
   }
 
   /** RTR (TS 29.228 §6.1.3, TS 24.229 §5.4.1.5): the named identities' registrations go; RTA 2001. */
