@@ -1,0 +1,44 @@
+/** The P-CSCF (TS 24.229 §5.2). */
+import 'reflect-metadata';
+import type { Container } from 'inversify';
+import type { TransactionLayer } from '../sip/transaction/layer.js';
+import type { TransportLayer } from '../sip/transport/layer.js';
+import type { Directory } from '../topology/directory.js';
+import type { NodeSpec } from '../topology/node-spec.js';
+import { TOKENS } from '../topology/tokens.js';
+import type { TraceBus } from '../trace/events.js';
+import type { Clock } from '../util/clock.js';
+import type { Random } from '../util/random.js';
+import { Pcscf, type PcscfNodeSettings } from './pcscf.js';
+
+export { Pcscf, UA_USER, type PcscfDeps, type PcscfNodeSettings } from './pcscf.js';
+export { RegisterProcedure, readRegister, type RegisterContext } from './register.js';
+export { RegistrationCache, contactKey, type PcscfRegistration, type RegistrationChange, type RemovalReason } from './registration-cache.js';
+export { RegEventSubscriber, type RegEventSubscriberOptions } from './reg-event.js';
+export { PendingSecurityAssociations, saKey, PENDING_SA_LIFETIME_MS, type SecurityAssociation } from './security-associations.js';
+export * from './sec-agree.js';
+export * from './register-headers.js';
+export { SessionRouting } from './sessions.js';
+export { TransactionUsers } from './transaction-users.js';
+
+/**
+ * Puts a P-CSCF into a node container (contract "How a node is built and run"): the runner has bound the
+ * clock, random source, trace, directory, NodeSpec, transport and transactions; this binds TOKENS.Node.
+ */
+export function bindPcscf(container: Container): void {
+  container
+    .bind(TOKENS.Node)
+    .toDynamicValue(
+      () =>
+        new Pcscf({
+          spec: container.get<NodeSpec<PcscfNodeSettings>>(TOKENS.NodeSpec),
+          clock: container.get<Clock>(TOKENS.Clock),
+          random: container.get<Random>(TOKENS.Random),
+          trace: container.get<TraceBus>(TOKENS.TraceBus),
+          directory: container.get<Directory>(TOKENS.Directory),
+          transport: container.get<TransportLayer>(TOKENS.Transport),
+          transactions: container.get<TransactionLayer>(TOKENS.Transactions),
+        }),
+    )
+    .inSingletonScope();
+}
