@@ -2,6 +2,8 @@ import type { Container } from 'inversify';
 import { HssNode } from '../hss/hss-node.js';
 import { bindIcscf } from '../scscf/icscf/index.js';
 import { bindScscf } from '../scscf/scscf/index.js';
+import { bindUe } from '../ue/index.js';
+import { bindPcscf } from '../pcscf/index.js';
 import type { SubscriberStore } from '../hss/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -42,7 +44,8 @@ export const NODE_BINDERS: Partial<Record<NodeKind, NodeBinder>> = {
   hss,
   icscf: { sip: true, bind: (c, topology) => bindIcscf(c, topology) },
   scscf: { sip: true, bind: (c) => bindScscf(c) },
+  pcscf: { sip: true, bind: (c) => bindPcscf(c) },
 };
 
-/** How a simulated UE is put into its container (set once src/ue is in). */
-export let UE_BINDER: ((c: Container) => void) | undefined;
+/** How a simulated UE is put into its container. */
+export const UE_BINDER: ((c: Container) => void) | undefined = bindUe;
