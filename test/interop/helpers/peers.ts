@@ -54,6 +54,16 @@ export class PeerProcess {
     return waitUntil(() => this.output.match(pattern) ?? undefined, timeoutMs, () => `${this.name}: no ${pattern} within ${timeoutMs} ms; output ends:\n${this.output.slice(-3000)}`);
   }
 
+  /** The exit code once the process has exited; SIGKILLs it and rejects after `timeoutMs`. */
+  async exitCode(timeoutMs: number): Promise<number | null> {
+    const late = new Promise<'late'>((r) => setTimeout(() => r('late'), timeoutMs).unref());
+    if ((await Promise.race([this.exited, late])) === 'late') {
+      await this.stop(0);
+      throw new Error(`${this.name} did not exit within ${timeoutMs} ms; output ends:\n${this.output.slice(-3000)}`);
+    }
+    return this.child.exitCode;
+  }
+
   /** SIGTERM to the group, SIGKILL if it has not exited after `graceMs`. */
   async stop(graceMs = 3000): Promise<void> {
     const pid = this.child.pid;
