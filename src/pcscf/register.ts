@@ -170,12 +170,13 @@ export class RegisterProcedure {
    * integrity-protected for clients without IPsec (TS 24.229 §5.2.2.1, §7.2A.1): over TLS "tls-yes" once the
    * connection carries a registration of this IMPI, else "tls-pending"; SIP digest without TLS "ip-assoc-yes"
    * when the UE's address and port already hold a registration of this IMPI, else "ip-assoc-pending"; an IMS AKA
-   * answer without IPsec is plainly "no" (nothing protects it, the S-CSCF must challenge).
+   * answer without IPsec is plainly "no" (nothing protects it, the S-CSCF must challenge). Only a registration
+   * that SIP digest authenticated vouches for its address: an IMS AKA client never gets "ip-assoc-yes".
    */
   private integrityWithoutIpsec(c: Credentials, info: RequestInfo): IntegrityProtected {
     const source = info.received.source;
     const impi = c.username;
-    const registered = this.ctx.cache.byUe(source.address, source.port).filter((r) => impi !== undefined && r.impi === impi);
+    const registered = this.ctx.cache.byUe(source.address, source.port).filter((r) => impi !== undefined && r.impi === impi && r.authentication === 'sip-digest');
     if (info.received.local.transport === 'tls') {
       return registered.some((r) => r.connectionId !== undefined && r.connectionId === info.received.connectionId) ? 'tls-yes' : 'tls-pending';
     }
@@ -285,6 +286,8 @@ export class RegisterProcedure {
       return;
     }
     const now = this.ctx.clock.now();
+    const creds = read.credentials;
+    const authentication = creds?.response ? ((creds.algorithm ?? '').toUpperCase().startsWith('AKA') ? 'ims-aka' : 'sip-digest') : undefined;
     for (const c of read.contacts) {
       const g = granted === '*' ? undefined : granted.find((x) => sameUri(x.uri, c.uri));
       const seconds = g ? (g.expires ?? headerExpires) : undefined;
@@ -313,6 +316,7 @@ export class RegisterProcedure {
         registeredAt: old?.registeredAt ?? now,
         refreshedAt: now,
         expiresAt: now + seconds * 1000,
+        ...((authentication ?? old?.authentication) ? { authentication: authentication ?? old!.authentication! } : {}),
         ...(sa ? { sa } : {}),
       };
       this.ctx.cache.put(reg);

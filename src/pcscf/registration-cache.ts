@@ -34,6 +34,8 @@ export interface PcscfRegistration {
   readonly registeredAt: number;
   readonly refreshedAt: number;
   readonly expiresAt: number;
+  /** How the REGISTER that got the 200 was authenticated, as its Authorization shows (algorithm AKA* or other). */
+  readonly authentication?: 'ims-aka' | 'sip-digest';
   /** The security association pair in use (simulated IPsec), when the UE agreed on one. */
   readonly sa?: SecurityAssociation;
 }

@@ -196,6 +196,18 @@ describe('clients without sec-agree (baresip, linphone, SIPp)', () => {
     expect(header(rawRegister(core, 1), 'Authorization')[0]).toMatch(/integrity-protected="ip-assoc-yes"$/);
   });
 
+  it('an IMS AKA client without sec-agree never gets ip-assoc-yes: its REGISTERs stay integrity-protected="no"', async () => {
+    const { ue, core } = await setUp({ regEvent: false });
+    const aka: Array<[string, string]> = [['Authorization', `Digest username="${IMPI}", realm="${DOMAIN}", uri="sip:${DOMAIN}", nonce="n1", response="0123456789abcdef0123456789abcdef", algorithm=AKAv1-MD5`]];
+    expect((await ue.finalFor(ue.register({ headers: aka }).branch)).status).toBe(200);
+    expect(lab!.pcscf.registrations()[0]?.authentication).toBe('ims-aka');
+    const empty: Array<[string, string]> = [['Authorization', `Digest username="${IMPI}", realm="${DOMAIN}", uri="sip:${DOMAIN}", nonce="", response=""`]];
+    await ue.finalFor(ue.register({ headers: empty }).branch);
+    expect(header(rawRegister(core, 1), 'Authorization')[0]).toMatch(/integrity-protected="ip-assoc-pending"$/);
+    await ue.finalFor(ue.register({ headers: aka }).branch);
+    expect(header(rawRegister(core, 2), 'Authorization')[0]).toMatch(/integrity-protected="no"$/);
+  });
+
   it('with sec-agree switched off, Proxy-Require: sec-agree is 420 Unsupported (RFC 3329 §2.3.1)', async () => {
     const { ue, core } = await setUp({ secAgree: false });
     const r = await ue.finalFor(ue.register({ headers: imsHeaders(ue) }).branch);
