@@ -68,7 +68,7 @@ describe('terminating requests at the I-CSCF (TS 24.229 §5.3.2.1, LIR)', () => 
     // Reached the S-CSCF, which delivered it to the registered contact (the scripted UE answers 200).
     expect(lab.events.filter((e) => e.type === 'packet' && e.node === 'scscf1' && e.direction === 'recv').length).toBeGreaterThan(before);
     expect(r.status).toBe(200);
-    const delivered = lab.sipSent('scscf1').find((m) => 'method' in m && m.method === 'MESSAGE')!;
+    const delivered = lab.sipSent('scscf1').find((m): m is SipRequest => m instanceof SipRequest && m.method === 'MESSAGE')!;
     expect(delivered.uri).toBe(u.contact);
   });
 });

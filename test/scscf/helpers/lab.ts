@@ -149,6 +149,12 @@ export async function until(test: () => boolean, ms = 3000, what = 'condition'):
  */
 export class ScriptedUe {
   readonly notifies: SipRequest[] = [];
+  /** Every request received, retransmissions included (session tests read what reached the UE). */
+  readonly requests: SipRequest[] = [];
+  /** Every response received, provisional ones included. */
+  readonly responses: SipResponse[] = [];
+  /** Session tests answer requests themselves: returning true means handled (no automatic 200). */
+  onRequest?: (request: SipRequest) => boolean;
   private socket!: Socket;
   private readonly waiters: Array<{ match: (r: SipResponse) => boolean; resolve: (r: SipResponse) => void }> = [];
   private cseq = 1;
@@ -247,6 +253,11 @@ export class ScriptedUe {
     return this.send(new SipRequest('SUBSCRIBE', this.impu, h), target);
   }
 
+  /** Sends a message without waiting for anything (ACK, responses of a scripted UAS). */
+  transmit(message: SipMessage, to: { address: string; port: number }): void {
+    this.socket.send(serializeMessage(message), to.port, to.address);
+  }
+
   send(request: SipRequest, to = this.next): Promise<SipResponse> {
     const cseq = request.headers.get('CSeq')!;
     const callId = request.headers.get('Call-ID')!;
@@ -261,6 +272,8 @@ export class ScriptedUe {
   private receive(buf: Buffer): void {
     const m = parseMessage(buf);
     if (isRequest(m)) {
+      this.requests.push(m);
+      if (this.onRequest?.(m)) return;
       if (m.method === 'NOTIFY') this.notifies.push(m);
       const h = new Headers();
       for (const n of ['Via', 'From', 'To', 'Call-ID', 'CSeq']) for (const v of m.headers.getAll(n)) h.append(n, v);
@@ -272,6 +285,7 @@ export class ScriptedUe {
       this.socket.send(serializeMessage(new SipResponse(200, 'OK', h)), port, host);
       return;
     }
+    this.responses.push(m);
     const i = this.waiters.findIndex((w) => w.match(m));
     if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
   }
