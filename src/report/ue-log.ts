@@ -15,7 +15,7 @@ export interface UeLogLimits {
   registers: number;
 }
 
-export const DEFAULT_LOG_LIMITS: UeLogLimits = { head: 96, tail: 96, registers: 32 };
+export const DEFAULT_LOG_LIMITS: UeLogLimits = { head: 64, tail: 48, registers: 24 };
 
 /** A fixed-size ring: push overwrites the oldest. */
 class Ring<T> {

@@ -6,6 +6,7 @@ import { ConformanceReport } from '../../src/report/conformance.js';
 import type { ReportJson, UeJson } from '../../src/report/model.js';
 import { renderHtml } from '../../src/report/render-html.js';
 import { renderJson } from '../../src/report/render-json.js';
+import { DEFAULT_LOG_LIMITS } from '../../src/report/ue-log.js';
 import { akaPassword, computeDigestResponse, encodeAkaNonce } from '../../src/sip/auth/digest.js';
 import { TraceBus } from '../../src/trace/events.js';
 import { FakeClock } from '../../src/util/clock.js';
@@ -462,10 +463,33 @@ describe('conformance report: bounded memory', () => {
     for (const e of t.events) report.ingest(e);
     const ue = report.result(20_000).ues[0]!;
     expect(ue.messages.seen).toBe(10_004);
-    expect(ue.messages.kept).toBeLessThanOrEqual(96 + 96 + 32);
+    // The registration is in the head, so the REGISTER ring has nothing to hold.
+    expect(ue.messages.kept).toBe(DEFAULT_LOG_LIMITS.head + DEFAULT_LOG_LIMITS.tail);
     expect(req(ue, 'supported-path').status).toBe('not-met');
     expect(req(ue, 'preloaded-route').status).toBe('met');
     expect(req(ue, 'no-asserted-identity').evidence).toMatch(/^\d+ request\(s\), none/);
+  });
+
+  it('keeps a REGISTER exchange from the middle of a long trace', () => {
+    const t = new Trace();
+    sippUe(t);
+    const bulk = (from: number, n: number) => {
+      for (let i = 0; i < n; i++) {
+        t.fromUe(from + i, SIPP, request({ method: 'MESSAGE', ue: SIPP, user: 'sipp', uri: `sip:bob@${DOMAIN}`, branch: `z9hG4bK-m${from}-${i}` }));
+      }
+    };
+    bulk(1000, 300);
+    const refresh = register({ ue: SIPP, user: 'sipp', cseq: 3, branch: 'z9hG4bK-sipp-3', expires: 3600 });
+    t.fromUe(1_000_000, SIPP, refresh);
+    t.toUe(1_000_010, SIPP, respond(refresh, '200 OK', ['Contact: <sip:sipp@127.0.0.1:5080>;expires=3600']));
+    bulk(1_000_100, 500);
+    const report = newReport();
+    for (const e of t.events) report.ingest(e);
+    const ue = report.result(1_200_000).ues[0]!;
+    expect(ue.messages.kept).toBe(DEFAULT_LOG_LIMITS.head + DEFAULT_LOG_LIMITS.tail + 2);
+    expect(req(ue, 'register-call-id-cseq').evidence).toContain('CSeq 1 → 2 → 3');
+    // Refreshed 1000 s into a 3600 s registration: in time.
+    expect(req(ue, 'reregister-before-expiry').status).toBe('met');
   });
 
   it('tracks at most maxUes UEs and counts the rest', () => {
@@ -491,5 +515,19 @@ describe('conformance report: body handling', () => {
     const report = newReport();
     for (const e of t.events) report.ingest(e);
     expect(report.result().ues[0]!.messages.kept).toBe(1);
+  });
+});
+
+describe('conformance report: adapters for the CLI', () => {
+  it('renders by file extension and refuses others with a clear error', async () => {
+    const { renderForFile, ReportFormatError, doctorSubscriber } = await import('../../src/report/index.js');
+    const report = newReport().result(0);
+    expect(JSON.parse(renderForFile('out/REPORT.JSON', report))).toEqual(report);
+    expect(renderForFile('r.html', report)).toContain('No outside UE talked to the P-CSCF.');
+    expect(() => renderForFile('r.txt', report)).toThrow(ReportFormatError);
+    expect(() => renderForFile('r.txt', report)).toThrow('must end in .json or .html');
+    const s = doctorSubscriber({ k: K, op: OP, opc: OPC, amf: AMF, sqn: 0x0102030405n });
+    expect(s).toEqual({ k: K, op: OP, amf: AMF, sqnHss: h('000102030405') });
+    expect(doctorSubscriber({ amf: AMF })).toBeUndefined();
   });
 });
