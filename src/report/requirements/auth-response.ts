@@ -6,7 +6,7 @@
 import { diagnose } from '../../aka/doctor.js';
 import { parseChallenge, parseCredentials, type Credentials } from '../../sip/headers/auth.js';
 import type { Observed, Requirement, RequirementContextView } from '../model.js';
-import { met, notMet } from './outcome.js';
+import { met, notApplicable, notMet } from './outcome.js';
 
 function credentials(o: Observed): Credentials | undefined {
   const v = o.message.headers.get('Authorization');
@@ -90,6 +90,7 @@ export const authResponse: Requirement = {
       }
       if (status >= 200 && status < 300) accepted++;
     }
+    if (accepted === 0) return notApplicable('no answer reached a final verdict other than a resynchronisation (auts, RFC 3310 §3.4)');
     return met(`${accepted} challenge answer(s) accepted; the core replied 2xx`);
   },
 };
