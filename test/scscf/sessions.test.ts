@@ -150,6 +150,25 @@ describe('a call through the core (TS 24.228 §7, TS 24.229 §5.4.3.2, §5.3.2.1
     expect(lab.hssReceived()).toContain(CxCommandCode.LocationInfo);
   });
 
+  it('without an I-CSCF the originating S-CSCF terminates the request itself (TS 24.229 §5.4.3.2 lets it skip the I-CSCF)', async () => {
+    await startLab({ scscfSettings: { icscf: 'no-such-icscf' } });
+    const alice = await registered('alice', `${BASE}10`);
+    const bob = await registered('bob', `${BASE}11`);
+    const callee = new Callee(bob.ue, 'answer');
+    const caller = new Caller(alice.ue, alice.serviceRoute, SCSCF);
+    expect(noteAt('scscf1', 'settings.icscf "no-such-icscf" names no node')).toBeDefined();
+    const ok = await caller.call(BOB);
+    expect(ok.status).toBe(200);
+    expect(sent('icscf1', 'INVITE')).toHaveLength(0);
+    expect(lab.hssReceived()).not.toContain(CxCommandCode.LocationInfo);
+    const inv = callee.received('INVITE')[0]!;
+    expect(inv.uri).toBe(bob.ue.contact);
+    expect(inv.headers.get('P-Called-Party-ID')).toBe(`<${BOB}>`);
+    expect(inv.headers.list('Via')).toHaveLength(3);
+    alice.ue.transmit(caller.inDialog('ACK', ok, 1), SCSCF);
+    await until(() => callee.received('ACK').length === 1, 3000, 'ACK at B');
+  });
+
   it('a tel: target is located through the I-CSCF (no ENUM) and reaches the user whose implicit set holds it', async () => {
     await startLab();
     const alice = await registered('alice', `${BASE}10`);
@@ -237,6 +256,17 @@ describe('failure cases, each with its status, reason and clause', () => {
 
     expect(sent('scscf1', 'INVITE')).toHaveLength(0);
     expect(sent('scscf1', 'MESSAGE')).toHaveLength(0);
+  });
+
+  it('HSS down when the callee is located: 504 from the I-CSCF at once, with the reason', async () => {
+    await startLab();
+    const alice = await registered('alice', `${BASE}10`);
+    await lab.hss.stop();
+    const caller = new Caller(alice.ue, alice.serviceRoute, SCSCF);
+    const r = await alice.ue.send(caller.initial('MESSAGE', BOB, { body: 'x' }), SCSCF);
+    expect(r.status).toBe(504);
+    expect(r.headers.get('Warning')).toContain('HSS');
+    expect(noteAt('icscf1', 'MESSAGE answered 504')?.clause).toBe('TS 24.229 §5.3.1.2');
   });
 
   it('Max-Forwards exhausted: 483 from the proxy core; a dialog request that does not name us: 403', async () => {

@@ -15,6 +15,12 @@ export { Scscf, type ScscfNodeSettings, type ScscfDeps } from './scscf.js';
 export { Registrar, type RegistrationChange, type ContactChange } from './registrar.js';
 export { RegEventNotifier, type RegSubscription } from './reg-event.js';
 export { MemoryRegistrationStore, impuKey, type RegistrationStore, type SubscriptionRegistration, type ContactBinding } from './registration-store.js';
+export { SessionRouter, type SessionLeg } from './session-router.js';
+export { routeOriginating, isOriginating } from './originating.js';
+export { routeTerminating } from './terminating.js';
+export { DIALOG_FORMING, type SessionContext } from './session-context.js';
+export { NO_SERVICES, type OriginatingServices, type TerminatingServices, type ServiceDecision, type ServedUser } from './services.js';
+export { addOrigIoi, addTermIoi, chargingVectorOf } from './charging.js';
 export { ChallengeBook, makeChallenge, verifyAnswer, marScheme, REG_AWAIT_AUTH_MS, type PendingChallenge } from './challenges.js';
 
 /** Token for the S-CSCF's RegistrationStore; bind it before bindScscf to persist registrations elsewhere. */

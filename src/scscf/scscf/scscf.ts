@@ -180,10 +180,19 @@ export class Scscf implements NetworkNode {
   private homeIcscf(): TransportAddress | undefined {
     const { directory, spec } = this.deps;
     const configured = spec.settings.icscf;
-    if (configured?.startsWith('sip:')) return resolveUri(configured, (h) => directory.resolveHost(h)?.address);
+    const byUri = configured?.startsWith('sip:') ? resolveUri(configured, (h) => directory.resolveHost(h)?.address) : undefined;
+    if (byUri) return byUri;
     const all = directory.ofKind('icscf');
     const e = configured !== undefined ? directory.find(configured) : (all.find((n) => n.domain === spec.domain) ?? all[0]);
-    if (!e) return undefined;
+    if (!e) {
+      this.deps.trace.note({
+        node: this.name,
+        level: configured !== undefined ? 'warn' : 'info',
+        text: configured !== undefined ? `settings.icscf "${configured}" names no node: originating requests to home identities terminate here` : 'no I-CSCF in the topology: originating requests to home identities terminate here',
+        clause: 'TS 24.229 §5.4.3.2',
+      });
+      return undefined;
+    }
     const transport: TransportProtocol = e.ports.udp !== undefined ? 'udp' : 'tcp';
     return { transport, address: e.address, port: e.ports[transport] ?? 5060 };
   }
