@@ -11,6 +11,8 @@ import type { TraceNode } from '../trace/explain.js';
 import { eventsToPcap } from '../trace/pcap.js';
 import { writeJsonTrace } from '../trace/json-trace.js';
 import { provisionCsv } from '../topology/provision.js';
+import { ConformanceReport, doctorSubscriber, renderForFile } from '../report/index.js';
+import type { SubscriberStore } from '../hss/store.js';
 
 /** Ladder columns: the first UE on the left, the core in path order, the other UEs on the right. */
 export function ladderColumns(t: Topology): TraceNode[] {
@@ -79,6 +81,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
 
 interface ServeFlags {
   subscribers?: string;
+  report?: string[];
   data?: string;
   seed?: string;
 }
@@ -87,6 +90,10 @@ async function serve(file: string, flags: ServeFlags): Promise<void> {
   const topology = loadTopology(file);
   const dataDir = resolve(flags.data ?? topology.dataDir ?? `.imslab/${topology.name}`);
   const running = await startTopology(topology, { dataDir, ues: false });
+  const reportFiles = (flags.report ?? []).map((f) => resolve(f));
+  const report = reportFiles.length ? attachReport(running) : undefined;
+  // A bad report file name fails now, not at shutdown.
+  for (const f of reportFiles) renderForFile(f, report!.report.result());
   if (flags.subscribers) {
     const n = provisionCsv(running, resolve(flags.subscribers));
     process.stdout.write(`imported ${n} subscribers from ${flags.subscribers}\n`);
@@ -111,7 +118,27 @@ async function serve(file: string, flags: ServeFlags): Promise<void> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  report?.subscription.unsubscribe();
   await running.stop();
+  for (const f of reportFiles) {
+    writeFileSync(f, renderForFile(f, report!.report.result()));
+    process.stdout.write(`conformance report: ${f}\n`);
+  }
+}
+
+/** The TS 24.229 §5.1 report on every outside UE that talks to the P-CSCF (issue 6): a trace subscriber. */
+function attachReport(running: RunningTopology) {
+  const t = running.topology;
+  const hss = [...running.nodes.values()].find((n) => n.kind === 'hss') as unknown as { store: SubscriberStore } | undefined;
+  const report = new ConformanceReport({
+    knownAddresses: [...t.nodes.map((n) => n.address), ...t.ues.map((u) => u.address)],
+    pcscfAddresses: t.nodes.filter((n) => n.kind === 'pcscf').map((n) => n.address),
+    subscriberOf: (impi: string) => {
+      const s = hss?.store.get(impi);
+      return s ? doctorSubscriber(s) : undefined;
+    },
+  });
+  return { report, subscription: report.attach(running.bus.events$) };
 }
 
 export function registerRunCommands(program: Command): void {
@@ -135,6 +162,7 @@ export function registerRunCommands(program: Command): void {
     .argument('<topology>', 'topology file (YAML)')
     .option('--subscribers <csv>', 'import subscribers from a ;-separated CSV (the same file SIPp reads with -inf)')
     .option('--data <dir>', 'data directory (default: .imslab/<topology name>)')
+    .option('--report <file...>', 'on exit, write the TS 24.229 conformance report of outside UEs (.json and/or .html)')
     .action(async (file: string, flags: ServeFlags) => {
       await serve(file, flags);
     });
