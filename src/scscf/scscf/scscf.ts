@@ -169,7 +169,7 @@ export class Scscf implements NetworkNode {
 
   private async route(request: SipRequest, info: RequestInfo): Promise<ProxyDecision> {
     if (request.method === 'REGISTER') return { action: 'respond', response: await this.registrar.register(request, info.received) };
-    // Every SUBSCRIBE is the notifier's until issue 5 routes other packages to application servers (489 meanwhile).
+    // Every SUBSCRIBE is the reg event notifier's until iFCs route other packages to application servers (489 meanwhile).
     if (request.method === 'SUBSCRIBE') {
       return { action: 'respond', response: this.regEvent.subscribe(request, info.received) };
     }
