@@ -325,7 +325,11 @@ export class RegisterProcedure {
           `Service-Route ${serviceRoute.join(', ') || '(none)'}`,
         CLAUSE,
       );
-      this.ctx.onRegistered?.(reg, !old);
+      try {
+        this.ctx.onRegistered?.(reg, !old);
+      } catch (e) {
+        this.note(`after registering ${c.uri}: ${(e as Error).message}`, CLAUSE, 'warn');
+      }
     }
   }
 
@@ -357,8 +361,8 @@ export function readRegister(request: SipRequest): ReadRegister | string {
     const contacts = parseContacts(h);
     if (contacts === '*' && expiresOf(h) !== 0) return 'Contact * needs Expires: 0 (RFC 3261 §10.2.2)';
     if (contacts !== '*') for (const c of contacts) parseUri(c.uri);
-    const auth = h.get('Authorization');
-    const credentials = auth !== undefined ? parseCredentials(auth) : undefined;
+    // Every Authorization line must read: the P-CSCF rewrites them all (integrity-protected).
+    const credentials = h.getAll('Authorization').map(parseCredentials)[0];
     return { impu: to.uri, contacts, callId: h.get('Call-ID')!.trim(), credentials };
   } catch (e) {
     return `unreadable REGISTER: ${(e as Error).message}`;

@@ -19,7 +19,7 @@ import { TraceBus, type TraceEvent } from '../../src/trace/events.js';
 import { SystemClock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { bindUe, type Ue, type UeState } from '../../src/ue/index.js';
-import { until } from './helpers.js';
+import { PORT, until } from './helpers.js';
 
 const DOMAIN = 'ims.chain.test';
 const IP = { pcscf: '127.0.41.21', icscf: '127.0.41.22', scscf: '127.0.41.23', hss: '127.0.41.24', ue: '127.0.41.30' };
@@ -46,9 +46,9 @@ async function build(ueSecAgree = true): Promise<Chain> {
   bus.events$.subscribe((e) => events.push(e));
   const directory = new Directory(
     [
-      { name: 'pcscf1', kind: 'pcscf', address: IP.pcscf, ports: { udp: 5060 }, domain: DOMAIN },
-      { name: 'icscf1', kind: 'icscf', address: IP.icscf, ports: { udp: 5060 }, domain: DOMAIN },
-      { name: 'scscf1', kind: 'scscf', address: IP.scscf, ports: { udp: 5060 }, domain: DOMAIN },
+      { name: 'pcscf1', kind: 'pcscf', address: IP.pcscf, ports: { udp: PORT }, domain: DOMAIN },
+      { name: 'icscf1', kind: 'icscf', address: IP.icscf, ports: { udp: PORT }, domain: DOMAIN },
+      { name: 'scscf1', kind: 'scscf', address: IP.scscf, ports: { udp: PORT }, domain: DOMAIN },
       { name: 'hss1', kind: 'hss', address: IP.hss, ports: { diameter: 3868 }, domain: DOMAIN },
       { name: 'alice', kind: 'ue', address: IP.ue, ports: { udp: 0 }, domain: DOMAIN },
     ],
@@ -82,7 +82,7 @@ async function build(ueSecAgree = true): Promise<Chain> {
       stops.push(() => n.stop());
       return n;
     };
-    const base = (name: string, kind: NodeSpec['kind'], address: string, settings: Record<string, unknown>): NodeSpec => ({ name, kind, address, ports: { udp: 5060 }, domain: DOMAIN, settings });
+    const base = (name: string, kind: NodeSpec['kind'], address: string, settings: Record<string, unknown>): NodeSpec => ({ name, kind, address, ports: { udp: PORT }, domain: DOMAIN, settings });
     await node<Scscf>(base('scscf1', 'scscf', IP.scscf, { hss: 'hss1', capabilities: [0] }), bindScscf);
     await node<Icscf>(base('icscf1', 'icscf', IP.icscf, { hss: 'hss1', scscfs: ['scscf1'], scscfCapabilities: { scscf1: [0] } }), (c) => bindIcscf(c));
     const pcscf = await node<Pcscf>(base('pcscf1', 'pcscf', IP.pcscf, { icscf: 'icscf1', secAgree: true }), bindPcscf);
@@ -126,7 +126,7 @@ describe('UE → P-CSCF → I-CSCF → S-CSCF ↔ HSS (TS 24.228 §6.2)', () => 
     const r = regs[0]!;
     expect(r.impus[0]).toBe(`sip:alice@${DOMAIN}`);
     expect(r.impus).toContain('tel:+15550001');
-    expect(r.serviceRoute).toEqual([`<sip:orig@${IP.scscf}:5060;lr>`]);
+    expect(r.serviceRoute).toEqual([`<sip:orig@${IP.scscf}:${PORT};lr>`]);
     expect(r.sa?.state).toBe('in-use');
     expect(r.sa?.keys.ck).toMatch(/^[0-9a-f]{32}$/);
 
@@ -140,7 +140,7 @@ describe('UE → P-CSCF → I-CSCF → S-CSCF ↔ HSS (TS 24.228 §6.2)', () => 
     for (const m of registers) {
       expect(m.headers.has('Security-Client')).toBe(false);
       expect(m.headers.has('Security-Verify')).toBe(false);
-      expect(m.headers.first('Path')).toBe(`<sip:term@${IP.pcscf}:5060;lr>`);
+      expect(m.headers.first('Path')).toBe(`<sip:term@${IP.pcscf}:${PORT};lr>`);
     }
     expect(registers[0]!.headers.get('Authorization')).toMatch(/integrity-protected="no"$/);
     expect(registers[1]!.headers.get('Authorization')).toMatch(/integrity-protected="yes"$/);
@@ -148,7 +148,7 @@ describe('UE → P-CSCF → I-CSCF → S-CSCF ↔ HSS (TS 24.228 §6.2)', () => 
     // §5.2.3: the P-CSCF's SUBSCRIBE is accepted by the S-CSCF and its full NOTIFY answered.
     await until(() => sent(chain!.events, 'pcscf1').some((m) => m.kind === 'response' && m.status === 200 && (m.headers.get('CSeq') ?? '').endsWith('NOTIFY')), 5000, 'P-CSCF answers the S-CSCF NOTIFY');
     const sub = sent(chain.events, 'pcscf1').find((m) => m.kind === 'request' && m.method === 'SUBSCRIBE')!;
-    expect(sub.headers.get('Route')).toBe(`<sip:orig@${IP.scscf}:5060;lr>`);
+    expect(sub.headers.get('Route')).toBe(`<sip:orig@${IP.scscf}:${PORT};lr>`);
     expect(chain.pcscf.regEventSubscriber?.subscription(`sip:alice@${DOMAIN}`)?.state).toBe('active');
   });
 

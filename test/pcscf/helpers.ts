@@ -15,6 +15,8 @@ import { SystemClock, type Clock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 
 export const DOMAIN = 'ims.pcscf.test';
+/** Not 5060: a softphone started elsewhere on this machine may hold 0.0.0.0:5060. */
+export const PORT = 25060;
 export const IMPI = `alice@${DOMAIN}`;
 export const IMPU = `sip:alice@${DOMAIN}`;
 export const CK = '00112233445566778899aabbccddeeff';
@@ -147,14 +149,16 @@ export class StubCore extends RawSip {
   decide: ((r: SipRequest) => SipResponse | undefined) | undefined;
   notifyContact: string | undefined;
   subscribe: SipRequest | undefined;
+  /** Expires granted to SUBSCRIBE. */
+  subscriptionExpires = 600000;
 
   constructor(address: string) {
-    super(address, 5060);
+    super(address, PORT);
     this.onRequest = (r, from) => this.answer(r, from);
   }
 
   get serviceRoute(): string {
-    return `<sip:orig@${this.address}:5060;lr>`;
+    return `<sip:orig@${this.address}:${PORT};lr>`;
   }
 
   private answer(r: SipRequest, from: { address: string; port: number }): void {
@@ -172,14 +176,15 @@ export class StubCore extends RawSip {
       return this.send(this.ok(r), from);
     }
     if (r.method === 'SUBSCRIBE') {
-      this.subscribe = r;
+      const inDialog = /;tag=/.test(r.headers.get('To') ?? '');
+      if (!inDialog) this.subscribe = r;
       const res = createResponse(r, 200, undefined, 'stubsub');
-      res.headers.append('Contact', `<sip:scscf@${this.address}:5060>`);
-      res.headers.append('Expires', '600000');
+      res.headers.append('Contact', `<sip:scscf@${this.address}:${PORT}>`);
+      res.headers.append('Expires', String(this.subscriptionExpires));
       res.headers.append('Content-Length', '0');
       this.send(res, from);
       this.notifyContact = parseNameAddr(r.headers.get('Contact') ?? '').uri;
-      this.notify(r, 0, 'active;expires=600000', this.reginfo(0, 'full', 'active', 'active', 'registered'));
+      if (!inDialog) this.notify(r, 0, `active;expires=${this.subscriptionExpires}`, this.reginfo(0, 'full', 'active', 'active', 'registered'));
     }
   }
 
@@ -212,13 +217,13 @@ export class StubCore extends RawSip {
     const target = parseNameAddr(sub.headers.get('Contact') ?? '').uri;
     const m = /sip:[^@]+@([\d.]+):(\d+)/.exec(target)!;
     const h = new Headers();
-    h.append('Via', `SIP/2.0/UDP ${this.address}:5060;branch=z9hG4bKnotify${this.notifySeq}${Math.random().toString(36).slice(2, 6)}`);
+    h.append('Via', `SIP/2.0/UDP ${this.address}:${PORT};branch=z9hG4bKnotify${this.notifySeq}${Math.random().toString(36).slice(2, 6)}`);
     h.append('Max-Forwards', '70');
     h.append('From', `${sub.headers.get('To')};tag=stubsub`);
     h.append('To', sub.headers.get('From')!);
     h.append('Call-ID', sub.headers.get('Call-ID')!);
     h.append('CSeq', `${this.notifySeq++} NOTIFY`);
-    h.append('Contact', `<sip:scscf@${this.address}:5060>`);
+    h.append('Contact', `<sip:scscf@${this.address}:${PORT}>`);
     h.append('Event', 'reg');
     h.append('Subscription-State', state);
     h.append('Content-Type', 'application/reginfo+xml');
@@ -249,8 +254,8 @@ export class PcscfLab {
     this.bus = new TraceBus(new SystemClock());
     this.bus.events$.subscribe((e) => this.events.push(e));
     const endpoints: NodeEndpoint[] = [
-      { name: 'pcscf1', kind: 'pcscf', address: '127.0.41.1', ports: { udp: 5060 }, domain: DOMAIN },
-      { name: 'icscf1', kind: 'icscf', address: '127.0.41.2', ports: { udp: 5060 }, domain: DOMAIN },
+      { name: 'pcscf1', kind: 'pcscf', address: '127.0.41.1', ports: { udp: PORT }, domain: DOMAIN },
+      { name: 'icscf1', kind: 'icscf', address: '127.0.41.2', ports: { udp: PORT }, domain: DOMAIN },
     ];
     this.directory = new Directory(endpoints, DOMAIN);
   }
@@ -268,7 +273,7 @@ export class PcscfLab {
       name: 'pcscf1',
       kind: 'pcscf',
       address: '127.0.41.1',
-      ports: { udp: 5060 },
+      ports: { udp: PORT },
       domain: DOMAIN,
       settings: { icscf: this.options.icscf ?? 'icscf1', secAgree: this.options.secAgree ?? true, visitedNetworkId: 'visited.pcscf.test', regEvent: this.options.regEvent ?? true },
     };

@@ -3,9 +3,9 @@ import { parseChallenge } from '../../src/sip/headers/auth.js';
 import type { SipRequest } from '../../src/sip/message.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { FakeClock } from '../../src/util/clock.js';
-import { CK, DOMAIN, IK, IMPI, IMPU, PcscfLab, ScriptedUe, StubCore, imsHeaders, until, type LabOptions } from './helpers.js';
+import { CK, DOMAIN, IK, IMPI, IMPU, PcscfLab, ScriptedUe, StubCore, imsHeaders, PORT, until, type LabOptions } from './helpers.js';
 
-const PCSCF = { address: '127.0.41.1', port: 5060 };
+const PCSCF = { address: '127.0.41.1', port: PORT };
 let lab: PcscfLab | undefined;
 let closers: Array<() => Promise<void>> = [];
 
@@ -65,7 +65,7 @@ describe('IMS AKA registration with sec-agree through the P-CSCF (TS 24.229 §5.
     const first = ue.register({ headers: imsHeaders(ue) });
     await ue.finalFor(first.branch);
     const wire = rawRegister(core, 0);
-    expect(header(wire, 'Path')[0]).toBe('<sip:term@127.0.41.1:5060;lr>');
+    expect(header(wire, 'Path')[0]).toBe(`<sip:term@127.0.41.1:${PORT};lr>`);
     expect(header(wire, 'Require')).toEqual(['path']);
     expect(header(wire, 'Proxy-Require')).toEqual([]);
     expect(header(wire, 'Security-Client')).toEqual([]);
@@ -73,7 +73,7 @@ describe('IMS AKA registration with sec-agree through the P-CSCF (TS 24.229 §5.
     const pcv = header(wire, 'P-Charging-Vector')[0]!;
     expect(pcv).toMatch(/^icid-value=[0-9a-f]{32};icid-generated-at=127\.0\.41\.1;orig-ioi=visited\.pcscf\.test$/);
     expect(header(wire, 'Authorization')[0]).toMatch(/integrity-protected="no"$/);
-    expect(header(wire, 'Via')[0]).toMatch(/^SIP\/2\.0\/UDP 127\.0\.41\.1:5060;branch=z9hG4bK/);
+    expect(header(wire, 'Via')[0]).toMatch(new RegExp(`^SIP/2\\.0/UDP 127\\.0\\.41\\.1:${PORT};branch=z9hG4bK`));
     expect(header(wire, 'Record-Route')).toEqual([]);
     expect(header(wire, 'Max-Forwards')).toEqual(['69']);
     // What the UE sent and the core does not need stays: P-Access-Network-Info, Supported.
@@ -92,7 +92,7 @@ describe('IMS AKA registration with sec-agree through the P-CSCF (TS 24.229 §5.
     const www = parseChallenge(challenge.headers.get('WWW-Authenticate')!);
     expect(www.algorithm).toBe('AKAv1-MD5');
     expect(www.qop).toEqual(['auth', 'auth-int']);
-    expect(server).toMatch(/^ipsec-3gpp;q=0\.1;prot=esp;mod=trans;spi-c=\d+;spi-s=\d+;port-c=5060;port-s=5060;alg=hmac-sha-1-96;ealg=null$/);
+    expect(server).toMatch(new RegExp(`^ipsec-3gpp;q=0\\.1;prot=esp;mod=trans;spi-c=\\d+;spi-s=\\d+;port-c=${PORT};port-s=${PORT};alg=hmac-sha-1-96;ealg=null$`));
 
     const wire2 = rawRegister(core, 1);
     expect(header(wire2, 'Authorization')[0]).toMatch(/integrity-protected="yes"$/);
@@ -118,7 +118,7 @@ describe('IMS AKA registration with sec-agree through the P-CSCF (TS 24.229 §5.
     expect(r.impi).toBe(IMPI);
     expect(r.serviceRoute).toEqual([core.serviceRoute]);
     expect(r.ue).toEqual({ transport: 'udp', address: '127.0.41.10', port: ue.port });
-    expect(r.path).toBe('<sip:term@127.0.41.1:5060;lr>');
+    expect(r.path).toBe(`<sip:term@127.0.41.1:${PORT};lr>`);
     expect(r.expiresAt - r.registeredAt).toBe(600000 * 1000);
     expect(r.sa?.state).toBe('in-use');
     expect(r.sa?.keys).toEqual({ ck: CK, ik: IK });
@@ -180,7 +180,7 @@ describe('clients without sec-agree (baresip, linphone, SIPp)', () => {
     expect(r.headers.has('Security-Server')).toBe(false);
     expect(r.headers.get('WWW-Authenticate')).not.toMatch(/\b(ck|ik)=/);
     const wire = rawRegister(core, 0);
-    expect(header(wire, 'Path')[0]).toBe('<sip:term@127.0.41.1:5060;lr>');
+    expect(header(wire, 'Path')[0]).toBe(`<sip:term@127.0.41.1:${PORT};lr>`);
     expect(header(wire, 'Require')).toEqual(['path']);
     expect(header(wire, 'Authorization')).toEqual([]);
     expect(lab!.notes().some((n) => n.includes('the UE did not ask for sec-agree'))).toBe(true);
@@ -256,7 +256,7 @@ describe('bad input and failures', () => {
   });
 
   it('an I-CSCF that never answers is a 504 Server Time-out with the reason, after Timer F', async () => {
-    const { ue } = await setUp({ icscf: 'sip:127.0.41.3:5060', t1: 10 }, false);
+    const { ue } = await setUp({ icscf: `sip:127.0.41.3:${PORT}`, t1: 10 }, false);
     const started = Date.now();
     const r = await ue.finalFor(ue.register({ headers: imsHeaders(ue) }).branch, 5000);
     expect(r.status).toBe(504);
@@ -301,11 +301,11 @@ describe('reg event (TS 24.229 §5.2.3, §5.2.5.1)', () => {
     expect(header(raw, 'Event')).toEqual(['reg']);
     expect(header(raw, 'Expires')).toEqual(['600000']);
     expect(header(raw, 'Accept')).toEqual(['application/reginfo+xml']);
-    expect(header(raw, 'From')[0]).toMatch(/^<sip:pcscf@127\.0\.41\.1:5060>;tag=/);
+    expect(header(raw, 'From')[0]).toMatch(new RegExp(`^<sip:pcscf@127\\.0\\.41\\.1:${PORT}>;tag=`));
     expect(header(raw, 'To')[0]).toBe(`<${IMPU}>`);
-    expect(header(raw, 'P-Asserted-Identity')).toEqual(['<sip:pcscf@127.0.41.1:5060>']);
+    expect(header(raw, 'P-Asserted-Identity')).toEqual([`<sip:pcscf@127.0.41.1:${PORT}>`]);
     expect(header(raw, 'P-Charging-Vector')[0]).toMatch(/^icid-value=[0-9a-f]{32}/);
-    expect(header(raw, 'Contact')[0]).toBe('<sip:pcscf@127.0.41.1:5060>');
+    expect(header(raw, 'Contact')[0]).toBe(`<sip:pcscf@127.0.41.1:${PORT}>`);
 
     // The full NOTIFY the stub sent at once is answered 200 by the P-CSCF's UA.
     await until(() => core.responses().some((r) => r.status === 200 && (r.headers.get('CSeq') ?? '').endsWith('NOTIFY')), 3000, '200 to NOTIFY');
@@ -337,6 +337,29 @@ describe('reg event (TS 24.229 §5.2.3, §5.2.5.1)', () => {
     await until(() => core.responses().some((r) => r.headers.get('CSeq') === n.headers.get('CSeq')), 3000, 'answer to the bad NOTIFY');
     expect(lab!.pcscf.registrations()).toHaveLength(1);
     expect(lab!.notes().some((t) => t.includes('unreadable reginfo body'))).toBe(true);
+  });
+});
+
+describe('reg-event refresh and shutdown', () => {
+  it('re-SUBSCRIBEs in the dialog before the subscription expires, and leaves no timer behind on stop (FakeClock)', async () => {
+    const clock = new FakeClock();
+    const { ue, core } = await setUp({ clock });
+    core.subscriptionExpires = 1200;
+    await registerWithSecAgree(ue, core);
+    await until(() => core.subscribe !== undefined, 3000, 'SUBSCRIBE');
+    await until(() => core.responses().some((r) => (r.headers.get('CSeq') ?? '').endsWith('NOTIFY')), 3000, 'NOTIFY answered');
+    expect(core.requests('SUBSCRIBE')).toHaveLength(1);
+    clock.advance(599_000);
+    expect(core.requests('SUBSCRIBE')).toHaveLength(1);
+    clock.advance(1_000); // TS 24.229 §5.1.1.3 rule, shared: half of a grant up to 1200 s
+    await until(() => core.requests('SUBSCRIBE').length === 2, 3000, 'refreshing SUBSCRIBE');
+    const refresh = core.requests('SUBSCRIBE')[1]!;
+    expect(refresh.headers.get('Call-ID')).toBe(core.subscribe!.headers.get('Call-ID'));
+    expect(refresh.headers.get('To')).toContain('tag=stubsub');
+    expect(refresh.headers.get('Event')).toBe('reg');
+    await lab!.stop();
+    lab = undefined;
+    expect(clock.pending).toBe(0);
   });
 });
 
