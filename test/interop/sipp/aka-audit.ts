@@ -22,12 +22,19 @@ export function auditAkaAnswers(messageLog: string, users: readonly SippUser[]):
   const byImpi = new Map(users.map((u) => [u.impi, u]));
   const keys = new Map<string, Milenage>();
   const audit: AkaAudit = { correct: 0, cutAtZero: 0, unexplained: [] };
+  const seen = new Set<string>();
   for (const line of messageLog.split(/\r?\n/)) {
     if (!line.startsWith('Authorization:') || !line.includes('algorithm=AKAv1-MD5')) continue;
     const p = parseAuthHeader(line.slice('Authorization:'.length)).params;
     const response = p.get('response');
     const impi = p.get('username') ?? '';
     if (!response) continue; // the initial REGISTER's empty credentials
+    // One verdict per challenge: whether RES has a zero octet depends on RAND alone. SIPp resends its answer on
+    // every retransmitted 401, with a fresh cnonce but the same branch, and the core absorbs those as
+    // retransmissions of the first (RFC 3261 §17.2.3).
+    const answer = `${impi} ${p.get('nonce')}`;
+    if (seen.has(answer)) continue;
+    seen.add(answer);
     const user = byImpi.get(impi);
     if (!user?.k || !user.op) {
       audit.unexplained.push(`unknown user ${impi}: ${line}`);

@@ -1,7 +1,7 @@
 /**
- * Drives real processes for the SIPp interop tests: `imslab serve` as a child, SIPp runs bounded in time, a
- * self-signed certificate for SIPp's TLS side, and a tshark capture on loopback. Every process started here
- * is stopped by the caller through the handle it gets back.
+ * Drives real processes for the SIPp interop tests: `imslab serve` as a child, SIPp runs bounded in time, and
+ * a tshark capture on loopback. Every process started here is stopped by the caller through the handle it
+ * gets back.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -116,7 +116,6 @@ export interface SippOptions {
   dir: string;
   /** SIPp's own global timeout (-timeout, with -timeout_error); the process is killed 15 s after it. */
   timeoutSec: number;
-  tls?: { cert: string; key: string };
   label: string;
 }
 
@@ -156,7 +155,6 @@ export function sippArgs(o: SippOptions): string[] {
     '-trace_err', '-error_file', join(o.dir, `${o.label}.errors.log`),
     '-trace_msg', '-message_file', join(o.dir, `${o.label}.messages.log`),
     '-trace_counts',
-    ...(o.tls ? ['-tls_cert', o.tls.cert, '-tls_key', o.tls.key] : []),
   ];
 }
 
@@ -240,19 +238,6 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr: stderr || (err && typeof err.code !== 'number' ? err.message : '') });
     });
   });
-}
-
-/** A throw-away EC key and self-signed certificate: SIPp's TLS transport will not start without one (-tls_cert/-tls_key). */
-export async function selfSignedCertificate(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, 'sipp-cert.pem');
-  const key = join(dir, 'sipp-key.pem');
-  const r = await run(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=sipp.imslab.test'],
-    15_000,
-  );
-  if (r.code !== 0) throw new Error(`openssl req failed (${r.code}): ${r.stderr}`);
-  return { cert, key };
 }
 
 export interface Capture {
