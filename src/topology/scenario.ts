@@ -1,5 +1,6 @@
 import type { RunningTopology } from './runner.js';
 import type { ScenarioStep } from './schema.js';
+import { callStep, expectLastStatus, expectMessagesReceived, hangupStep, messageStep } from '../ue/scenario-steps.js';
 
 export interface StepResult {
   step: ScenarioStep;
@@ -49,6 +50,12 @@ async function runStep(run: RunningTopology, step: ScenarioStep): Promise<void> 
       return run.ue(step.ue).deregister();
     case 'wait':
       return wait(run, step.ms);
+    case 'call':
+      return callStep(run, step);
+    case 'hangup':
+      return hangupStep(run, step.ue);
+    case 'message':
+      return messageStep(run, step);
     case 'expect': {
       const e = step.expect;
       for (const name of e.registered ?? []) {
@@ -59,10 +66,12 @@ async function runStep(run: RunningTopology, step: ScenarioStep): Promise<void> 
         const s = run.ue(name).state;
         if (s.state === 'registered') throw new Error(`${name} is registered, expected not registered`);
       }
+      if (e.messagesReceived) expectMessagesReceived(run, e.messagesReceived);
+      if (e.lastStatus) expectLastStatus(run, e.lastStatus);
       return;
     }
     default:
-      throw new Error(`step "${step.kind}" is not supported yet`);
+      throw new Error(`step "${(step as ScenarioStep).kind}" is not supported yet`);
   }
 }
 

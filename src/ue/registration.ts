@@ -38,8 +38,11 @@ export interface UeState {
 
 export const REGINFO = 'application/reginfo+xml';
 
-/** TS 24.229 §7.2A.4 / RFC 7315 §5.4: an E-UTRAN cell of the lab's PLMN (MCC 001, MNC 01). */
-const ACCESS_NETWORK_INFO = formatPAccessNetworkInfo({ accessType: '3GPP-E-UTRAN-FDD', params: new Map([['utran-cell-id-3gpp', '001010001000019B']]) });
+/**
+ * TS 24.229 §7.2A.4 / RFC 7315 §5.4: an E-UTRAN cell of the lab's PLMN (MCC 001, MNC 01); also sent in
+ * originating requests (§5.1.2A.1.1).
+ */
+export const ACCESS_NETWORK_INFO = formatPAccessNetworkInfo({ accessType: '3GPP-E-UTRAN-FDD', params: new Map([['utran-cell-id-3gpp', '001010001000019B']]) });
 
 export interface RegistrationContext {
   node: string;

@@ -105,3 +105,21 @@ function instanceOf(configured: string | undefined, random: Random): string {
   for (let i = 0; i < 6; i++) snr += String(random.int(10));
   return `<urn:gsma:imei:${tac}-${snr}-0>`;
 }
+
+/** How an incoming call is answered (the topology's `answer` and `answerAfter`, TS 24.229 §5.1.3). */
+export interface UeCallSettings {
+  answer: 'auto' | 'busy' | 'noanswer';
+  answerAfterMs: number;
+}
+
+export function callSettings(name: string, raw: Record<string, unknown>): UeCallSettings {
+  const answer = raw['answer'] ?? 'auto';
+  if (answer !== 'auto' && answer !== 'busy' && answer !== 'noanswer') {
+    throw new UeSettingsError(`UE ${name}: answer "${String(answer)}" is not auto, busy or noanswer`);
+  }
+  const after = raw['answerAfterMs'] ?? 0;
+  if (typeof after !== 'number' || !Number.isFinite(after) || after < 0) {
+    throw new UeSettingsError(`UE ${name}: answerAfterMs ${String(after)} is not a number of milliseconds`);
+  }
+  return { answer, answerAfterMs: after };
+}

@@ -17,8 +17,27 @@ import type { TransactionLayer } from '../sip/transaction/index.js';
 import type { SipTransportLayer, TransportAddress } from '../sip/transport/types.js';
 import { hostPort } from '../sip/transport/address.js';
 import { UserAgent } from '../sip/ua/index.js';
-import { ImsRegistration, type UeState } from './registration.js';
-import { ueConfig, type UeConfig } from './settings.js';
+import { PortAllocator } from '../rtp/ports.js';
+import type { CodecName } from '../sdp/codecs.js';
+import { ACCESS_NETWORK_INFO, ImsRegistration, type UeState } from './registration.js';
+import { callSettings, ueConfig, type UeCallSettings, type UeConfig } from './settings.js';
+import { Call, type CallEnvironment } from './call.js';
+import { mediaPlan, type MediaPlan } from './media-plan.js';
+import { receiveMessage, sendMessage, type InstantMessage, type MessageOutcome } from './messaging.js';
+
+/** Options of Ue.call. */
+export interface CallOptions {
+  /** Hang up this long after the answer; default: the call lasts until hangup(). */
+  durationMs?: number;
+  /** Offer only this codec (and telephone-event); default: PCMU, PCMA, AMR-WB, opus, telephone-event. */
+  codec?: string;
+  /** Route set instead of P-CSCF + Service-Route; [] sends to the outbound proxy without Route (tests). */
+  routeSet?: readonly string[];
+}
+
+const OFFERABLE: readonly CodecName[] = ['PCMU', 'PCMA', 'AMR-WB', 'opus'];
+/** How long stop() waits for the BYEs and CANCELs of open calls before releasing them locally. */
+const STOP_GRACE_MS = 4000;
 
 @injectable()
 export class Ue implements NetworkNode {
@@ -30,6 +49,13 @@ export class Ue implements NetworkNode {
   private registration: ImsRegistration | undefined;
   private started = false;
   private readonly stateSubject = new BehaviorSubject<UeState>({ state: 'idle' });
+  readonly callSettings: UeCallSettings;
+  /** RTP ports and tone of this UE (one block per UE, see media-plan.ts). */
+  readonly media: MediaPlan;
+  private readonly ports: PortAllocator;
+  private readonly activeCalls = new Set<Call>();
+  private readonly inbox: InstantMessage[] = [];
+  private lastFinal: number | undefined;
 
   constructor(
     @inject(TOKENS.NodeSpec) private readonly spec: NodeSpec,
@@ -42,6 +68,9 @@ export class Ue implements NetworkNode {
   ) {
     this.name = spec.name;
     this.config = ueConfig(spec.name, spec.settings, random);
+    this.callSettings = callSettings(spec.name, spec.settings);
+    this.media = mediaPlan(spec.name, directory.ofKind('ue').findIndex((e) => e.name === spec.name));
+    this.ports = new PortAllocator(this.media.ports);
   }
 
   /** The registration state; idle until register(). */
@@ -97,6 +126,14 @@ export class Ue implements NetworkNode {
       pcscfRoute: `<${this.directory.sipUri(config.pcscf, { transport: config.transport, lr: true })}>`,
       state: this.stateSubject,
     });
+    const ua = this.ua;
+    ua.onRequest('INVITE', (incoming) => {
+      const call = Call.incoming(this.callEnvironment(), incoming, this.callSettings);
+      this.track(call, false);
+    });
+    ua.onRequest('MESSAGE', (incoming) => receiveMessage(incoming, this.inbox, this.clock, this.trace, this.name));
+    // RFC 3261 §15.1.2: a BYE for no dialog of ours is 481 (with a To tag the UA core says so itself).
+    ua.onRequest('BYE', (incoming) => incoming.respond(481));
     this.trace.note({ node: this.name, level: 'info', text: `UE ${config.impu} (${config.impi}) up at ${contactUri}, P-CSCF ${config.pcscf}`, clause: 'TS 24.229 §5.1.1.1' });
   }
 
@@ -110,7 +147,109 @@ export class Ue implements NetworkNode {
     return this.registration.deregister();
   }
 
+  /**
+   * Calls `target` (a sip:, sips: or tel: URI) as TS 24.229 §5.1.2A.1 / TS 24.228 §7 describe: INVITE with
+   * an SDP offer through the P-CSCF and the Service-Route. Returns at once; follow `call.state$`.
+   */
+  call(target: string, options: CallOptions = {}): Call {
+    if (!this.ua) throw new Error(`UE ${this.name} is not started`);
+    if (!/^(sips?|tel):/i.test(target)) throw new Error(`call target ${JSON.stringify(target)} is not a sip:, sips: or tel: URI`);
+    let codecs: CodecName[] | undefined;
+    if (options.codec !== undefined) {
+      const codec = OFFERABLE.find((c) => c.toLowerCase() === options.codec!.toLowerCase());
+      if (!codec) throw new Error(`codec ${options.codec} cannot be offered by a simulated UE (known: ${OFFERABLE.join(', ')})`);
+      codecs = [codec, 'telephone-event'];
+    }
+    const call = Call.outgoing(this.callEnvironment(), target, {
+      routeSet: options.routeSet ?? this.preloadedRoute,
+      ...(codecs ? { codecs } : {}),
+      ...(options.durationMs !== undefined ? { durationMs: options.durationMs } : {}),
+    });
+    this.track(call, true);
+    return call;
+  }
+
+  /** Sends a page-mode MESSAGE (RFC 3428) to a sip:/tel: URI; resolves with the final status. */
+  async message(target: string, text: string, options: { routeSet?: readonly string[] } = {}): Promise<MessageOutcome> {
+    if (!this.ua) throw new Error(`UE ${this.name} is not started`);
+    if (!/^(sips?|tel):/i.test(target)) throw new Error(`message target ${JSON.stringify(target)} is not a sip:, sips: or tel: URI`);
+    const outcome = await sendMessage({
+      ua: this.ua,
+      target,
+      text,
+      identity: this.config.impu,
+      routeSet: options.routeSet ?? this.preloadedRoute,
+      accessHeaders: [['P-Access-Network-Info', ACCESS_NETWORK_INFO]],
+    });
+    this.lastFinal = outcome.status;
+    return outcome;
+  }
+
+  /** Calls not yet terminated, both directions. */
+  get calls(): Call[] {
+    return [...this.activeCalls];
+  }
+
+  /** MESSAGEs received and answered with 200, oldest first. */
+  get messagesReceived(): readonly InstantMessage[] {
+    return this.inbox;
+  }
+
+  /** The final status of the last INVITE or MESSAGE this UE sent (undefined before any). */
+  get lastStatus(): number | undefined {
+    return this.lastFinal;
+  }
+
+  /** Hangs up every open call (BYE, CANCEL or 603); resolves with how many there were. */
+  async hangup(reason = 'hung up by the user'): Promise<number> {
+    const open = this.calls;
+    await Promise.all(open.map((c) => c.hangup(reason)));
+    return open.length;
+  }
+
+  private callEnvironment(): CallEnvironment {
+    return {
+      node: this.name,
+      ua: this.ua!,
+      transactions: this.transactions,
+      clock: this.clock,
+      random: this.random,
+      trace: this.trace,
+      mediaAddress: this.spec.address,
+      ports: this.ports,
+      toneHz: this.media.toneHz,
+      identity: this.config.impu,
+      accessHeaders: [['P-Access-Network-Info', ACCESS_NETWORK_INFO]],
+    };
+  }
+
+  private track(call: Call, outgoing: boolean): void {
+    this.activeCalls.add(call);
+    let invitePending = outgoing;
+    const sub = call.state$.subscribe((s) => {
+      if (invitePending && (s.state === 'confirmed' || s.state === 'terminated')) {
+        invitePending = false;
+        if (s.status !== undefined) this.lastFinal = s.status;
+      }
+      if (s.state === 'terminated') {
+        this.activeCalls.delete(call);
+        queueMicrotask(() => sub.unsubscribe());
+      }
+    });
+  }
+
+  /** Ends open calls with BYE/CANCEL (bounded by STOP_GRACE_MS), then closes the SIP stack. */
   async stop(): Promise<void> {
+    const open = this.calls;
+    if (open.length > 0 && this.ua) {
+      let timer: { cancel(): void } | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = this.clock.setTimeout(resolve, STOP_GRACE_MS);
+      });
+      await Promise.race([Promise.all(open.map((c) => c.hangup('UE stopped'))), grace]);
+      timer?.cancel();
+      await Promise.all(open.map((c) => c.release('UE stopped')));
+    }
     this.registration?.close();
     this.ua?.close();
     this.transactions.close();
