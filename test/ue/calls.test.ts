@@ -1,7 +1,12 @@
 import 'reflect-metadata';
 import { Container } from 'inversify';
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { eventsToPcap } from '../../src/trace/pcap.js';
 import { TOKENS } from '../../src/topology/tokens.js';
 import { Directory } from '../../src/topology/directory.js';
 import type { NodeSpec } from '../../src/topology/node-spec.js';
@@ -184,6 +189,17 @@ describe('UE calls (RFC 3261 §13-15, RFC 3264) UE to UE', () => {
     expect(l.alice.ua!.dialogCount).toBe(0);
     expect(l.bob.ua!.dialogCount).toBe(0);
     expect(l.alice.lastStatus).toBe(200);
+
+    // Wireshark's view: no malformed packet, and the two directions as two RTP streams without loss.
+    if (!existsSync('/usr/bin/tshark')) throw new Error('tshark is required for this test (apt-get install tshark)');
+    const pcap = join(mkdtempSync(join(tmpdir(), 'imslab-ue-call-')), 'call.pcap');
+    writeFileSync(pcap, eventsToPcap(l.events));
+    const bad = execFileSync('tshark', ['-r', pcap, '-o', 'rtp.heuristic_rtp:TRUE', '-Y', '_ws.malformed || _ws.expert.severity == error'], { encoding: 'utf8' });
+    expect(bad.trim()).toBe('');
+    const streams = execFileSync('tshark', ['-r', pcap, '-o', 'rtp.heuristic_rtp:TRUE', '-q', '-z', 'rtp,streams'], { encoding: 'utf8' });
+    const rows = streams.split('\n').filter((line) => /0x[0-9A-Fa-f]{8}/.test(line));
+    expect(rows, streams).toHaveLength(2);
+    for (const row of rows) expect(row, streams).toMatch(/ 0 \(0\.0%\)/);
   });
 
   it('the callee hangs up: BYE from bob, alice answers 200 and stops media', async () => {
