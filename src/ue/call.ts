@@ -207,7 +207,12 @@ export class Call {
     this.inviteRequest = request;
     this.invite = env.transactions.sendRequest(request, destination, {
       provisional: (r) => this.onProvisional(r),
-      final: (r, cause) => void this.onFinal(r, cause, options).catch((e: unknown) => this.note('warn', `INVITE response handling failed: ${(e as Error).message}`)),
+      final: (r, cause) =>
+        void this.onFinal(r, cause, options).catch((e: unknown) => {
+          // A 2xx we cannot build a dialog from (no To tag, RFC 3261 §12.1.2) ends the attempt; nothing crashes.
+          this.note('warn', `INVITE response handling failed: ${(e as Error).message}`, 'RFC 3261 §13.2.2');
+          void this.finish({ status: r.status, reason: `unusable ${r.status} response: ${(e as Error).message}` });
+        }),
     });
   }
 
