@@ -34,6 +34,9 @@ export interface StartOptions {
   ues?: boolean;
 }
 
+/** Builds one network function's container (generation 0 at start, then 1, 2 … for each startNode). */
+export type NodeFactory = (node: TopologyNode, generation: number) => Promise<{ container: Container; node: NetworkNode }>;
+
 /** Network functions start in this order so that each finds its servers up: HSS first, P-CSCF last. */
 const START_ORDER: Record<TopologyNode['kind'], number> = { hss: 0, as: 1, scscf: 2, icscf: 3, proxy: 4, pcscf: 5 };
 
@@ -48,7 +51,66 @@ export class RunningTopology {
     readonly ues: Map<string, SimulatedUe>,
     readonly containers: Map<string, Container>,
     readonly caPath: string | undefined,
+    /** Builds a network function's container again from its spec (startNode); absent for hand-made runs. */
+    private readonly factory?: NodeFactory,
   ) {}
+
+  /** Network functions of the topology that are not running now (stopped through stopNode). */
+  get stoppedNodes(): string[] {
+    return this.topology.nodes.filter((n) => !this.nodes.has(n.name)).map((n) => n.name);
+  }
+
+  /**
+   * Stops one network function and takes it out of the run (issue 8: the others ride through its absence
+   * with the statuses the specs give). Its sockets close; its state in memory is gone, what it keeps in the
+   * data directory (the HSS's SQLite store) stays for startNode.
+   */
+  async stopNode(name: string): Promise<void> {
+    const node = this.nodes.get(name);
+    if (!node) {
+      const known = this.topology.nodes.some((n) => n.name === name);
+      throw new Error(known ? `${name} is not running` : `no node named "${name}" in topology ${this.topology.name}`);
+    }
+    this.claim(name);
+    try {
+      this.nodes.delete(name);
+      this.containers.delete(name);
+      await node.stop();
+      this.bus.note({ node: 'runner', level: 'info', text: `${name} (${node.kind}) stopped` });
+    } finally {
+      this.changing.delete(name);
+    }
+  }
+
+  /**
+   * Starts a stopped network function again: a new container from the same spec and data directory, so the
+   * HSS reopens its store with every subscriber, SQN and S-CSCF assignment it had.
+   */
+  async startNode(name: string): Promise<void> {
+    const spec = this.topology.nodes.find((n) => n.name === name);
+    if (!spec) throw new Error(`no node named "${name}" in topology ${this.topology.name}`);
+    if (this.nodes.has(name)) throw new Error(`${name} is already running`);
+    if (!this.factory) throw new Error(`${name}: this run cannot rebuild nodes`);
+    this.claim(name);
+    try {
+      const { container, node } = await this.factory(spec, ++this.generation);
+      await node.start();
+      this.containers.set(name, container);
+      this.nodes.set(name, node);
+      this.bus.note({ node: 'runner', level: 'info', text: `${name} (${node.kind}) started again` });
+    } finally {
+      this.changing.delete(name);
+    }
+  }
+
+  private readonly changing = new Set<string>();
+  private generation = 0;
+
+  /** One stop or start per node at a time: a second caller learns it is busy instead of racing it. */
+  private claim(name: string): void {
+    if (this.changing.has(name)) throw new Error(`${name} is being stopped or started already`);
+    this.changing.add(name);
+  }
 
   ue(name: string): SimulatedUe {
     const u = this.ues.get(name);
@@ -105,21 +167,28 @@ export async function startTopology(topology: Topology, options: StartOptions = 
     return ca.issue({ name, addresses: [address], hostNames: [host] });
   };
   const running = new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, undefined);
+  const build: NodeFactory = async (n, generation) => {
+    const binder = NODE_BINDERS[n.kind];
+    if (!binder) throw new Error(`${n.name}: node kind "${n.kind}" cannot run yet`);
+    const spec = nodeSpecOf(topology, n);
+    const tls = binder.sip && n.transports.tls ? await tlsFor(n.name, n.address, n.host) : undefined;
+    const impairment = n.impairment
+      ? { loss: n.impairment.loss, delay: n.impairment.delayMs, jitter: n.impairment.jitterMs, duplicate: n.impairment.duplicate, reorder: n.impairment.reorder }
+      : undefined;
+    // A restarted node draws from a stream of its own (still seeded): replaying its first life's branches
+    // and tags would let the other nodes' lingering transactions (RFC 3261 §17.2.2 Timer J) absorb its
+    // new requests as retransmissions.
+    const services = generation === 0 ? run : { ...run, random: run.random.fork(`restart ${generation}`) };
+    const container = createNodeContainer(services, spec, binder.sip ? { ...(tls ? { tls } : {}), ...(impairment ? { impairment } : {}), tryingImmediately: true } : undefined);
+    binder.bind(container, topology);
+    return { container, node: container.get<NetworkNode>(TOKENS.Node) };
+  };
 
   try {
     const ordered = topology.nodes.filter((n) => wanted(n.name)).sort((a, b) => START_ORDER[a.kind] - START_ORDER[b.kind]);
     for (const n of ordered) {
-      const binder = NODE_BINDERS[n.kind];
-      if (!binder) throw new Error(`${n.name}: node kind "${n.kind}" cannot run yet`);
-      const spec = nodeSpecOf(topology, n);
-      const tls = binder.sip && n.transports.tls ? await tlsFor(n.name, n.address, n.host) : undefined;
-      const impairment = n.impairment
-        ? { loss: n.impairment.loss, delay: n.impairment.delayMs, jitter: n.impairment.jitterMs, duplicate: n.impairment.duplicate, reorder: n.impairment.reorder }
-        : undefined;
-      const c = createNodeContainer(run, spec, binder.sip ? { ...(tls ? { tls } : {}), ...(impairment ? { impairment } : {}), tryingImmediately: true } : undefined);
-      binder.bind(c, topology);
-      const node = c.get<NetworkNode>(TOKENS.Node);
-      containers.set(n.name, c);
+      const { container, node } = await build(n, 0);
+      containers.set(n.name, container);
       nodes.set(n.name, node);
       await node.start();
     }
@@ -140,5 +209,5 @@ export async function startTopology(topology: Topology, options: StartOptions = 
     await running.stop().catch(() => undefined);
     throw e;
   }
-  return new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, ca?.caPath);
+  return new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, ca?.caPath, build);
 }
