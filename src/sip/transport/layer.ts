@@ -19,6 +19,7 @@ import {
   type SentByIdentity,
 } from './inbound.js';
 import { StreamTransport, tcpSockets } from './tcp.js';
+import { TransportCounters } from './counters.js';
 import { tlsSockets } from './tls.js';
 import {
   TransportError,
@@ -88,6 +89,8 @@ export class TransportLayer implements SipTransportLayer {
   /** The link the node sends through; set a profile here to make it lossy, slow or disorderly. */
   readonly impairment: LinkImpairment;
   readonly limits: TransportLimits;
+  /** Messages in and out, 400s sent, drops by reason (issue 8 point 5). */
+  readonly counters = new TransportCounters();
   private readonly udp: UdpTransport | undefined;
   private readonly tcp: StreamTransport | undefined;
   private readonly tls: StreamTransport | undefined;
@@ -222,6 +225,7 @@ export class TransportLayer implements SipTransportLayer {
       const tcpTo: TransportAddress = { ...to, transport: 'tcp' };
       try {
         await this.tcp.send(serializeMessage(request), tcpTo);
+        this.counters.sent.tcp++;
         this.options.trace.note({
           node: this.options.node,
           level: 'info',
@@ -241,6 +245,7 @@ export class TransportLayer implements SipTransportLayer {
       }
     }
     await this.transportFor(to).send(bytes, to);
+    this.counters.sent[to.transport]++;
   }
 
   private async sendResponse(response: SipResponse, to: TransportAddress, options: SendOptions): Promise<void> {
@@ -248,7 +253,10 @@ export class TransportLayer implements SipTransportLayer {
     // §18.2.2: over the connection the request came on, while it is open.
     if (options.connectionId) {
       const stream = this.streamOf(options.connectionId);
-      if (stream?.sendOn(options.connectionId, bytes)) return;
+      if (stream?.sendOn(options.connectionId, bytes)) {
+        this.counters.sent[stream === this.tcp ? 'tcp' : 'tls']++;
+        return;
+      }
     }
     let target = to;
     try {
@@ -257,6 +265,7 @@ export class TransportLayer implements SipTransportLayer {
       // No usable Via: the caller's address is all there is.
     }
     await this.transportFor(target).send(bytes, target);
+    this.counters.sent[target.transport]++;
   }
 
   private transportFor(to: TransportAddress): UdpTransport | StreamTransport {
@@ -289,6 +298,7 @@ export class TransportLayer implements SipTransportLayer {
       this.malformed(wire, err);
       return;
     }
+    this.counters.received[wire.local.transport]++;
     if (isRequest(message)) {
       const missing = missingEssential(message);
       if (missing) {
@@ -304,6 +314,7 @@ export class TransportLayer implements SipTransportLayer {
     } else {
       // §18.1.2: a response whose top Via this node did not write is discarded.
       let ok = false;
+      let reason = 'response not ours';
       let why = 'missing or unreadable Via';
       try {
         ok = isOwnSentBy(topVia(message), this.sentBy());
@@ -315,23 +326,25 @@ export class TransportLayer implements SipTransportLayer {
         const missing = missingEssential(message);
         if (missing) {
           ok = false;
+          reason = 'malformed response';
           why = `Missing ${missing}`;
         }
       }
       if (!ok) {
-        this.drop(wire, `response ${message.status} dropped: ${why}`, 'RFC 3261 §18.1.2');
+        this.drop(wire, reason, `response ${message.status} dropped: ${why}`, 'RFC 3261 §18.1.2');
         return;
       }
     }
     const received: ReceivedMessage = { message, raw: wire.bytes, source: wire.source, local: wire.local };
     if (wire.connectionId) received.connectionId = wire.connectionId;
     if (!this.handler) {
-      this.drop(wire, 'no consumer for inbound messages');
+      this.drop(wire, 'no consumer', 'no consumer for inbound messages');
       return;
     }
     try {
       this.handler(received);
     } catch (err) {
+      this.counters.drop('failed above');
       this.options.trace.note({
         node: this.options.node,
         level: 'error',
@@ -347,9 +360,10 @@ export class TransportLayer implements SipTransportLayer {
     const warnAgent = hostPort(wire.local.address, this.bound.find((b) => b.transport === wire.local.transport)?.port ?? wire.local.port);
     const response = badRequest(partial, reason, wire.source, warnAgent, () => this.options.random.token(10));
     if (!response) {
-      this.drop(wire, `malformed ${partial?.kind ?? 'message'} dropped: ${reason}`, 'RFC 3261 §8.2.6.1');
+      this.drop(wire, 'malformed', `malformed ${partial?.kind ?? 'message'} dropped: ${reason}`, 'RFC 3261 §8.2.6.1');
       return;
     }
+    this.counters.badRequests++;
     this.options.trace.note({
       node: this.options.node,
       level: 'warn',
@@ -362,7 +376,8 @@ export class TransportLayer implements SipTransportLayer {
     );
   }
 
-  private drop(wire: WireMessage, text: string, clause?: string): void {
+  private drop(wire: WireMessage, reason: string, text: string, clause?: string): void {
+    this.counters.drop(reason);
     this.options.trace.note({
       node: this.options.node,
       level: 'warn',
