@@ -4,6 +4,7 @@ import { bindIcscf } from '../scscf/icscf/index.js';
 import { bindScscf } from '../scscf/scscf/index.js';
 import { bindUe } from '../ue/index.js';
 import { bindPcscf } from '../pcscf/index.js';
+import { bindProxy } from '../proxy/index.js';
 import type { SubscriberStore } from '../hss/store.js';
 import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
@@ -45,6 +46,7 @@ export const NODE_BINDERS: Partial<Record<NodeKind, NodeBinder>> = {
   icscf: { sip: true, bind: (c, topology) => bindIcscf(c, topology) },
   scscf: { sip: true, bind: (c) => bindScscf(c) },
   pcscf: { sip: true, bind: (c) => bindPcscf(c) },
+  proxy: { sip: true, bind: (c, topology) => bindProxy(c, topology.subscribers) },
 };
 
 /** How a simulated UE is put into its container. */
