@@ -85,6 +85,13 @@ export interface ProxyNode extends NodeBase {
   kind: 'proxy';
   next?: HopRef;
   recordRoute: boolean;
+  /** A stateful proxy with a registrar (RFC 3261 §16, §10.3), or a redirect server answering 302 (§8.3). */
+  mode: 'proxy' | 'redirect';
+  /** Digest (§22): true challenges REGISTER (401) and its users' requests (407); 'register' REGISTER only; false none. */
+  auth: boolean | 'register';
+  /** Registration intervals the registrar accepts, in seconds (§10.3 step 7: 423 below the minimum). */
+  minExpires?: number;
+  maxExpires?: number;
 }
 export interface AsNode extends NodeBase {
   kind: 'as';
@@ -299,7 +306,16 @@ const nodeFile = z.discriminatedUnion('kind', [
     maxExpires: z.number().int().min(1).optional(),
   }),
   z.strictObject({ ...nodeCommon, kind: z.literal('hss'), realm: domain.optional() }),
-  z.strictObject({ ...nodeCommon, kind: z.literal('proxy'), next: z.string().optional(), recordRoute: z.boolean().optional() }),
+  z.strictObject({
+    ...nodeCommon,
+    kind: z.literal('proxy'),
+    next: z.string().optional(),
+    recordRoute: z.boolean().optional(),
+    mode: z.enum(['proxy', 'redirect']).optional(),
+    auth: z.union([z.boolean(), z.literal('register')]).optional(),
+    minExpires: z.number().int().min(1).optional(),
+    maxExpires: z.number().int().min(1).optional(),
+  }),
   z.strictObject({ ...nodeCommon, kind: z.literal('as') }),
 ]);
 type NodeFile = z.infer<typeof nodeFile>;
@@ -624,7 +640,18 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
         return { ...base, kind: 'hss', realm: n.realm ?? nodeDomain };
       case 'proxy': {
         const next = refHop(n.next, 'scscf', [...at, 'next'], false);
-        return { ...base, kind: 'proxy', ...(next ? { next } : {}), recordRoute: n.recordRoute ?? true };
+        if (n.minExpires !== undefined && n.maxExpires !== undefined && n.minExpires > n.maxExpires)
+          fail(ctx, [...at, 'minExpires'], `minExpires ${n.minExpires} is above maxExpires ${n.maxExpires}`);
+        return {
+          ...base,
+          kind: 'proxy',
+          ...(next ? { next } : {}),
+          recordRoute: n.recordRoute ?? true,
+          mode: n.mode ?? 'proxy',
+          auth: n.auth ?? true,
+          ...(n.minExpires !== undefined ? { minExpires: n.minExpires } : {}),
+          ...(n.maxExpires !== undefined ? { maxExpires: n.maxExpires } : {}),
+        };
       }
       case 'as':
         return { ...base, kind: 'as' };
