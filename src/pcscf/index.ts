@@ -18,7 +18,12 @@ export { RegEventSubscriber, type RegEventSubscriberOptions } from './reg-event.
 export { PendingSecurityAssociations, saKey, PENDING_SA_LIFETIME_MS, type SecurityAssociation } from './security-associations.js';
 export * from './sec-agree.js';
 export * from './register-headers.js';
-export { SessionRouting } from './sessions.js';
+export { SessionRouting, type PcscfLeg } from './sessions.js';
+export { routeOriginating, routeUeInDialog, identityFor } from './originating.js';
+export { routeTerminating } from './terminating.js';
+export { chooseAssertedIdentity, assertIdentity, inIdentitySet, type AssertedIdentityChoice } from './asserted-identity.js';
+export { matchesServiceRoute, setServiceRoute } from './service-route.js';
+export { DIALOG_FORMING, NETWORK_ONLY, isTrustedPeer, registrationsFrom, towardUe, type SessionContext } from './session-context.js';
 export { TransactionUsers } from './transaction-users.js';
 
 /**

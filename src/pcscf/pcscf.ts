@@ -1,7 +1,7 @@
 /**
  * The P-CSCF (TS 24.229 §5.2): the UE's first contact point in the core. A stateful proxy (RFC 3261 §16) for the
  * UEs' requests, and a UA for its own reg-event subscriptions (§5.2.3). REGISTER handling is in register.ts,
- * sessions (issue 5) in sessions.ts; this file wires them onto the node's transport and transactions.
+ * sessions (TS 24.229 §5.2.6) in sessions.ts; this file wires them onto the node's transport and transactions.
  */
 import { ProxyCore } from '../sip/proxy/proxy-core.js';
 import { resolveUri } from '../sip/proxy/routing.js';
@@ -145,7 +145,21 @@ export class Pcscf implements NetworkNode {
         if (initial) this.regEvent?.watch(reg);
       },
     });
-    this.sessions = new SessionRouting(() => ({ node: this.name, trace, warnAgent: spec.address, toTag: random.token(10) }));
+    const proxy = this.proxy;
+    this.sessions = new SessionRouting(
+      {
+        node: this.name,
+        trace,
+        random,
+        address: spec.address,
+        visitedNetworkId: this.visitedNetworkId,
+        cache: this.cache,
+        directory,
+        icscf: this.icscfDestination(),
+        isConnectionOpen: (id) => this.deps.transport.isConnectionOpen(id),
+      },
+      () => proxy.own,
+    );
     trace.note({
       node: this.name,
       level: 'info',
