@@ -4,6 +4,8 @@ import { registerAkaCommands } from './cli/aka.js';
 import { registerHssCommands } from './cli/hss.js';
 import { registerRunCommands } from './cli/run.js';
 import { registerBenchCommands } from './cli/bench.js';
+import { registerNodeCommands } from './cli/node.js';
+import { registerFuzzCommands } from './cli/fuzz.js';
 
 const program = new Command('imslab')
   .description('An IMS core network on one laptop: real SIP, Diameter Cx and RTP over loopback')
@@ -14,5 +16,7 @@ registerSipCommands(program);
 registerAkaCommands(program);
 registerHssCommands(program);
 registerBenchCommands(program);
+registerNodeCommands(program);
+registerFuzzCommands(program);
 
 await program.parseAsync(process.argv);
