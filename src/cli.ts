@@ -4,7 +4,6 @@ import { registerAkaCommands } from './cli/aka.js';
 import { registerHssCommands } from './cli/hss.js';
 import { registerRunCommands } from './cli/run.js';
 import { registerBenchCommands } from './cli/bench.js';
-import { registerNodeCommands } from './cli/node.js';
 import { registerFuzzCommands } from './cli/fuzz.js';
 
 const program = new Command('imslab')
@@ -16,7 +15,6 @@ registerSipCommands(program);
 registerAkaCommands(program);
 registerHssCommands(program);
 registerBenchCommands(program);
-registerNodeCommands(program);
 registerFuzzCommands(program);
 
 await program.parseAsync(process.argv);
