@@ -5,7 +5,7 @@
 import type { Headers } from '../message.js';
 import { SipParseError } from '../parser.js';
 import { splitList } from '../syntax.js';
-import { endOfQuoted, formatParams, isToken, isTokenChar, paramText, parseParams, parseUint, skipWs, UINT32_MAX, type Params } from './lexical.js';
+import { endOfQuoted, formatParams, isToken, isTokenChar, paramText, parseParams, parseUint, quote, skipWs, UINT32_MAX, type Params } from './lexical.js';
 
 /** P-Charging-Vector (RFC 7315 §5.6, TS 24.229 §7.2A.5): icid-value mandatory, then generic params. */
 export interface ChargingVector {
@@ -32,11 +32,19 @@ export function parsePChargingVector(value: string): ChargingVector {
 
 export function formatPChargingVector(v: ChargingVector): string {
   const params: Params = new Map(v.params);
-  params.set('icid-value', v.icidValue);
-  if (v.icidGeneratedAt !== undefined) params.set('icid-generated-at', v.icidGeneratedAt);
-  if (v.origIoi !== undefined) params.set('orig-ioi', v.origIoi);
-  if (v.termIoi !== undefined) params.set('term-ioi', v.termIoi);
+  params.set('icid-value', genValue(v.icidValue));
+  if (v.icidGeneratedAt !== undefined) params.set('icid-generated-at', genValue(v.icidGeneratedAt));
+  if (v.origIoi !== undefined) params.set('orig-ioi', genValue(v.origIoi));
+  if (v.termIoi !== undefined) params.set('term-ioi', genValue(v.termIoi));
   return formatParams(params).slice(1);
+}
+
+/**
+ * gen-value = token / host / quoted-string (RFC 3261 §25.1): the typed fields hold unquoted text, so a value
+ * such as the base64 icid-value of TS 24.229 §7.2A.5 ("…T5tAFrbHLso=023551024") must get its quotes back.
+ */
+function genValue(s: string): string {
+  return isToken(s) || /^\[[0-9A-Fa-f:.]+\]$/.test(s) ? s : quote(s);
 }
 
 /** P-Visited-Network-ID (RFC 7315 §4.3): list of (token / quoted-string) *(SEMI generic-param). */
