@@ -34,6 +34,10 @@ export function stepLabel(step: ScenarioStep): string {
       return `message ${step.from} → ${step.to}`;
     case 'expect':
       return `expect ${JSON.stringify(step.expect)}`;
+    case 'stop':
+    case 'start':
+    case 'restart':
+      return `${step.kind} ${step.node}`;
   }
 }
 
@@ -56,6 +60,13 @@ async function runStep(run: RunningTopology, step: ScenarioStep): Promise<void> 
       return hangupStep(run, step.ue);
     case 'message':
       return messageStep(run, step);
+    case 'stop':
+      return run.stopNode(step.node);
+    case 'start':
+      return run.startNode(step.node);
+    case 'restart':
+      await run.stopNode(step.node);
+      return run.startNode(step.node);
     case 'expect': {
       const e = step.expect;
       for (const name of e.registered ?? []) {

@@ -148,7 +148,9 @@ export type ScenarioStep =
   | { kind: 'call'; from: string; to: string; durationMs?: number; codec?: string; preconditions?: boolean }
   | { kind: 'hangup'; ue: string }
   | { kind: 'message'; from: string; to: string; text: string }
-  | { kind: 'expect'; expect: Expectation };
+  | { kind: 'expect'; expect: Expectation }
+  /** Issue 8 point 2: take a network function out of the running topology, bring it back, or both. */
+  | { kind: 'stop' | 'start' | 'restart'; node: string };
 
 export interface Expectation {
   registered?: string[];
@@ -381,6 +383,9 @@ const STEP_VALUES = {
       messagesReceived: z.strictObject({ ue: name, count: z.number().int().min(0) }).optional(),
     })
     .refine((e) => Object.keys(e).length > 0, 'names nothing to expect'),
+  stop: name,
+  start: name,
+  restart: name,
 } as const;
 type StepKind = keyof typeof STEP_VALUES;
 export const STEP_KINDS = Object.keys(STEP_VALUES) as StepKind[];
@@ -394,7 +399,10 @@ type ParsedStep =
   | { wait: number }
   | { call: { from: string; to: string; duration?: number; codec?: string; preconditions?: boolean } }
   | { message: { from: string; to: string; text: string } }
-  | { expect: Expectation };
+  | { expect: Expectation }
+  | { stop: string }
+  | { start: string }
+  | { restart: string };
 
 const step = z.unknown().transform((v, ctx): ParsedStep => {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
@@ -757,6 +765,13 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       if ('deregister' in s) return ue(s.deregister, ['deregister']), { kind: 'deregister', ue: s.deregister };
       if ('hangup' in s) return ue(s.hangup, ['hangup']), { kind: 'hangup', ue: s.hangup };
       if ('wait' in s) return { kind: 'wait', ms: s.wait };
+      const node = (kind: 'stop' | 'start' | 'restart', v: string): ScenarioStep => {
+        if (!byName.has(v)) fail(ctx, [...at, kind], `unknown node "${v}"${suggest(v, [...byName.keys()])}`);
+        return { kind, node: v };
+      };
+      if ('stop' in s) return node('stop', s.stop);
+      if ('start' in s) return node('start', s.start);
+      if ('restart' in s) return node('restart', s.restart);
       if ('call' in s) {
         ue(s.call.from, ['call', 'from']);
         target(s.call.to, ['call', 'to']);
