@@ -3,7 +3,9 @@
  * saved reproducers, reduced to the part that matters.
  */
 import { describe, expect, it } from 'vitest';
+import { formatNameAddr, parseNameAddr } from '../../src/sip/headers/name-addr.js';
 import { formatPChargingVector, parsePChargingVector } from '../../src/sip/headers/p-headers.js';
+import { SipParseError } from '../../src/sip/parser.js';
 
 describe('regressions found by fuzzing', () => {
   it('sip-headers property: P-Charging-Vector with a base64 icid-value formats to a header that parses again', () => {
@@ -17,5 +19,17 @@ describe('regressions found by fuzzing', () => {
     expect(again.icidValue).toBe(v.icidValue);
     expect(again.termIoi).toBe('visited net');
     expect(formatPChargingVector(again)).toBe(text);
+  });
+
+  it('sip-headers property: an addr-spec with a stray ">" is refused instead of formatting to "<…>>"', () => {
+    // Reproducers: To "g.bell@example.com>;tag=43", To "org>", To ">:bob@ims.lab" (a truncated "<" before them).
+    for (const bad of ['g.bell@example.com>;tag=43', 'org>', '>:bob@ims.lab', 'sip:bob@>']) {
+      expect(() => parseNameAddr(bad), bad).toThrow(SipParseError);
+    }
+    // What stays accepted still round-trips.
+    for (const good of ['sip:bob@ims.lab;tag=43', '<sip:bob@ims.lab>;tag=43', '"Bob" <sip:bob@ims.lab>', 'Bob <sip:bob@ims.lab;lr>;tag=x']) {
+      const n = parseNameAddr(good);
+      expect(parseNameAddr(formatNameAddr(n))).toEqual(n);
+    }
   });
 });

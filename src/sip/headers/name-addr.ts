@@ -62,6 +62,8 @@ export function parseNameAddr(value: string): NameAddr {
       const c = uri.charCodeAt(k);
       if (c === 32 || c === 9) throw new SipParseError('Whitespace inside URI');
       if (c === 44 || c === 63) throw new SipParseError('A URI with "," or "?" must be enclosed in <> (§20.10)');
+      // ">" is no URI character (§25.1, RFC 3986 §2); a stray one would turn "<uri>" into "<uri>>" when formatted.
+      if (c === 62) throw new SipParseError('">" without "<" in an addr-spec');
     }
     i = semi >= 0 ? semi : s.length;
   }
