@@ -3,6 +3,7 @@
  * saved reproducers, reduced to the part that matters.
  */
 import { describe, expect, it } from 'vitest';
+import { checkMessage } from '../../src/sip/check/verdict.js';
 import { formatNameAddr, parseNameAddr } from '../../src/sip/headers/name-addr.js';
 import { formatPChargingVector, parsePChargingVector } from '../../src/sip/headers/p-headers.js';
 import { SipParseError } from '../../src/sip/parser.js';
@@ -31,5 +32,26 @@ describe('regressions found by fuzzing', () => {
       const n = parseNameAddr(good);
       expect(parseNameAddr(formatNameAddr(n))).toEqual(n);
     }
+  });
+
+  it('sip-check property: a rejection reason never carries CR or LF from the input into the Reason-Phrase', () => {
+    const head = [
+      'OPTIONS sip:127.0.48.1:5060 SIP/2.0',
+      'Via: SIP/2.0/UDP 127.0.48.2:5070;branch=z9hG4bKopt1;rport',
+      'Max-Forwards: 70',
+      'From: <sip:probe@127.0.48.2>;tag=p1',
+      'To: <sip:127.0.48.1>',
+      'Call-ID: options-1@127.0.48.2',
+      'CSeq: 1 OPTIONS',
+    ].join('\r\n');
+    // Reproducer sip-check-1-336: a last "header" line of "\r%" (no empty line, so a datagram's end).
+    const noColon = checkMessage(Buffer.from(`${head}\r\nContent-Length: 0\r\n\r%`), 'uas');
+    expect(noColon).toMatchObject({ verdict: 'reject', status: 400 });
+    expect(noColon.reason).toBe('Header line without a colon: "\\r%"');
+    // Reproducer sip-check-1-4209: an Accept value with a bare CR inside, quoted into the 406 reason.
+    const accept = checkMessage(Buffer.from(`${head}\r\nAccept: application/sdp\rapplication/x\r\nContent-Length: 0\r\n\r\n`), 'uas');
+    expect(accept).toMatchObject({ verdict: 'reject', status: 406 });
+    expect(accept.reason).not.toMatch(/[\r\n]/);
+    expect(accept.reason).toContain('application/sdp\\rapplication/x');
   });
 });

@@ -57,8 +57,16 @@ const REGISTRAR_METHODS = ['REGISTER', 'OPTIONS'];
 
 const accept = (reason: string): Verdict => ({ verdict: 'accept', reason });
 const reject = (status: number, reason: string, headers?: [string, string][]): Verdict =>
-  headers ? { verdict: 'reject', status, reason, headers } : { verdict: 'reject', status, reason };
+  headers ? { verdict: 'reject', status, reason: phrase(reason), headers } : { verdict: 'reject', status, reason: phrase(reason) };
 const discard = (reason: string): Verdict => ({ verdict: 'discard', reason });
+
+/**
+ * A rejection's reason becomes a Reason-Phrase, which has no CR, LF or other control characters (§25.1), yet it
+ * often quotes the offending input: such characters are written as escapes (\r, \n, \xHH) instead.
+ */
+function phrase(s: string): string {
+  return s.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
 
 /**
  * A short hash of the request fields §16.6 step 8 names for loop detection (Request-URI, From tag, To tag,
