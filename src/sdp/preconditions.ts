@@ -72,7 +72,9 @@ function stronger(a: StrengthTag, b: StrengthTag): StrengthTag {
 export function readPreconditions(m: Media): Preconditions | undefined {
   const out: Preconditions = { current: [], desired: [], confirm: [] };
   let any = false;
-  for (const { value } of m.invalid ?? []) {
+  for (const line of m.invalid ?? []) {
+    // sdp-transform keeps unknown attribute lines as they came, but turns a numeric one ("a=12") into a number.
+    const value = String(line.value);
     const colon = value.indexOf(':');
     if (colon < 0) continue;
     const name = value.slice(0, colon);

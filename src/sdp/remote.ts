@@ -43,7 +43,8 @@ export function formatsOf(m: Media): OfferedFormat[] {
     const fmtp = m.fmtp.find((f) => f.payload === pt);
     const f: OfferedFormat = { payloadType: pt };
     if (map) {
-      f.encoding = map.codec;
+      // sdp-transform turns a numeric-looking encoding name ("a=rtpmap:8 0") into a number.
+      f.encoding = String(map.codec);
       f.clockRate = map.rate;
       if (map.encoding !== undefined) f.channels = Number(map.encoding);
     }

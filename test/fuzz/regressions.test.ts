@@ -3,7 +3,10 @@
  * saved reproducers, reduced to the part that matters.
  */
 import { describe, expect, it } from 'vitest';
+import { answerOffer } from '../../src/sdp/answer.js';
+import { SdpError } from '../../src/sdp/errors.js';
 import { checkMessage } from '../../src/sip/check/verdict.js';
+import { SeededRandom } from '../../src/util/random.js';
 import { formatNameAddr, parseNameAddr } from '../../src/sip/headers/name-addr.js';
 import { formatPChargingVector, parsePChargingVector } from '../../src/sip/headers/p-headers.js';
 import { SipParseError } from '../../src/sip/parser.js';
@@ -53,5 +56,34 @@ describe('regressions found by fuzzing', () => {
     expect(accept).toMatchObject({ verdict: 'reject', status: 406 });
     expect(accept.reason).not.toMatch(/[\r\n]/);
     expect(accept.reason).toContain('application/sdp\\rapplication/x');
+  });
+
+  describe('sdp exceptions: numeric-looking SDP fields reached string code as numbers', () => {
+    const offer = (extra: string) =>
+      ['v=0', 'o=bob 2808844564 2808844565 IN IP4 127.0.10.2', 's=-', 'c=IN IP4 127.0.10.2', 't=0 0', 'm=audio 38000 RTP/AVP 8 101', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', extra, ''].join('\r\n');
+    const answer = (sdp: string) => answerOffer(sdp, { address: '127.0.48.9', port: 40000 }, new SeededRandom(1));
+
+    it('an unknown attribute line that is a number ("a=Infinity", "a=12") is ignored, not a TypeError', () => {
+      for (const line of ['a=Infinity', 'a=12']) {
+        const r = answer(offer(line));
+        expect(r.ok, line).toBe(true);
+      }
+    });
+
+    it('an rtpmap whose encoding name is a number ("a=rtpmap:0 0") matches no codec, not a TypeError', () => {
+      const sdp = offer('a=sendrecv').replace('m=audio 38000 RTP/AVP 8 101', 'm=audio 38000 RTP/AVP 0 8 101').replace('a=rtpmap:8 PCMA/8000', 'a=rtpmap:0 0\r\na=rtpmap:8 PCMA/8000');
+      const r = answer(sdp);
+      expect(r.ok).toBe(true);
+      if (r.ok) expect(r.chosen.name).toBe('PCMA');
+      // With nothing else offered the offer is not acceptable (488), which is a result, not an exception.
+      const only = offer('a=sendrecv').replace('m=audio 38000 RTP/AVP 8 101', 'm=audio 38000 RTP/AVP 96').replace('a=rtpmap:8 PCMA/8000', 'a=rtpmap:96 0/8000');
+      let outcome: unknown;
+      try {
+        outcome = answer(only).ok;
+      } catch (e) {
+        outcome = e instanceof SdpError ? 'SdpError' : e;
+      }
+      expect([false, 'SdpError']).toContain(outcome);
+    });
   });
 });
