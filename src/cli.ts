@@ -4,6 +4,7 @@ import { registerAkaCommands } from './cli/aka.js';
 import { registerHssCommands } from './cli/hss.js';
 import { registerRunCommands } from './cli/run.js';
 import { registerBenchCommands } from './cli/bench.js';
+import { registerControlCommands } from './cli/control.js';
 import { registerFuzzCommands } from './cli/fuzz.js';
 
 const program = new Command('imslab')
@@ -15,6 +16,7 @@ registerSipCommands(program);
 registerAkaCommands(program);
 registerHssCommands(program);
 registerBenchCommands(program);
+registerControlCommands(program);
 registerFuzzCommands(program);
 
 await program.parseAsync(process.argv);

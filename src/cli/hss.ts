@@ -6,11 +6,12 @@ import { SqliteSubscriberStore } from '../hss/sqlite-store.js';
 import { StoreError } from '../hss/store.js';
 import { defaultSchemes, normaliseImpu, SubscriberError, subscriberToJson, type Subscriber } from '../hss/subscriber.js';
 import { checkImsSubscriptionXml } from '../hss/user-data.js';
+import { DEREGISTRATION_REASONS, type CxOutcome } from '../control/commands.js';
+import { addTargetOptions, describeCxOutcome, withControl, type ControlTarget } from './control.js';
 
 /**
  * `imslab hss …`: provisioning of the embedded subscriber store (`<data>/hss.sqlite`). Commands that act on a
- * running core (deregister, push-profile) are the HssCxServer API (`deregister()`, `pushProfile()`); they reach
- * the command line once the runner offers a control channel to a running HSS.
+ * running core (deregister, push-profile) go to the HSS of a running `imslab serve` over its control channel.
  */
 export function registerHssCommands(program: Command): void {
   const hss = program.command('hss').description('the subscriber store: provision users for the HSS (TS 29.228)');
@@ -91,6 +92,33 @@ export function registerHssCommands(program: Command): void {
       withStore(opts, (store) => {
         if (!store.remove(impi)) throw new OptionError(`no subscriber ${impi} in ${store.path}`);
         console.log(`removed ${impi}`);
+      }),
+    );
+
+  addTargetOptions(hss.command('deregister').argument('<identity>', 'an IMPU (with its implicit registration set) or an IMPI'))
+    .description('network-initiated de-registration: the running HSS sends RTR to the serving S-CSCF (TS 29.228 §6.1.3)')
+    .option('--reason <reason>', `Reason-Code: ${Object.keys(DEREGISTRATION_REASONS).join(' | ')}`, 'permanent')
+    .option('--reason-info <text>', 'Reason-Info, the words the S-CSCF may pass on to the UE')
+    .action((identity: string, o: ControlTarget & { reason: string; reasonInfo?: string }) => {
+      if (!(o.reason in DEREGISTRATION_REASONS)) {
+        process.stderr.write(`error: --reason: "${o.reason}" is not one of ${Object.keys(DEREGISTRATION_REASONS).join(', ')}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      return withControl(o, async (c) => {
+        const r = await c.request<CxOutcome>('hss.deregister', { target: identity, reason: o.reason, ...(o.reasonInfo !== undefined ? { reasonInfo: o.reasonInfo } : {}) });
+        process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${describeCxOutcome('RTA', r)}\n`);
+        return r.success;
+      });
+    });
+
+  addTargetOptions(hss.command('push-profile').argument('<impi>', 'private identity whose profile changed'))
+    .description('the running HSS sends the current User-Data to the S-CSCF holding it (PPR, TS 29.228 §6.2.2)')
+    .action((impi: string, o: ControlTarget) =>
+      withControl(o, async (c) => {
+        const r = await c.request<CxOutcome>('hss.push-profile', { impi });
+        process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${describeCxOutcome('PPA', r)}\n`);
+        return r.success;
       }),
     );
 

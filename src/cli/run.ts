@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadTopology } from '../topology/loader.js';
@@ -13,6 +13,10 @@ import { writeJsonTrace } from '../trace/json-trace.js';
 import { provisionCsv } from '../topology/provision.js';
 import { ConformanceReport, doctorSubscriber, renderForFile } from '../report/index.js';
 import type { SubscriberStore } from '../hss/store.js';
+import { ControlCommands } from '../control/commands.js';
+import { collectCounters } from '../control/counters.js';
+import { controlSocketPath } from '../control/protocol.js';
+import { ControlServer } from '../control/server.js';
 
 /** Ladder columns: the first UE on the left, the core in path order, the other UEs on the right. */
 export function ladderColumns(t: Topology): TraceNode[] {
@@ -89,7 +93,25 @@ interface ServeFlags {
 async function serve(file: string, flags: ServeFlags): Promise<void> {
   const topology = loadTopology(file);
   const dataDir = resolve(flags.data ?? topology.dataDir ?? `.imslab/${topology.name}`);
-  const running = await startTopology(topology, { dataDir, ues: false });
+  // The control channel first: a second serve on the same data directory is refused before it takes ports.
+  mkdirSync(dataDir, { recursive: true });
+  let commands: ControlCommands | undefined;
+  const control = await ControlServer.open({
+    path: controlSocketPath(dataDir),
+    handle: (command, args) => {
+      if (!commands) return Promise.reject(new Error('the core is still starting'));
+      return commands.handle(command, args);
+    },
+    warn: (text) => process.stderr.write(`${text}\n`),
+  });
+  let running: RunningTopology;
+  try {
+    running = await startTopology(topology, { dataDir, ues: false });
+  } catch (e) {
+    await control.close();
+    throw e;
+  }
+  commands = new ControlCommands(running);
   const reportFiles = (flags.report ?? []).map((f) => resolve(f));
   const report = reportFiles.length ? attachReport(running) : undefined;
   // A bad report file name fails now, not at shutdown.
@@ -112,6 +134,7 @@ async function serve(file: string, flags: ServeFlags): Promise<void> {
     );
   }
   if (running.caPath) process.stdout.write(`TLS trust anchor (CA certificate for clients): ${running.caPath}\n`);
+  process.stdout.write(`Control: imslab ctl status --data ${dataDir}  (socket ${control.path})\n`);
   process.stdout.write('Ctrl-C stops the core.\n');
   await new Promise<void>((done) => {
     const stop = () => done();
@@ -119,6 +142,9 @@ async function serve(file: string, flags: ServeFlags): Promise<void> {
     process.once('SIGTERM', stop);
   });
   report?.subscription.unsubscribe();
+  await control.close();
+  // Issue 8 point 5: the trace stream ends with every node's counters.
+  running.bus.note({ node: 'control', level: 'info', text: 'counters at shutdown', data: { counters: collectCounters(running) } });
   await running.stop();
   for (const f of reportFiles) {
     writeFileSync(f, renderForFile(f, report!.report.result()));

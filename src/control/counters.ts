@@ -30,10 +30,13 @@ export interface RegistrationCounts {
   impus?: number;
 }
 
-/** Counters of every running node of the topology, by node name. */
+/** Counters of every running node, by name, in the topology's order. */
 export function collectCounters(run: RunningTopology): Record<string, NodeCounters> {
   const out: Record<string, NodeCounters> = {};
-  for (const [name, node] of run.nodes) out[name] = nodeCounters(node, run.containers.get(name));
+  for (const { name } of run.topology.nodes) {
+    const node = run.nodes.get(name);
+    if (node) out[name] = nodeCounters(node, run.containers.get(name));
+  }
   return out;
 }
 
