@@ -8,7 +8,7 @@ import { TraceBus } from '../trace/events.js';
 import { CertificateAuthority, type TlsCredentials } from '../tls/authority.js';
 import { createNodeContainer, type RunServices } from './container.js';
 import { Directory, type NodeEndpoint } from './directory.js';
-import { nodeSpecOf, ueSpecOf } from './specs.js';
+import { nodeSpecOf, ueListeningPorts, ueSpecOf } from './specs.js';
 import { NODE_BINDERS, UE_BINDER } from './kinds.js';
 import type { NetworkNode } from './network-node.js';
 import type { Topology, TopologyNode } from './schema.js';
@@ -143,7 +143,7 @@ export function directoryOf(topology: Topology): Directory {
     domain: n.domain,
   }));
   for (const u of topology.ues) {
-    endpoints.push({ name: u.name, kind: 'ue', address: u.address, ports: { [u.transport]: u.port }, domain: topology.domains[0]! });
+    endpoints.push({ name: u.name, kind: 'ue', address: u.address, ports: ueListeningPorts(u), domain: topology.domains[0]! });
   }
   return new Directory(endpoints, topology.domains[0]!);
 }

@@ -77,8 +77,16 @@ export function ueSpecOf(topology: Topology, ue: UeSpec): NodeSpec {
     name: ue.name,
     kind: 'ue',
     address: ue.address,
-    ports: { [ue.transport]: ue.port },
+    ports: ueListeningPorts(ue),
     domain: topology.domains[0]!,
     settings: settings as unknown as Record<string, unknown>,
   };
+}
+
+/**
+ * A UE on UDP also listens on TCP at the same port: the network switches to TCP for requests over 1300 bytes
+ * (RFC 3261 §18.1.1) — a full reginfo NOTIFY is one — and an IMS UE must accept them (TS 24.229 §5.1.1.1).
+ */
+export function ueListeningPorts(ue: UeSpec): NodeSpec['ports'] {
+  return ue.transport === 'udp' ? { udp: ue.port, tcp: ue.port } : { [ue.transport]: ue.port };
 }
