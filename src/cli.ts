@@ -4,6 +4,7 @@ import { registerAkaCommands } from './cli/aka.js';
 import { registerHssCommands } from './cli/hss.js';
 import { registerRunCommands } from './cli/run.js';
 import { registerBenchCommands } from './cli/bench.js';
+import { registerNodeCommands } from './cli/node.js';
 import { registerControlCommands } from './cli/control.js';
 import { registerFuzzCommands } from './cli/fuzz.js';
 
@@ -16,6 +17,7 @@ registerSipCommands(program);
 registerAkaCommands(program);
 registerHssCommands(program);
 registerBenchCommands(program);
+registerNodeCommands(program);
 registerControlCommands(program);
 registerFuzzCommands(program);
 
