@@ -9,6 +9,12 @@ import { DIAMETER_MESSAGE_MUTATIONS, fixMessageLength } from './mutate/diameter.
 import { SIP_MESSAGE_MUTATIONS, TEXT_MUTATIONS } from './mutate/sip.js';
 import type { CorpusKind, FuzzTarget } from './types.js';
 
+/**
+ * SIP inputs stay within the largest message imslab's transport accepts (TransportLimits.maxMessageSize): the
+ * decoders are fuzzed on what can reach them. Diameter inputs may be larger (a DiameterNode takes up to 1 MiB).
+ */
+export const MAX_SIP_INPUT = 65_535;
+
 const MUTATIONS: Record<CorpusKind, readonly Mutation[]> = {
   sip: SIP_MESSAGE_MUTATIONS,
   uri: TEXT_MUTATIONS,
@@ -38,7 +44,8 @@ export class InputGenerator {
     const ctx: MutationContext = { other: () => seeds[r.int(seeds.length)]! };
     const n = r.float() < 0.5 ? 1 : 2 + r.int(4);
     for (let i = 0; i < n; i++) out = this.mutations[r.int(this.mutations.length)]!(out, r, ctx);
-    return this.kind === 'diameter' ? fixMessageLength(out, r) : out;
+    if (this.kind === 'diameter') return fixMessageLength(out, r);
+    return out.length > MAX_SIP_INPUT ? out.subarray(0, MAX_SIP_INPUT) : out;
   }
 }
 

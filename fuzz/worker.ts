@@ -35,7 +35,9 @@ function heapAfterGc(gc: () => void): number {
 /** Same kind, same error type, same message shape (digits blanked), same place: the same bug. */
 function signature(kind: FindingKind, e: unknown): string {
   const err = e instanceof Error ? e : new Error(String(e));
-  const frame = (err.stack ?? '').split('\n').find((l) => l.trim().startsWith('at ')) ?? '';
+  // Where an exception was thrown tells bugs apart; a node's note or a probe failure has no useful place.
+  const placed = kind === 'exception' || kind === 'property' || kind === 'crash';
+  const frame = placed ? ((err.stack ?? '').split('\n').find((l) => l.trim().startsWith('at ')) ?? '') : '';
   // Quoted input excerpts and numbers differ from input to input; the shape of the message does not.
   const shape = err.message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"').replace(/\d+/g, '#').slice(0, 80);
   return `${kind}|${err.name}|${shape}|${frame.trim()}`;
@@ -78,6 +80,14 @@ function generate(gen: InputGenerator, index: number): Buffer {
   } catch (e) {
     throw new Error(`the input generator failed on input ${index}: ${(e as Error).stack ?? String(e)}`);
   }
+}
+
+/** What a node under test noted: its text is the finding; the fuzzer's own stack would only mislead. */
+function noted(message: string): Error {
+  const e = new Error(message);
+  e.name = 'Note';
+  e.stack = '';
+  return e;
 }
 
 function isExpected(target: FuzzTarget, e: unknown): boolean {
@@ -146,7 +156,7 @@ async function main(): Promise<void> {
       }
       const took = performance.now() - t0;
       inputs++;
-      if (took > config.perInputMs) slowCheck(execute, input, i, took);
+      if (took > config.perInputMs) await slowCheck(execute, input, i, took);
       if (distinct >= config.maxFindings) {
         stopped = 'fatal';
         break;
@@ -172,12 +182,12 @@ async function main(): Promise<void> {
         Atomics.add(progress, PROGRESS_BEAT, 1);
       } catch (e) {
         const culprit = instance.culprit?.();
-        for (const o of instance.drain!()) report('note', new Error(o.message), o.index ?? i, o.bytes, [`batch: inputs ${i} to ${i + batch.length - 1}`]);
+        for (const o of instance.drain!()) report('note', noted(o.message), o.index ?? i, o.bytes, [`batch: inputs ${i} to ${i + batch.length - 1}`]);
         report('probe', e, culprit?.index ?? i, culprit?.bytes, [`batch: inputs ${i} to ${i + batch.length - 1}`, 'the node stopped answering the known-good request after this batch']);
         stopped = 'fatal';
         break;
       }
-      for (const o of instance.drain!()) report('note', new Error(o.message), o.index ?? i, o.bytes, [`batch: inputs ${i} to ${i + batch.length - 1}`]);
+      for (const o of instance.drain!()) report('note', noted(o.message), o.index ?? i, o.bytes, [`batch: inputs ${i} to ${i + batch.length - 1}`]);
       if (distinct >= config.maxFindings) {
         stopped = 'fatal';
         break;
@@ -189,7 +199,7 @@ async function main(): Promise<void> {
   Atomics.store(progress, PROGRESS_PHASE, Phase.Finishing);
   Atomics.add(progress, PROGRESS_BEAT, 1);
   await instance.settle?.();
-  for (const o of instance.drain?.() ?? []) report('note', new Error(o.message), o.index ?? end - 1, o.bytes);
+  for (const o of instance.drain?.() ?? []) report('note', noted(o.message), o.index ?? end - 1, o.bytes);
   const heapEnd = heapAfterGc(gc);
   if (heapStart !== undefined && heapEnd - heapStart > config.maxHeapGrowth) {
     const mb = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
@@ -215,10 +225,12 @@ async function main(): Promise<void> {
   finished = true;
   post({ type: 'done', stats, repeats });
 
-  function slowCheck(execute: (b: Buffer) => boolean, input: Buffer, index: number, first: number): void {
-    // A GC pause or a busy machine can make one call slow: only a call slow three times running is a finding.
+  async function slowCheck(execute: (b: Buffer) => boolean, input: Buffer, index: number, first: number): Promise<void> {
+    // A GC pause or a busy machine can make one call slow: only a call slow three times running, a moment
+    // apart, is a finding.
     let best = first;
     for (let k = 0; k < 2 && best > config.perInputMs; k++) {
+      await new Promise((r) => setTimeout(r, 25));
       const t = performance.now();
       try {
         execute(input);

@@ -205,7 +205,7 @@ const avpRemove: Mutation = (input, r) => {
   return edit(input, spans, s.parent, s.off, Math.min((s.length + 3) & ~3, input.length - s.off), Buffer.alloc(0));
 };
 
-const avpDuplicate: Mutation = (input, r) => {
+export const avpDuplicate: Mutation = (input, r) => {
   const spans = walk(input);
   if (spans.length === 0) return input;
   const s = pick(r, spans);
@@ -242,7 +242,7 @@ const avpInsert: Mutation = (input, r) => {
 };
 
 /** Nests an AVP (or a fresh one) inside `depth` grouped AVPs, every length right: only the depth limit can stop it. */
-const depthBomb: Mutation = (input, r) => {
+export const depthBomb: Mutation = (input, r) => {
   const spans = walk(input);
   const s = spans.length > 0 ? pick(r, spans) : undefined;
   let inner: Buffer = s ? Buffer.from(input.subarray(s.off, Math.min(input.length, s.off + ((s.length + 3) & ~3)))) : avpBytes(1, 0, 0x40, Buffer.from('x'));

@@ -118,7 +118,7 @@ const lineReorder: Mutation = (input, r) => {
   return join(p);
 };
 
-const lineFold: Mutation = (input, r) => {
+export const lineFold: Mutation = (input, r) => {
   const p = split(input);
   const i = headerLine(p, r);
   if (i < 0) return input;
@@ -188,7 +188,7 @@ const crlfGames: Mutation = (input, r) => {
   return Buffer.from(out.slice(0, MAX_INPUT), 'latin1');
 };
 
-const contentLengthLie: Mutation = (input, r) => {
+export const contentLengthLie: Mutation = (input, r) => {
   const p = split(input);
   const real = p.body.length;
   const lies = ['0', String(real - 1), String(real + 1), String(real * 2 + 7), '4294967295', '4294967296', '99999999999', '-1', '', ' 12 ', '1e3', '0x10', '00000000000012', 'abc', `${real} ${real}`, `${real},${real + 1}`, String(real), '9999999', '1048577'];
