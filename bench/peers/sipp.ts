@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
+const BUFFER_BYTES = 4 * 1024 * 1024;
+
 export interface SippStep {
   /** The rate asked for (scenarios per second). */
   target: number;
@@ -80,6 +82,8 @@ export async function runSipp(o: SippRunOptions): Promise<SippStep> {
     // TOOLS.md: under load a 180 may overtake a 200; unexpected messages must not abort the run.
     '-default_behaviors', 'all,-abortunexp',
     '-trace_stat', '-stf', stat, '-fd', '1',
+    // Bursts at thousands per second overflow the default UDP receive buffer; a drop would be SIPp's, not the server's.
+    '-buff_size', String(BUFFER_BYTES),
     '-nostdin',
   ];
   const child = spawn('sipp', args, { cwd: o.workDir, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -110,5 +114,5 @@ export function exited(child: ChildProcess, ms: number): Promise<number | null> 
 
 /** The answering SIPp (-sf uas-call.xml), running until stopped. */
 export function startUas(scenario: string, local: { address: string; port: number }, workDir: string): ChildProcess {
-  return spawn('sipp', ['-sf', scenario, '-i', local.address, '-p', String(local.port), '-recv_timeout', '10000', '-nostdin'], { cwd: workDir, stdio: 'ignore' });
+  return spawn('sipp', ['-sf', scenario, '-i', local.address, '-p', String(local.port), '-recv_timeout', '10000', '-buff_size', String(BUFFER_BYTES), '-nostdin'], { cwd: workDir, stdio: 'ignore' });
 }
