@@ -73,7 +73,7 @@ export class ImsRegistration {
   private cseq = 0;
   private session: DigestSession | undefined;
   private securityVerify: string[] | undefined;
-  private readonly securityClient: string;
+  private securityClient: string;
   private refreshTimer: TimerHandle | undefined;
   private inFlight: Promise<void> | undefined;
   private failure: { reason: string; clause: string } | undefined;
@@ -84,9 +84,14 @@ export class ImsRegistration {
     this.state$ = this.subject.asObservable();
     this.callId = ctx.ua.newCallId();
     this.fromTag = ctx.ua.newTag();
-    // TS 33.203 §7.1: SPIs are the UE's choice; 0..255 are reserved (RFC 4301 §4.1).
+    this.securityClient = this.newSecurityClient();
+  }
+
+  /** TS 33.203 §7.1: a fresh SPI pair of the UE's choice; 0..255 are reserved (RFC 4301 §4.1). */
+  private newSecurityClient(): string {
+    const ctx = this.ctx;
     const spi = () => 256 + ctx.random.int(0xffffff00);
-    this.securityClient = formatSecurityMechanism({
+    return formatSecurityMechanism({
       mechanism: 'ipsec-3gpp',
       params: new Map([
         ['alg', 'hmac-sha-1-96'],
@@ -97,6 +102,20 @@ export class ImsRegistration {
         ['port-s', String(ctx.localPort)],
       ]),
     });
+  }
+
+  /**
+   * TS 33.203 §7.4 / TS 24.229 §5.1.1.6, §5.1.1.7: once the registration is gone the UE deletes its security
+   * associations and the authentication state that belonged to them. The next REGISTER is an initial one: no
+   * Security-Verify, no Authorization from the old challenge, and new SPIs in a new Security-Client — the
+   * P-CSCF has deleted the old SAs too, so echoing them would get 494.
+   */
+  private dropSecurityAssociations(why: string): void {
+    const had = this.securityVerify !== undefined || this.session !== undefined;
+    this.session = undefined;
+    this.securityVerify = undefined;
+    if (this.ctx.config.secAgree) this.securityClient = this.newSecurityClient();
+    if (had && this.ctx.config.secAgree) this.note('info', `security associations deleted (${why}); the next REGISTER starts a new security agreement`, 'TS 33.203 §7.4');
   }
 
   get state(): UeState {
@@ -130,11 +149,13 @@ export class ImsRegistration {
     const p = this.exchange(0).then((result) => {
       const { response } = result;
       if (response.status >= 200 && response.status < 300) {
+        this.dropSecurityAssociations('deregistered by the user');
         this.set({ state: 'deregistered', reason: 'deregistered by the user' });
         this.note('info', 'deregistered (REGISTER with Expires 0 accepted)', 'TS 24.229 §5.1.1.6');
         return;
       }
       const reason = this.failure?.reason ?? describeFailure(response);
+      this.dropSecurityAssociations('deregistration failed');
       this.set({ state: 'failed', reason });
       throw new Error(reason);
     });
@@ -168,6 +189,7 @@ export class ImsRegistration {
     const reason = failure?.reason ?? describeFailure(response);
     const clause = failure?.clause ?? 'TS 24.229 §5.1.1.2';
     this.cancelRefresh();
+    this.dropSecurityAssociations('registration failed');
     this.set({ state: 'failed', reason });
     this.note('warn', `registration failed: ${reason}`, clause);
     throw new Error(reason);
@@ -260,6 +282,7 @@ export class ImsRegistration {
     const expires = this.grantedExpires(response);
     if (expires === 0) {
       this.cancelRefresh();
+      this.dropSecurityAssociations('no time granted for our contact');
       this.set({ state: 'deregistered', reason: 'the registrar granted no time for our contact' });
       return;
     }
@@ -355,13 +378,13 @@ export class ImsRegistration {
       case 'reregister':
         this.note('info', `network deregistered our contact (event ${action.event}): registering again`, 'TS 24.229 §5.1.1.7');
         this.cancelRefresh();
-        this.session = undefined;
-        this.securityVerify = undefined;
+        this.dropSecurityAssociations(`network-initiated deregistration (${action.event})`);
         this.set({ state: 'registering', reason: `network-initiated deregistration (${action.event})` });
         this.register().catch(() => undefined);
         return;
       case 'deregistered':
         this.cancelRefresh();
+        this.dropSecurityAssociations(`network-initiated deregistration (${action.event})`);
         this.set({ state: 'deregistered', reason: `network-initiated deregistration (${action.event})` });
         this.note('info', `network deregistered our contact (event ${action.event})`, 'TS 24.229 §5.1.1.7');
         return;
