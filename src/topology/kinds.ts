@@ -1,7 +1,7 @@
 import type { Container } from 'inversify';
 import { HssNode } from '../hss/hss-node.js';
 import { bindIcscf } from '../scscf/icscf/index.js';
-import { bindScscf } from '../scscf/scscf/index.js';
+import { bindScscf, REGISTRATION_STORE, SqliteRegistrationStore } from '../scscf/scscf/index.js';
 import { bindUe } from '../ue/index.js';
 import { bindPcscf } from '../pcscf/index.js';
 import { bindProxy } from '../proxy/index.js';
@@ -44,7 +44,17 @@ const hss: NodeBinder = {
 export const NODE_BINDERS: Partial<Record<NodeKind, NodeBinder>> = {
   hss,
   icscf: { sip: true, bind: (c, topology) => bindIcscf(c, topology) },
-  scscf: { sip: true, bind: (c) => bindScscf(c) },
+  scscf: {
+    sip: true,
+    bind(c) {
+      // Issue 8 point 2: under the runner the S-CSCF's registrations live in the data directory, so a restart
+      // (stopNode/startNode, or a killed `imslab serve`) keeps every binding confirmed with a 200.
+      c.bind(REGISTRATION_STORE)
+        .toDynamicValue(() => new SqliteRegistrationStore(c.get<string>(TOKENS.DataDir), { node: c.get<NodeSpec>(TOKENS.NodeSpec).name }))
+        .inSingletonScope();
+      bindScscf(c);
+    },
+  },
   pcscf: { sip: true, bind: (c) => bindPcscf(c) },
   proxy: { sip: true, bind: (c, topology) => bindProxy(c, topology.subscribers) },
 };

@@ -14,6 +14,7 @@ import type { RegistrationStore } from './registration-store.js';
 export { Scscf, type ScscfNodeSettings, type ScscfDeps } from './scscf.js';
 export { Registrar, type RegistrationChange, type ContactChange } from './registrar.js';
 export { RegEventNotifier, type RegSubscription } from './reg-event.js';
+export { SqliteRegistrationStore, RegistrationStoreError } from './sqlite-registration-store.js';
 export { MemoryRegistrationStore, impuKey, type RegistrationStore, type SubscriptionRegistration, type ContactBinding } from './registration-store.js';
 export { SessionRouter, type SessionLeg } from './session-router.js';
 export { routeOriginating, isOriginating } from './originating.js';

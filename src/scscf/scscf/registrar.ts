@@ -94,6 +94,22 @@ export class Registrar {
     this.challenges = new ChallengeBook(o.clock, o.challengeLifetimeMs);
   }
 
+  /**
+   * After a restart: every registration the store kept gets its expiry timer again. One whose contacts
+   * expired while the node was down expires now — the HSS hears SAR TIMEOUT_DEREGISTRATION (TS 24.229
+   * §5.4.1.6) as if the node had never stopped.
+   */
+  restore(): number {
+    const regs = this.o.store.list().filter((r) => r.contacts.length > 0);
+    const now = this.o.clock.now();
+    const expired = regs.filter((r) => r.contacts.some((c) => c.expiresAt <= now)).length;
+    for (const r of regs) this.schedule(r.impi);
+    if (regs.length > 0) {
+      this.note('info', `${regs.length} registration(s) restored from the store, ${expired} with contacts that expired meanwhile`, 'TS 24.229 §5.4.1.6');
+    }
+    return regs.length;
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers.values()) t.cancel();

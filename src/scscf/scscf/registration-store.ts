@@ -42,9 +42,10 @@ export interface SubscriptionRegistration {
 }
 
 /**
- * Where registrations live. In memory now; issue 8 persists them (SQLite in the data directory) behind this
- * interface so that a restarted S-CSCF keeps serving its users. Returned objects are copies: a caller changes
- * a registration only through `put`.
+ * Where registrations live: in memory, or in SQLite in the data directory (sqlite-registration-store.ts) so
+ * that a restarted S-CSCF keeps serving its users (issue 8 point 2). `put` and `remove` are done when they
+ * return: the registrar answers 200 only after them. Returned objects are copies: a caller changes a
+ * registration only through `put`.
  */
 export interface RegistrationStore {
   byImpi(impi: string): SubscriptionRegistration | undefined;
@@ -53,6 +54,8 @@ export interface RegistrationStore {
   put(registration: SubscriptionRegistration): void;
   remove(impi: string): boolean;
   list(): SubscriptionRegistration[];
+  /** Releases what the store holds open (a database file); the store is not used afterwards. */
+  close?(): void;
 }
 
 /** Scheme and host compared case-insensitively (RFC 3261 §19.1.4); the user part as written. */

@@ -134,6 +134,8 @@ export class Scscf implements NetworkNode {
       ...(spec.settings.challengeLifetimeMs !== undefined ? { challengeLifetimeMs: spec.settings.challengeLifetimeMs } : {}),
       onChange: (c) => this.regEvent.changed(c),
     });
+    // A persistent store comes back with the registrations confirmed before a restart (issue 8 point 2).
+    this.registrar.restore();
     this.proxy = new ProxyCore(this.deps.transactions, random, {
       router: (req, info) => this.route(req, info),
       aliases: [`${spec.name}.${spec.domain}`.toLowerCase()],
@@ -165,6 +167,7 @@ export class Scscf implements NetworkNode {
     this.deps.transactions.close();
     await this.deps.transport.close();
     await this.hss.close();
+    this.store.close?.();
   }
 
   private async route(request: SipRequest, info: RequestInfo): Promise<ProxyDecision> {

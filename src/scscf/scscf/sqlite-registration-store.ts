@@ -1,0 +1,211 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TransportAddress } from '../../sip/transport/types.js';
+import { parseUserProfile } from '../user-profile.js';
+import { MemoryRegistrationStore, type ContactBinding, type RegistrationStore, type SubscriptionRegistration } from './registration-store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS registration (
+  impi TEXT PRIMARY KEY,
+  impus TEXT NOT NULL,
+  barred TEXT NOT NULL,
+  ids TEXT NOT NULL,
+  user_data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contact (
+  impi TEXT NOT NULL REFERENCES registration(impi) ON DELETE CASCADE,
+  position INTEGER NOT NULL,
+  id TEXT NOT NULL,
+  uri TEXT NOT NULL,
+  params TEXT NOT NULL,
+  display_name TEXT,
+  instance TEXT,
+  reg_id INTEGER,
+  q REAL,
+  expires_at INTEGER NOT NULL,
+  registered_at INTEGER NOT NULL,
+  call_id TEXT NOT NULL,
+  cseq INTEGER NOT NULL,
+  path TEXT NOT NULL,
+  received_from TEXT NOT NULL,
+  PRIMARY KEY (impi, position)
+);
+`;
+
+interface RegistrationRow {
+  impi: string;
+  impus: string;
+  barred: string;
+  ids: string;
+  user_data: string;
+}
+
+interface ContactRow {
+  impi: string;
+  position: number;
+  id: string;
+  uri: string;
+  params: string;
+  display_name: string | null;
+  instance: string | null;
+  reg_id: number | null;
+  q: number | null;
+  expires_at: number;
+  registered_at: number;
+  call_id: string;
+  cseq: number;
+  path: string;
+  received_from: string;
+}
+
+export class RegistrationStoreError extends Error {
+  override readonly name = 'RegistrationStoreError';
+}
+
+/**
+ * The S-CSCF's registrations on disk (issue 8 point 2): `<dataDir>/<node>-registrations.sqlite`, one row per
+ * subscription (implicit set, barred identities, reginfo ids, and the User-Data of the last SAA as received,
+ * TS 29.228 Annex E) and one per contact binding (RFC 3261 §10.3: expiry, Call-ID/CSeq; RFC 3327 Path; RFC
+ * 5626 instance and reg-id).
+ *
+ * Reads are served from memory; every `put` and `remove` is one SQLite transaction committed with WAL and
+ * `synchronous = FULL` before it returns, so the registrar's 200 OK (built after `put`) never confirms a
+ * binding that a SIGKILL could still take away — the same rule the HSS follows for SQN and assignments.
+ */
+export class SqliteRegistrationStore implements RegistrationStore {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly memory = new MemoryRegistrationStore();
+  private readonly stmt;
+  private readonly write: (r: SubscriptionRegistration) => void;
+
+  constructor(dataDir: string, options: { node?: string; fileName?: string } = {}) {
+    mkdirSync(dataDir, { recursive: true });
+    this.path = join(dataDir, options.fileName ?? `${options.node ?? 'scscf'}-registrations.sqlite`);
+    this.db = new Database(this.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    const db = this.db;
+    this.stmt = {
+      registrations: db.prepare<[], RegistrationRow>('SELECT * FROM registration ORDER BY impi'),
+      contacts: db.prepare<[], ContactRow>('SELECT * FROM contact ORDER BY impi, position'),
+      upsert: db.prepare(
+        `INSERT INTO registration (impi, impus, barred, ids, user_data) VALUES (@impi, @impus, @barred, @ids, @user_data)
+         ON CONFLICT(impi) DO UPDATE SET impus = excluded.impus, barred = excluded.barred, ids = excluded.ids, user_data = excluded.user_data`,
+      ),
+      deleteContacts: db.prepare<[string]>('DELETE FROM contact WHERE impi = ?'),
+      insertContact: db.prepare(
+        `INSERT INTO contact (impi, position, id, uri, params, display_name, instance, reg_id, q, expires_at, registered_at, call_id, cseq, path, received_from)
+         VALUES (@impi, @position, @id, @uri, @params, @display_name, @instance, @reg_id, @q, @expires_at, @registered_at, @call_id, @cseq, @path, @received_from)`,
+      ),
+      delete: db.prepare<[string]>('DELETE FROM registration WHERE impi = ?'),
+    };
+    this.write = db.transaction((r: SubscriptionRegistration) => {
+      this.stmt.upsert.run({
+        impi: r.impi,
+        impus: JSON.stringify(r.impus),
+        barred: JSON.stringify(r.barred),
+        ids: JSON.stringify(r.ids),
+        user_data: r.profile.xml,
+      });
+      this.stmt.deleteContacts.run(r.impi);
+      r.contacts.forEach((c, position) => this.stmt.insertContact.run(contactRow(r.impi, position, c)));
+    });
+    this.load();
+  }
+
+  byImpi(impi: string): SubscriptionRegistration | undefined {
+    return this.memory.byImpi(impi);
+  }
+
+  byImpu(impu: string): SubscriptionRegistration | undefined {
+    return this.memory.byImpu(impu);
+  }
+
+  /** Durable before it returns; a failed write leaves both the file and the memory as they were. */
+  put(registration: SubscriptionRegistration): void {
+    this.write(registration);
+    this.memory.put(registration);
+  }
+
+  remove(impi: string): boolean {
+    this.stmt.delete.run(impi);
+    return this.memory.remove(impi);
+  }
+
+  list(): SubscriptionRegistration[] {
+    return this.memory.list();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Everything the file holds, into memory. A row that no longer reads is named, never half-loaded. */
+  private load(): void {
+    const contacts = new Map<string, ContactBinding[]>();
+    for (const row of this.stmt.contacts.all()) {
+      const list = contacts.get(row.impi) ?? [];
+      list.push(bindingOf(row));
+      contacts.set(row.impi, list);
+    }
+    for (const row of this.stmt.registrations.all()) {
+      let profile;
+      try {
+        profile = parseUserProfile(row.user_data);
+      } catch (e) {
+        throw new RegistrationStoreError(`${this.path}: the stored profile of ${row.impi} does not read: ${(e as Error).message}`);
+      }
+      this.memory.put({
+        impi: row.impi,
+        impus: JSON.parse(row.impus) as string[],
+        barred: JSON.parse(row.barred) as string[],
+        ids: JSON.parse(row.ids) as Record<string, string>,
+        profile,
+        contacts: contacts.get(row.impi) ?? [],
+      });
+    }
+  }
+}
+
+function contactRow(impi: string, position: number, c: ContactBinding): Record<string, unknown> {
+  return {
+    impi,
+    position,
+    id: c.id,
+    uri: c.uri,
+    params: JSON.stringify(c.params),
+    display_name: c.displayName ?? null,
+    instance: c.instance ?? null,
+    reg_id: c.regId ?? null,
+    q: c.q ?? null,
+    expires_at: c.expiresAt,
+    registered_at: c.registeredAt,
+    call_id: c.callId,
+    cseq: c.cseq,
+    path: JSON.stringify(c.path),
+    received_from: JSON.stringify(c.receivedFrom),
+  };
+}
+
+function bindingOf(row: ContactRow): ContactBinding {
+  return {
+    uri: row.uri,
+    params: JSON.parse(row.params) as Array<[string, string | null]>,
+    ...(row.display_name !== null ? { displayName: row.display_name } : {}),
+    ...(row.instance !== null ? { instance: row.instance } : {}),
+    ...(row.reg_id !== null ? { regId: row.reg_id } : {}),
+    ...(row.q !== null ? { q: row.q } : {}),
+    expiresAt: row.expires_at,
+    registeredAt: row.registered_at,
+    callId: row.call_id,
+    cseq: row.cseq,
+    path: JSON.parse(row.path) as string[],
+    receivedFrom: JSON.parse(row.received_from) as TransportAddress,
+    id: row.id,
+  };
+}
