@@ -1,8 +1,9 @@
 /**
  * A live Diameter node under fuzz: imslab's DiameterNode (RFC 6733) on 127.0.48.11 with the HSS Cx server
- * attached (memory store). Each batch opens a connection from 127.0.48.12, completes the capabilities
- * exchange (§5.3), writes the mutated messages and half-closes; the node closing its side marks the end. Then a fresh connection from 127.0.48.13 must get CEA 2001, a DWA and a UAA for a known
- * user (TS 29.229 §6.1.1), which proves the node still serves.
+ * attached (memory store). Each batch opens connections from 127.0.48.170–219, completes the capabilities
+ * exchange (§5.3), writes the mutated messages and half-closes; the node closing its side marks the end.
+ * Then a fresh connection from 127.0.48.220–239 must get CEA 2001, a DWA and a UAA for a known user
+ * (TS 29.229 §6.1.1), which proves the node still serves.
  */
 import { connect, type Socket } from 'node:net';
 import { avp } from '../../src/diameter/avp.js';
@@ -21,11 +22,12 @@ import { SeededRandom } from '../../src/util/random.js';
 import { FUZZ_IMPI, FUZZ_IMPU, FUZZ_PEER_IDENTITY, FUZZ_REALM } from '../corpus/diameter.js';
 import type { FuzzInput, FuzzTarget, TargetInstance } from '../types.js';
 import { fuzzSubscribers } from './diameter.js';
-import { NodeObserver } from './observe.js';
+import { AddressPool, NodeObserver } from './observe.js';
 
 export const DIAMETER_NODE_ADDRESS = '127.0.48.11';
-const FUZZ_CLIENT = '127.0.48.12';
-const PROBE_CLIENT = '127.0.48.13';
+/** Batches and probes connect from these addresses in turn (see AddressPool). */
+const FUZZ_CLIENTS = new AddressPool('127.0.48.', 170, 50);
+const PROBE_CLIENTS = new AddressPool('127.0.48.', 220, 20);
 const NODE = 'fuzz-hss';
 const STEP_TIMEOUT_MS = 3000;
 
@@ -123,7 +125,7 @@ export const liveDiameter: FuzzTarget = {
   async create({ seed }): Promise<TargetInstance> {
     const clock = new SystemClock();
     const trace = new TraceBus(clock);
-    const observer = new NodeObserver(trace, NODE, FUZZ_CLIENT);
+    const observer = new NodeObserver(trace, NODE, (a) => FUZZ_CLIENTS.has(a));
     const store = new MemorySubscriberStore();
     for (const s of fuzzSubscribers()) store.put(s);
     const node = new DiameterNode({ name: NODE, originHost: 'hss.ims.lab', originRealm: FUZZ_REALM, address: DIAMETER_NODE_ADDRESS, port: 0, clock, random: new SeededRandom(`${seed}/hss`), trace });
@@ -143,7 +145,7 @@ export const liveDiameter: FuzzTarget = {
           groups.filter((g) => g.length).map(async (g) => {
             let peer: RawPeer;
             try {
-              peer = await RawPeer.open(port, FUZZ_CLIENT);
+              peer = await RawPeer.open(port, FUZZ_CLIENTS.take());
               control++;
               await peer.ask(cer(), 'CER before the batch');
             } catch {
@@ -157,7 +159,7 @@ export const liveDiameter: FuzzTarget = {
         );
       },
       async probe() {
-        const peer = await RawPeer.open(port, PROBE_CLIENT);
+        const peer = await RawPeer.open(port, PROBE_CLIENTS.take());
         try {
           const cea = await peer.ask(cer(), 'probe CER');
           if (cea.resultCode !== 2001) throw new Error(`probe CEA with Result-Code ${cea.resultCode}`);

@@ -1,8 +1,9 @@
 /**
  * A live SIP node under fuzz: imslab's TransportLayer (RFC 3261 §18) and TransactionLayer (§17) on
  * 127.0.48.1, with a small TU that answers OPTIONS and other requests 200 and INVITE 486. Mutated messages
- * arrive over real UDP datagrams or TCP connections from 127.0.48.2; after every batch a known-good OPTIONS
- * from 127.0.48.3 must still be answered 200, which proves the node still works.
+ * arrive over real UDP datagrams from 127.0.48.2 or TCP connections from 127.0.48.100–149; after every batch a
+ * known-good OPTIONS (from 127.0.48.3, or 127.0.48.150–169 over TCP) must still be answered 200, which proves
+ * the node still works.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, type Socket } from 'node:net';
@@ -18,12 +19,16 @@ import { SystemClock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { normaliseSeed } from '../corpus/sip.js';
 import type { FuzzInput, FuzzTarget, TargetInstance } from '../types.js';
-import { NodeObserver } from './observe.js';
+import { AddressPool, NodeObserver } from './observe.js';
 import { inputHash } from './sip.js';
 
 export const SIP_NODE_ADDRESS = '127.0.48.1';
+/** UDP inputs come from here, and the seeds' addresses are moved here. */
 const FUZZ_CLIENT = '127.0.48.2';
 const PROBE_CLIENT = '127.0.48.3';
+/** TCP connections come from these, in turn (see AddressPool). */
+const TCP_FUZZ_CLIENTS = new AddressPool('127.0.48.', 100, 50);
+const TCP_PROBE_CLIENTS = new AddressPool('127.0.48.', 150, 20);
 const NODE = 'fuzz-sip';
 const PROBE_TIMEOUT_MS = 3000;
 /** Largest UDP payload over IPv4. */
@@ -62,15 +67,15 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-function options(transport: 'UDP' | 'TCP', port: number, n: number, nodePort: number): Buffer {
+function options(transport: 'UDP' | 'TCP', from: string, port: number, n: number, nodePort: number): Buffer {
   return Buffer.from(
     [
       `OPTIONS sip:${SIP_NODE_ADDRESS}:${nodePort} SIP/2.0`,
-      `Via: SIP/2.0/${transport} ${PROBE_CLIENT}:${port};branch=z9hG4bKprobe${n};rport`,
+      `Via: SIP/2.0/${transport} ${from}:${port};branch=z9hG4bKprobe${n};rport`,
       'Max-Forwards: 70',
-      `From: <sip:probe@${PROBE_CLIENT}>;tag=probe`,
+      `From: <sip:probe@${from}>;tag=probe`,
       `To: <sip:${SIP_NODE_ADDRESS}>`,
-      `Call-ID: probe-${n}@${PROBE_CLIENT}`,
+      `Call-ID: probe-${n}@${from}`,
       `CSeq: ${n} OPTIONS`,
       'Content-Length: 0',
       '',
@@ -85,10 +90,10 @@ interface SipNode {
   observer: NodeObserver;
 }
 
-async function startNode(seed: string): Promise<SipNode> {
+async function startNode(seed: string, isFuzzClient: (address: string) => boolean): Promise<SipNode> {
   const clock = new SystemClock();
   const trace = new TraceBus(clock);
-  const observer = new NodeObserver(trace, NODE, FUZZ_CLIENT);
+  const observer = new NodeObserver(trace, NODE, isFuzzClient);
   const transport = new TransportLayer({ node: NODE, address: SIP_NODE_ADDRESS, ports: { udp: 0, tcp: 0 }, trace, clock, random: new SeededRandom(`${seed}/transport`) });
   await transport.start();
   // T1 of 20 ms: every transaction is gone 1.3 s after its last message, so that heap growth means a leak.
@@ -138,7 +143,7 @@ export const liveSipUdp: FuzzTarget = {
   batchSize: 50,
   seeds: relocate,
   async create({ seed }): Promise<TargetInstance> {
-    const node = await startNode(seed);
+    const node = await startNode(seed, (a) => a === FUZZ_CLIENT);
     const nodePort = node.transport.localAddress('udp').port;
     const fuzz = await bindUdp(FUZZ_CLIENT);
     fuzz.on('message', () => {}); // responses to mutated requests: read and dropped
@@ -162,7 +167,7 @@ export const liveSipUdp: FuzzTarget = {
       },
       async probe() {
         const n = ++probes;
-        const request = options('UDP', probe.address().port, n, nodePort);
+        const request = options('UDP', PROBE_CLIENT, probe.address().port, n, nodePort);
         const callId = `probe-${n}@${PROBE_CLIENT}`;
         let timer: NodeJS.Timeout | undefined;
         let onMessage: ((b: Buffer) => void) | undefined;
@@ -238,7 +243,7 @@ export const liveSipTcp: FuzzTarget = {
   batchSize: 20,
   seeds: relocate,
   async create({ seed }): Promise<TargetInstance> {
-    const node = await startNode(seed);
+    const node = await startNode(seed, (a) => TCP_FUZZ_CLIENTS.has(a));
     const nodePort = node.transport.localAddress('tcp').port;
     let probes = 0;
     return {
@@ -253,7 +258,7 @@ export const liveSipTcp: FuzzTarget = {
         await Promise.all(
           groups.filter((g) => g.length).map(async (g) => {
             try {
-              await sendAndClose(await tcpTo(nodePort, FUZZ_CLIENT), g);
+              await sendAndClose(await tcpTo(nodePort, TCP_FUZZ_CLIENTS.take()), g);
             } catch {
               // Refused: the probe will tell whether the node is gone.
             }
@@ -262,8 +267,9 @@ export const liveSipTcp: FuzzTarget = {
       },
       async probe() {
         const n = ++probes;
-        const s = await within(tcpTo(nodePort, PROBE_CLIENT), PROBE_TIMEOUT_MS, 'TCP connect for the probe');
-        const callId = `probe-${n}@${PROBE_CLIENT}`;
+        const from = TCP_PROBE_CLIENTS.take();
+        const s = await within(tcpTo(nodePort, from), PROBE_TIMEOUT_MS, 'TCP connect for the probe');
+        const callId = `probe-${n}@${from}`;
         const framer = new StreamFramer();
         const answered = new Promise<void>((resolve) => {
           s.on('data', (chunk: Buffer) => {
@@ -278,7 +284,7 @@ export const liveSipTcp: FuzzTarget = {
             }
           });
         });
-        s.write(options('TCP', s.localPort ?? 0, n, nodePort));
+        s.write(options('TCP', from, s.localPort ?? 0, n, nodePort));
         try {
           await within(answered, PROBE_TIMEOUT_MS, `OPTIONS probe ${n} over TCP`);
         } finally {

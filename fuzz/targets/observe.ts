@@ -19,18 +19,18 @@ export function looksLikeProgrammingError(text: string): boolean {
 
 export class NodeObserver {
   private last: Buffer | undefined;
-  /** Messages received from the fuzz client's address. */
+  /** Messages received from the fuzz clients' addresses. */
   received = 0;
   private seen: Observation[] = [];
   private readonly sub: Subscription;
   /** The inputs currently being delivered: where a culprit's index is looked up. */
   batch: readonly FuzzInput[] = [];
 
-  constructor(trace: TraceBus, node: string, fuzzClient: string) {
+  constructor(trace: TraceBus, node: string, isFuzzClient: (address: string) => boolean) {
     this.sub = trace.events$.subscribe((e) => {
       if (e.node !== node) return;
       if (e.type === 'packet') {
-        if (e.direction === 'recv' && e.remote.address === fuzzClient) {
+        if (e.direction === 'recv' && isFuzzClient(e.remote.address)) {
           this.last = e.bytes;
           this.received++;
         }
@@ -69,5 +69,32 @@ export class NodeObserver {
     // Over a stream the node may have framed a part of an input.
     const head = bytes.subarray(0, 64);
     return this.batch.find((b) => b.bytes.includes(head))?.index;
+  }
+}
+
+/**
+ * Source addresses for short-lived TCP connections, used in turn. Binding a local address takes a port of that
+ * address, and every connection the fuzzer closes first leaves its port in TIME_WAIT for a minute: from one
+ * address a long run would use up the ephemeral range, from fifty it cannot.
+ */
+export class AddressPool {
+  private next = 0;
+
+  constructor(
+    private readonly prefix: string,
+    private readonly first: number,
+    private readonly count: number,
+  ) {}
+
+  take(): string {
+    const a = `${this.prefix}${this.first + (this.next % this.count)}`;
+    this.next++;
+    return a;
+  }
+
+  has(address: string): boolean {
+    if (!address.startsWith(this.prefix)) return false;
+    const n = Number(address.slice(this.prefix.length));
+    return n >= this.first && n < this.first + this.count;
   }
 }

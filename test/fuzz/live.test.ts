@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadCorpus } from '../../fuzz/corpus/index.js';
 import { liveDiameter } from '../../fuzz/targets/live-diameter.js';
 import { liveSipTcp, liveSipUdp } from '../../fuzz/targets/live-sip.js';
-import { NodeObserver } from '../../fuzz/targets/observe.js';
+import { AddressPool, NodeObserver } from '../../fuzz/targets/observe.js';
 import type { FuzzInput, TargetInstance } from '../../fuzz/types.js';
 import { TraceBus } from '../../src/trace/events.js';
 import { FakeClock } from '../../src/util/clock.js';
@@ -19,7 +19,7 @@ const inputs = (list: readonly Buffer[], from = 0): FuzzInput[] => list.map((byt
 describe('NodeObserver: what a live node notes becomes a finding', () => {
   it('flags error notes and caught programming errors, with the last received message as the culprit, and nothing else', () => {
     const trace = new TraceBus(new FakeClock());
-    const o = new NodeObserver(trace, 'n', '127.0.48.2');
+    const o = new NodeObserver(trace, 'n', (a) => a === '127.0.48.2');
     const packet = (bytes: string, from = '127.0.48.2') =>
       trace.packet({ node: 'n', direction: 'recv', protocol: 'sip', transport: 'udp', local: { address: '127.0.48.1', port: 5060 }, remote: { address: from, port: 5070 }, bytes: Buffer.from(bytes) });
     o.batch = [{ index: 41, bytes: Buffer.from('first') }, { index: 42, bytes: Buffer.from('second') }];
@@ -42,6 +42,17 @@ describe('NodeObserver: what a live node notes becomes a finding', () => {
     expect(o.received).toBe(2);
     expect(o.culprit()).toEqual({ bytes: Buffer.from('second'), index: 42 });
     o.close();
+  });
+});
+
+describe('AddressPool', () => {
+  it('hands out its addresses in turn and knows them, so TIME_WAIT ports spread over fifty addresses', () => {
+    const pool = new AddressPool('127.0.48.', 100, 3);
+    expect([pool.take(), pool.take(), pool.take(), pool.take()]).toEqual(['127.0.48.100', '127.0.48.101', '127.0.48.102', '127.0.48.100']);
+    expect(pool.has('127.0.48.102')).toBe(true);
+    expect(pool.has('127.0.48.103')).toBe(false);
+    expect(pool.has('127.0.48.10')).toBe(false);
+    expect(pool.has('127.0.49.100')).toBe(false);
   });
 });
 
