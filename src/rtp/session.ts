@@ -20,6 +20,7 @@ import { createPayloadSource, type PayloadSource } from './frames.js';
 import { decodeTelephoneEvent, digitOfEvent, encodeTelephoneEvent, eventOfDigit } from './dtmf.js';
 import { FRAME_MS } from './g711.js';
 import type { PortAllocator } from './ports.js';
+import type { LinkImpairment } from '../sip/transport/impairment.js';
 
 /**
  * One media stream of a simulated UE: an RTP socket on an even port and an RTCP socket on the next one
@@ -53,6 +54,11 @@ export interface RtpSessionOptions {
   cname?: string;
   /** Nominal RTCP interval; RFC 3550 §6.2 recommends 5 s minimum. */
   rtcpIntervalMs?: number;
+  /**
+   * The UE's link (its SIP transport's LinkImpairment): RTP packets share its loss, delay and reordering, so
+   * the peer's reception statistics show what a bad radio link does to media (RFC 3550 §6.4.1, issue 8).
+   */
+  impairment?: LinkImpairment;
 }
 
 /** The peer as negotiated in SDP (an sdp RemoteMedia is accepted as is). */
@@ -365,8 +371,15 @@ export class RtpSession {
     this.sentOctets += payload.length;
     this.lastSentAt = this.options.clock.now();
     this.lastSentTs = ts;
-    this.emit('send', 'rtp', this.localRtp, { address: peer.address, port: peer.port }, bytes);
-    this.rtpSocket.send(bytes, peer.port, peer.address);
+    const to = { address: peer.address, port: peer.port };
+    const write = () => {
+      this.emit('send', 'rtp', this.localRtp, to, bytes);
+      this.rtpSocket.send(bytes, to.port, to.address);
+    };
+    const link = this.options.impairment;
+    // A packet the link swallows counts as sent (the sender did send it) and never appears on the wire.
+    if (!link?.active) write();
+    else link.datagram(to, () => !this.stopped && write(), () => undefined);
   }
 
   // ---------------------------------------------------------------- receiving
