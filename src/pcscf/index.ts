@@ -1,15 +1,9 @@
 /** The P-CSCF (TS 24.229 §5.2). */
 import 'reflect-metadata';
 import type { Container } from 'inversify';
-import type { TransactionLayer } from '../sip/transaction/layer.js';
-import type { TransportLayer } from '../sip/transport/layer.js';
-import type { Directory } from '../topology/directory.js';
-import type { NodeSpec } from '../topology/node-spec.js';
 import { TOKENS } from '../topology/tokens.js';
-import type { TraceBus } from '../trace/events.js';
-import type { Clock } from '../util/clock.js';
-import type { Random } from '../util/random.js';
 import { Pcscf, type PcscfNodeSettings } from './pcscf.js';
+import { sipNodeDeps } from '../topology/sip-node-deps.js';
 
 export { Pcscf, UA_USER, type PcscfDeps, type PcscfNodeSettings } from './pcscf.js';
 export { RegisterProcedure, readRegister, type RegisterContext } from './register.js';
@@ -35,15 +29,7 @@ export function bindPcscf(container: Container): void {
     .bind(TOKENS.Node)
     .toDynamicValue(
       () =>
-        new Pcscf({
-          spec: container.get<NodeSpec<PcscfNodeSettings>>(TOKENS.NodeSpec),
-          clock: container.get<Clock>(TOKENS.Clock),
-          random: container.get<Random>(TOKENS.Random),
-          trace: container.get<TraceBus>(TOKENS.TraceBus),
-          directory: container.get<Directory>(TOKENS.Directory),
-          transport: container.get<TransportLayer>(TOKENS.Transport),
-          transactions: container.get<TransactionLayer>(TOKENS.Transactions),
-        }),
+        new Pcscf(sipNodeDeps<PcscfNodeSettings>(container)),
     )
     .inSingletonScope();
 }

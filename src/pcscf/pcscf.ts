@@ -7,18 +7,12 @@ import { ProxyCore } from '../sip/proxy/proxy-core.js';
 import { resolveUri } from '../sip/proxy/routing.js';
 import type { ProxyDecision, RequestInfo } from '../sip/proxy/types.js';
 import type { SipRequest } from '../sip/message.js';
-import type { TransactionLayer } from '../sip/transaction/layer.js';
-import type { TransportLayer } from '../sip/transport/layer.js';
 import { canonicalHost } from '../sip/transport/address.js';
 import type { TransportAddress, TransportProtocol } from '../sip/transport/types.js';
 import { UserAgent } from '../sip/ua/user-agent.js';
 import { isSipUri, parseUri } from '../sip/uri.js';
-import type { Directory } from '../topology/directory.js';
 import type { NetworkNode } from '../topology/network-node.js';
-import type { NodeSpec, PcscfSettings } from '../topology/node-spec.js';
-import type { TraceBus } from '../trace/events.js';
-import type { Clock } from '../util/clock.js';
-import type { Random } from '../util/random.js';
+import type { PcscfSettings } from '../topology/node-spec.js';
 import { RegEventSubscriber } from './reg-event.js';
 import { RegisterProcedure } from './register.js';
 import { newChargingVector } from './register-headers.js';
@@ -26,6 +20,7 @@ import { RegistrationCache, type PcscfRegistration } from './registration-cache.
 import { PendingSecurityAssociations } from './security-associations.js';
 import { SessionRouting } from './sessions.js';
 import { TransactionUsers } from './transaction-users.js';
+import type { SipNodeDeps } from '../topology/sip-node-deps.js';
 
 /** The contract's settings, plus what the topology loader adds. */
 export interface PcscfNodeSettings extends PcscfSettings {
@@ -37,15 +32,7 @@ export interface PcscfNodeSettings extends PcscfSettings {
   regEvent?: boolean;
 }
 
-export interface PcscfDeps {
-  spec: NodeSpec<PcscfNodeSettings>;
-  clock: Clock;
-  random: Random;
-  trace: TraceBus;
-  directory: Directory;
-  transport: TransportLayer;
-  transactions: TransactionLayer;
-}
+export type PcscfDeps = SipNodeDeps<PcscfNodeSettings>;
 
 /** User part of the P-CSCF's own UA contact; `term` (Path) and this tell the two kinds of requests to us apart. */
 export const UA_USER = 'pcscf';

@@ -1,16 +1,10 @@
 /** The generic SIP server node (`kind: proxy`): registrar with digest, stateful proxy, redirect server (RFC 3261). */
 import 'reflect-metadata';
 import type { Container } from 'inversify';
-import type { TransactionLayer } from '../sip/transaction/layer.js';
-import type { TransportLayer } from '../sip/transport/layer.js';
-import type { Directory } from '../topology/directory.js';
-import type { NodeSpec } from '../topology/node-spec.js';
 import { TOKENS } from '../topology/tokens.js';
-import type { TraceBus } from '../trace/events.js';
-import type { Clock } from '../util/clock.js';
-import type { Random } from '../util/random.js';
 import { ProxyNode } from './proxy-node.js';
 import type { UserRecord } from './users.js';
+import { sipNodeDeps } from '../topology/sip-node-deps.js';
 
 export { ProxyNode, type ProxyNodeDeps } from './proxy-node.js';
 export { Registrar, type RegistrarOptions } from './registrar.js';
@@ -29,16 +23,7 @@ export function bindProxy(container: Container, users: Iterable<UserRecord> = []
     .bind(TOKENS.Node)
     .toDynamicValue(
       () =>
-        new ProxyNode({
-          spec: container.get<NodeSpec>(TOKENS.NodeSpec),
-          clock: container.get<Clock>(TOKENS.Clock),
-          random: container.get<Random>(TOKENS.Random),
-          trace: container.get<TraceBus>(TOKENS.TraceBus),
-          directory: container.get<Directory>(TOKENS.Directory),
-          transport: container.get<TransportLayer>(TOKENS.Transport),
-          transactions: container.get<TransactionLayer>(TOKENS.Transactions),
-          users,
-        }),
+        new ProxyNode({ ...sipNodeDeps(container), users }),
     )
     .inSingletonScope();
 }

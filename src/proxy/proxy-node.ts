@@ -4,30 +4,18 @@ import type { ProxyDecision, ProxyTarget, RequestInfo } from '../sip/proxy/types
 import type { SipRequest, SipResponse } from '../sip/message.js';
 import { parseNameAddr } from '../sip/headers/name-addr.js';
 import { createResponse, hasTag } from '../sip/transaction/response.js';
-import type { TransactionLayer } from '../sip/transaction/layer.js';
-import type { TransportLayer } from '../sip/transport/layer.js';
 import type { TransportAddress } from '../sip/transport/types.js';
 import { isSipUri, parseUri } from '../sip/uri.js';
-import type { Directory } from '../topology/directory.js';
 import type { NetworkNode } from '../topology/network-node.js';
-import type { NodeSpec } from '../topology/node-spec.js';
-import type { TraceBus } from '../trace/events.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
-import type { Random } from '../util/random.js';
+import type { TimerHandle } from '../util/clock.js';
 import { DigestAuthenticator } from './digest-authenticator.js';
 import { LocationService } from './location-service.js';
 import { Registrar } from './registrar.js';
 import { proxySettings, type ProxySettings } from './settings.js';
 import { addressOfRecord, UserDirectory, type UserRecord } from './users.js';
+import type { SipNodeDeps } from '../topology/sip-node-deps.js';
 
-export interface ProxyNodeDeps {
-  spec: NodeSpec;
-  clock: Clock;
-  random: Random;
-  trace: TraceBus;
-  directory: Directory;
-  transport: TransportLayer;
-  transactions: TransactionLayer;
+export interface ProxyNodeDeps extends SipNodeDeps {
   /** The realm's users (the topology's subscribers with a password). */
   users: Iterable<UserRecord>;
 }

@@ -10,18 +10,13 @@ import { expiresOf, parsePVisitedNetworkId } from '../../sip/headers/p-headers.j
 import type { SipRequest, SipResponse } from '../../sip/message.js';
 import { ProxyCore } from '../../sip/proxy/proxy-core.js';
 import type { ProxyDecision, RequestInfo } from '../../sip/proxy/types.js';
-import type { TransactionLayer } from '../../sip/transaction/layer.js';
-import type { TransportLayer } from '../../sip/transport/layer.js';
 import type { TransportAddress } from '../../sip/transport/types.js';
-import type { Directory } from '../../topology/directory.js';
 import type { NetworkNode } from '../../topology/network-node.js';
-import type { IcscfSettings, NodeSpec } from '../../topology/node-spec.js';
-import type { TraceBus } from '../../trace/events.js';
-import type { Clock } from '../../util/clock.js';
-import type { Random } from '../../util/random.js';
+import type { IcscfSettings } from '../../topology/node-spec.js';
 import { HssLink, HssUnavailableError } from '../hss-link.js';
 import { refusal } from '../respond.js';
 import { derivePrivateIdentity, resolveServerName, selectScscfs, uaaRefusal, type ScscfCandidate } from './selection.js';
+import type { SipNodeDeps } from '../../topology/sip-node-deps.js';
 
 /** I-CSCF settings: the contract's fields, plus the capabilities of each S-CSCF when the topology gives them. */
 export interface IcscfNodeSettings extends IcscfSettings {
@@ -33,15 +28,7 @@ export interface IcscfNodeSettings extends IcscfSettings {
   diameterTimeoutMs?: number;
 }
 
-export interface IcscfDeps {
-  spec: NodeSpec<IcscfNodeSettings>;
-  clock: Clock;
-  random: Random;
-  trace: TraceBus;
-  directory: Directory;
-  transport: TransportLayer;
-  transactions: TransactionLayer;
-}
+export type IcscfDeps = SipNodeDeps<IcscfNodeSettings>;
 
 /**
  * The I-CSCF (TS 24.229 §5.3): the home network's entry point. A REGISTER makes it ask the HSS (UAR) which
