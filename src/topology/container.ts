@@ -8,6 +8,7 @@ import type { TlsCredentials } from '../tls/authority.js';
 import { TransactionLayer } from '../sip/transaction/index.js';
 import { UAS_TRYING } from '../sip/transaction/index.js';
 import type { ImpairmentProfile } from '../sip/transport/impairment.js';
+import { InboundLimits, type InboundLimitSettings } from '../sip/transport/limits.js';
 import type { Directory } from './directory.js';
 import type { NodeSpec } from './node-spec.js';
 import type { Timers } from './schema.js';
@@ -28,6 +29,11 @@ export interface SipStackOptions {
   impairment?: ImpairmentProfile;
   /** Proxies send 100 Trying at once (RFC 3261 §16.2); UAs after 200 ms (§17.2.1). */
   tryingImmediately?: boolean;
+  /**
+   * Inbound request limits (issue 8 point 4). The rate limit applies to UEs and unknown sources only: the
+   * topology's own network functions are trusted peers (TS 24.229 §4.4) and never throttled.
+   */
+  limits?: Omit<InboundLimitSettings, 'exempt'>;
 }
 
 /**
@@ -56,6 +62,17 @@ export function createNodeContainer(run: RunServices, spec: NodeSpec, sip?: SipS
       random: random.fork('transport'),
       ...(sip.tls ? { tls: sip.tls } : {}),
       ...(sip.impairment ? { impairment: sip.impairment } : {}),
+      ...(sip.limits
+        ? {
+            admission: new InboundLimits(run.clock, {
+              ...sip.limits,
+              exempt: (source) => {
+                const peer = run.directory.byAddress(source.address);
+                return peer !== undefined && peer.kind !== 'ue';
+              },
+            }),
+          }
+        : {}),
     });
     const transactions = new TransactionLayer(transport, run.clock, random.fork('transactions'), {
       timers: { t1: run.timers.T1, t2: run.timers.T2, t4: run.timers.T4 },

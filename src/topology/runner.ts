@@ -11,7 +11,8 @@ import { Directory, type NodeEndpoint } from './directory.js';
 import { nodeSpecOf, ueListeningPorts, ueSpecOf } from './specs.js';
 import { NODE_BINDERS, UE_BINDER } from './kinds.js';
 import type { NetworkNode } from './network-node.js';
-import type { Topology, TopologyNode } from './schema.js';
+import type { Impairment, Topology, TopologyNode } from './schema.js';
+import type { ImpairmentProfile } from '../sip/transport/impairment.js';
 import { TOKENS } from './tokens.js';
 
 /** What the runner and scenarios need of a simulated UE (src/ue implements it). */
@@ -172,14 +173,20 @@ export async function startTopology(topology: Topology, options: StartOptions = 
     if (!binder) throw new Error(`${n.name}: node kind "${n.kind}" cannot run yet`);
     const spec = nodeSpecOf(topology, n);
     const tls = binder.sip && n.transports.tls ? await tlsFor(n.name, n.address, n.host) : undefined;
-    const impairment = n.impairment
-      ? { loss: n.impairment.loss, delay: n.impairment.delayMs, jitter: n.impairment.jitterMs, duplicate: n.impairment.duplicate, reorder: n.impairment.reorder }
-      : undefined;
+    const impairment = impairmentProfile(n.impairment);
+    const l = n.limits ?? {};
+    const limits = {
+      ...(l.rate !== undefined ? { ratePerSecond: l.rate } : {}),
+      ...(l.burst !== undefined ? { burst: l.burst } : {}),
+      ...(l.retryAfter !== undefined ? { retryAfter: l.retryAfter } : {}),
+      ...(l.maxMessageSize !== undefined ? { maxMessageBytes: l.maxMessageSize } : {}),
+      ...(l.maxHeaders !== undefined ? { maxHeaders: l.maxHeaders } : {}),
+    };
     // A restarted node draws from a stream of its own (still seeded): replaying its first life's branches
     // and tags would let the other nodes' lingering transactions (RFC 3261 §17.2.2 Timer J) absorb its
     // new requests as retransmissions.
     const services = generation === 0 ? run : { ...run, random: run.random.fork(`restart ${generation}`) };
-    const container = createNodeContainer(services, spec, binder.sip ? { ...(tls ? { tls } : {}), ...(impairment ? { impairment } : {}), tryingImmediately: true } : undefined);
+    const container = createNodeContainer(services, spec, binder.sip ? { ...(tls ? { tls } : {}), ...(impairment ? { impairment } : {}), limits, tryingImmediately: true } : undefined);
     binder.bind(container, topology);
     return { container, node: container.get<NetworkNode>(TOKENS.Node) };
   };
@@ -196,7 +203,9 @@ export async function startTopology(topology: Topology, options: StartOptions = 
       for (const u of topology.ues.filter((x) => wanted(x.name))) {
         const spec = ueSpecOf(topology, u);
         const tls = u.transport === 'tls' ? await tlsFor(u.name, u.address, `${u.name}.${topology.domains[0]}`) : undefined;
-        const c = createNodeContainer(run, spec, { ...(tls ? { tls } : {}) });
+        // Issue 8 point 1: a UE's own link (its radio) can be lossy too; both directions then lose.
+        const impairment = impairmentProfile(u.impairment);
+        const c = createNodeContainer(run, spec, { ...(tls ? { tls } : {}), ...(impairment ? { impairment } : {}) });
         if (!UE_BINDER) throw new Error('simulated UEs are not available in this build');
         UE_BINDER(c);
         const ue = c.get<SimulatedUe>(TOKENS.Node);
@@ -210,4 +219,9 @@ export async function startTopology(topology: Topology, options: StartOptions = 
     throw e;
   }
   return new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, ca?.caPath, build);
+}
+
+/** The transport's impairment profile from a topology's impairment block. */
+function impairmentProfile(i: Impairment | undefined): ImpairmentProfile | undefined {
+  return i ? { loss: i.loss, delay: i.delayMs, jitter: i.jitterMs, duplicate: i.duplicate, reorder: i.reorder } : undefined;
 }

@@ -36,6 +36,18 @@ export interface Impairment {
   reorder: number;
 }
 
+/** Inbound request limits of a SIP node (issue 8 point 4; src/sip/transport/limits.ts). */
+export interface NodeLimits {
+  /** Requests per second from one UE source before 503 + Retry-After (RFC 3261 §21.5.4); absent = unlimited. */
+  rate?: number;
+  burst?: number;
+  retryAfter?: number;
+  /** Largest request in octets before 513 (RFC 3261 §21.5.14). */
+  maxMessageSize?: number;
+  /** Most header fields in a request before 513. */
+  maxHeaders?: number;
+}
+
 interface NodeBase {
   name: string;
   kind: NodeKind;
@@ -46,6 +58,7 @@ interface NodeBase {
   domain: string;
   transports: Transports;
   impairment?: Impairment;
+  limits?: NodeLimits;
 }
 
 /** A hop named either by node name or by SIP URI (outside the topology, still on loopback). */
@@ -139,6 +152,8 @@ export interface UeSpec {
   preconditions: boolean;
   answer: 'auto' | 'busy' | 'noanswer';
   answerAfterMs: number;
+  /** The UE's own send path, impaired like a node's (a lossy radio link, issue 8 point 1). */
+  impairment?: Impairment;
 }
 
 export type ScenarioStep =
@@ -279,6 +294,14 @@ const impairment = z.strictObject({
   reorder: probability.optional(),
 });
 
+const limits = z.strictObject({
+  rate: z.number().positive().optional(),
+  burst: z.number().min(1).optional(),
+  retryAfter: z.number().int().min(0).optional(),
+  maxMessageSize: z.number().int().min(512).optional(),
+  maxHeaders: z.number().int().min(8).optional(),
+});
+
 const nodeCommon = {
   name,
   description: z.string().optional(),
@@ -287,6 +310,7 @@ const nodeCommon = {
   domain: domain.optional(),
   transports: transports.optional(),
   impairment: impairment.optional(),
+  limits: limits.optional(),
 };
 
 const nodeFile = z.discriminatedUnion('kind', [
@@ -357,6 +381,7 @@ const ueFile = z.strictObject({
   preconditions: z.boolean().optional(),
   answer: z.enum(['auto', 'busy', 'noanswer']).optional(),
   answerAfter: duration.optional(),
+  impairment: impairment.optional(),
 });
 
 // Scenario steps are one-key mappings (`- register: alice`); each kind validates its own value.
@@ -609,6 +634,7 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
             },
           }
         : {}),
+      ...(n.limits ? { limits: { ...n.limits } } : {}),
     };
     if (n.impairment && (n.impairment.jitter ?? 0) > (n.impairment.delay ?? 0))
       fail(ctx, [...at, 'impairment', 'jitter'], 'jitter is larger than delay: a packet cannot leave before it was sent');
@@ -728,6 +754,8 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
     const pSecAgree = p?.kind === 'pcscf' ? (p.secAgree ?? true) : true;
     if (u.secAgree && p?.kind === 'pcscf' && p.secAgree === false)
       fail(ctx, [...at, 'secAgree'], `P-CSCF "${pcscf}" has secAgree: false (RFC 3329 needs both ends)`);
+    if (u.impairment && (u.impairment.jitter ?? 0) > (u.impairment.delay ?? 0))
+      fail(ctx, [...at, 'impairment', 'jitter'], 'jitter is larger than delay: a packet cannot leave before it was sent');
     const address = u.address ?? allocate(UE_SUBNET);
     claim(address, transport === 'udp' ? 'udp' : 'tcp', u.port ?? 5060, [...at, u.address ? 'address' : 'name'], `UE ${u.name}`);
     return {
@@ -746,6 +774,7 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       preconditions: u.preconditions ?? false,
       answer: u.answer ?? 'auto',
       answerAfterMs: u.answerAfter ?? 0,
+      ...(u.impairment ? { impairment: impairmentOf(u.impairment) } : {}),
     };
   });
 
@@ -912,4 +941,8 @@ export const topologyErrorMap: z.core.$ZodErrorMap = (iss) => {
 
 function describeUnion(input: unknown): string {
   return `a different kind of value, got ${describe(input)}`;
+}
+
+function impairmentOf(i: z.infer<typeof impairment>): Impairment {
+  return { loss: i.loss ?? 0, delayMs: i.delay ?? 0, jitterMs: i.jitter ?? 0, duplicate: i.duplicate ?? 0, reorder: i.reorder ?? 0 };
 }
