@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ControlClient, ControlRequestError, ControlUnavailableError } from '../control/client.js';
-import type { CxOutcome, RegistrationsResult, StatusResult } from '../control/commands.js';
+import { MAX_CONTROL_CALL_MS, type CxOutcome, type RegistrationsResult, type StatusResult, type UeCallResult, type UeListEntry } from '../control/commands.js';
 import type { NodeCounters } from '../control/counters.js';
 import { CONTROL_SOCKET_NAME, controlSocketPath } from '../control/protocol.js';
 import { loadTopology } from '../topology/loader.js';
@@ -120,6 +120,33 @@ export function renderRegistrations(r: RegistrationsResult): string {
   return lines.join('\n') || 'no S-CSCF or P-CSCF is running';
 }
 
+export function renderUes(ues: UeListEntry[]): string {
+  if (ues.length === 0) return 'no simulated UEs run in this serve';
+  return ues
+    .map((u) => `  ${u.name.padEnd(10)} ${u.impu}  ${u.transport}/${u.address}  ${u.state}${u.reason ? ` (${u.reason})` : ''}  answers: ${u.answer}, media ${u.media}${u.calls ? `, ${u.calls} call(s)` : ''}`)
+    .join('\n');
+}
+
+/** One paragraph: the INVITE's answer, then the media each way. */
+export function renderCall(r: UeCallResult): string {
+  const head = `${r.from} → ${r.to}: ${r.status ?? 'no answer'} ${r.reason ?? ''}`.trimEnd();
+  if (!r.answered) return `${head} (not answered)`;
+  const lines = [`${head}; call lasted ${((r.durationMs ?? 0) / 1000).toFixed(1)} s${r.ended ? `, ${r.ended}` : ''}`];
+  if (r.rtp) {
+    lines.push(`  RTP sent ${r.rtp.sent}, received ${r.rtp.received} (lost ${r.rtp.lost}, jitter ${r.rtp.jitterMs} ms); RTCP sent ${r.rtp.rtcpSent}, received ${r.rtp.rtcpReceived}`);
+  }
+  return lines.join('\n');
+}
+
+/** `--duration 3`, `2.5`, `1500ms`: seconds unless the unit says ms. */
+export function parseCallDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(text.trim());
+  if (!m) throw new TargetError(`--duration ${JSON.stringify(text)} is not a number of seconds (e.g. 3, 2.5 or 1500ms)`);
+  const ms = m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * 1000;
+  if (ms > MAX_CONTROL_CALL_MS) throw new TargetError(`--duration ${text}: at most ${MAX_CONTROL_CALL_MS / 1000} s`);
+  return Math.round(ms);
+}
+
 /** `imslab ctl …`: talk to a running `imslab serve` over its control socket (<data>/control.sock). */
 export function registerControlCommands(program: Command): void {
   const ctl = program.command('ctl').description('control a running imslab serve: status and counters, stop/start one network function, registrations');
@@ -148,6 +175,33 @@ export function registerControlCommands(program: Command): void {
       withControl(o, async (c) => {
         const r = await c.request('node.start', { name: node });
         print(o, r, () => `started ${node}`);
+      }),
+    );
+
+  addTargetOptions(ctl.command('ues'))
+    .description('the simulated UEs of the serve: identity, registration state, how they answer')
+    .action((o: ControlTarget) =>
+      withControl(o, async (c) => {
+        const r = await c.request<UeListEntry[]>('ue.list');
+        print(o, r, () => renderUes(r));
+      }),
+    );
+
+  addTargetOptions(
+    ctl
+      .command('call')
+      .argument('<from>', 'a simulated UE of the serve, e.g. carol')
+      .argument('<to>', 'whom to call: a sip:/tel: URI (an outside UE registered to the core) or another simulated UE'),
+  )
+    .option('--duration <seconds>', 'hang up this long after the answer', '5')
+    .description('a simulated UE calls, holds the call, hangs up; prints the answer and RTP both ways (exit 1 if not answered)')
+    .action((from: string, to: string, o: ControlTarget & { duration: string }) =>
+      withControl(o, async (c) => {
+        const durationMs = parseCallDuration(o.duration);
+        // Timer B for the answer, the call itself, Timer F for the BYE, and a margin for the socket.
+        const r = await c.request<UeCallResult>('ue.call', { from, to, durationMs }, durationMs + 2 * 32_000 + 10_000);
+        print(o, r, () => renderCall(r));
+        return r.answered;
       }),
     );
 
