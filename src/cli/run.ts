@@ -17,6 +17,7 @@ import { ControlCommands } from '../control/commands.js';
 import { collectCounters } from '../control/counters.js';
 import { controlSocketPath } from '../control/protocol.js';
 import { ControlServer } from '../control/server.js';
+import { deregisterServedUes, describeServedUes, registerServedUes } from './served-ues.js';
 
 /** Ladder columns: the first UE on the left, the core in path order, the other UEs on the right. */
 export function ladderColumns(t: Topology): TraceNode[] {
@@ -88,6 +89,8 @@ interface ServeFlags {
   report?: string[];
   data?: string;
   seed?: string;
+  /** false with --no-ues: the core only, no simulated UEs. */
+  ues?: boolean;
 }
 
 async function serve(file: string, flags: ServeFlags): Promise<void> {
@@ -106,7 +109,7 @@ async function serve(file: string, flags: ServeFlags): Promise<void> {
   });
   let running: RunningTopology;
   try {
-    running = await startTopology(topology, { dataDir, ues: false });
+    running = await startTopology(topology, { dataDir, ues: flags.ues !== false });
   } catch (e) {
     await control.close();
     throw e;
@@ -120,6 +123,8 @@ async function serve(file: string, flags: ServeFlags): Promise<void> {
     const n = provisionCsv(running, resolve(flags.subscribers));
     process.stdout.write(`imported ${n} subscribers from ${flags.subscribers}\n`);
   }
+  // Issue 5 point 8: the simulated UEs register before the banner, so everything it lists can be called.
+  const served = flags.ues !== false ? await registerServedUes(running) : [];
   const domain = topology.domains[0]!;
   process.stdout.write(`imslab serving ${topology.name} (data in ${dataDir})\n`);
   for (const n of topology.nodes) {
@@ -133,6 +138,7 @@ async function serve(file: string, flags: ServeFlags): Promise<void> {
         ` (UDP/TCP)${p.transports.tls ? `, sips/TLS on ${p.address}:${p.transports.tls}` : ''}\n`,
     );
   }
+  if (served.length) process.stdout.write(`${describeServedUes(served)}\n`);
   if (running.caPath) process.stdout.write(`TLS trust anchor (CA certificate for clients): ${running.caPath}\n`);
   process.stdout.write(`Control: imslab ctl status --data ${dataDir}  (socket ${control.path})\n`);
   process.stdout.write('Ctrl-C stops the core.\n');
@@ -143,6 +149,7 @@ async function serve(file: string, flags: ServeFlags): Promise<void> {
   });
   report?.subscription.unsubscribe();
   await control.close();
+  await deregisterServedUes(running);
   // Issue 8 point 5: the trace stream ends with every node's counters.
   running.bus.note({ node: 'control', level: 'info', text: 'counters at shutdown', data: { counters: collectCounters(running) } });
   await running.stop();
@@ -188,6 +195,7 @@ export function registerRunCommands(program: Command): void {
     .argument('<topology>', 'topology file (YAML)')
     .option('--subscribers <csv>', 'import subscribers from a ;-separated CSV (the same file SIPp reads with -inf)')
     .option('--data <dir>', 'data directory (default: .imslab/<topology name>)')
+    .option('--no-ues', 'start the core only, without the topology\'s simulated UEs')
     .option('--report <file...>', 'on exit, write the TS 24.229 conformance report of outside UEs (.json and/or .html)')
     .action(async (file: string, flags: ServeFlags) => {
       await serve(file, flags);

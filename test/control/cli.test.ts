@@ -53,7 +53,7 @@ describe('imslab ctl and hss deregister against a running imslab serve', () => {
     const data = join(dir.path, 'd');
     const topology = join(dir.path, 'control.yaml');
     writeFileSync(topology, controlTopology(81, 'dataDir: d'));
-    const s = await serve([topology]);
+    const s = await serve([topology, '--no-ues']);
     expect(s.output()).toContain(`Control: imslab ctl status --data ${data}`);
 
     const text = await imslab(['ctl', 'status', '--data', data]);
