@@ -1,19 +1,21 @@
 /**
  * The readable form of a fuzz run: one row per target (inputs, how many the target accepted or the node
- * received, inputs per second, heap growth, findings), then every finding with the file that reproduces it.
+ * received, inputs per second, the slowest single call, heap growth, findings), then every finding with the
+ * file that reproduces it.
  */
 import type { FuzzSummary } from './harness.js';
 
 const mib = (n: number) => `${(n / 1048576).toFixed(1)}`;
 
 export function formatSummary(s: FuzzSummary): string {
-  const rows: string[][] = [['target', 'inputs', 'accepted', 'inputs/s', 'heap Δ MiB', 'findings', 'stopped']];
+  const rows: string[][] = [['target', 'inputs', 'accepted', 'inputs/s', 'slowest ms', 'heap Δ MiB', 'findings', 'stopped']];
   for (const t of s.stats) {
     rows.push([
       t.target,
       t.inputs.toLocaleString('en'),
       t.inputs ? `${((t.accepted / t.inputs) * 100).toFixed(0)} %` : '-',
       Math.round(t.perSecond).toLocaleString('en'),
+      t.slowestMs !== undefined ? t.slowestMs.toFixed(1) : '-',
       t.heapStart !== undefined && t.heapEnd !== undefined ? mib(t.heapEnd - t.heapStart) : '-',
       String(t.findings),
       t.stopped,

@@ -115,6 +115,8 @@ export interface TargetStats {
   seconds: number;
   perSecond: number;
   findings: number;
+  /** In-process targets: the longest single call, in ms (the per-input limit applies to it). */
+  slowestMs?: number;
   /** Heap used after GC, in bytes, after warm-up and at the end. */
   heapStart?: number;
   heapEnd?: number;

@@ -49,6 +49,7 @@ let current: { index: number; bytes?: Buffer } = { index: -1 };
 let inputs = 0;
 let accepted = 0;
 let started = performance.now();
+let slowest = 0;
 
 function report(kind: FindingKind, e: unknown, index: number, input: Buffer | undefined, detail?: string[]): void {
   const sig = signature(kind, e);
@@ -155,6 +156,7 @@ async function main(): Promise<void> {
         if (!isExpected(target, e)) report(e instanceof Error && e.name === 'PropertyViolation' ? 'property' : 'exception', e, i, input);
       }
       const took = performance.now() - t0;
+      if (took > slowest) slowest = took;
       inputs++;
       if (took > config.perInputMs) await slowCheck(execute, input, i, took);
       if (distinct >= config.maxFindings) {
@@ -216,6 +218,7 @@ async function main(): Promise<void> {
     seconds,
     perSecond: seconds > 0 ? inputs / seconds : 0,
     findings: distinct,
+    ...(target.live ? {} : { slowestMs: slowest }),
     ...(heapStart !== undefined ? { heapStart } : {}),
     heapEnd,
     stopped,
