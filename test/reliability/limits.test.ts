@@ -35,7 +35,7 @@ async function client(address: string): Promise<{ port: number; send(text: strin
     const msg = parseMessage(m);
     if ('status' in msg) responses.push(msg);
   });
-  const c = { port: socket.address().port, responses, send: (t: string, to: string, p: number) => socket.send(t, p, to), close: () => socket.close() };
+  const c = { port: socket.address().port, responses, send: (t: string, to: string, p: number) => socket.send(t, p, to), close: () => void socket.close() };
   cleanups.push(() => c.close());
   return c;
 }

@@ -35,7 +35,7 @@ describe('a replayed Authorization is refused (issue 8 point 4, RFC 3261 §22.4 
     // The attacker replays it from its own socket: same Authorization, Call-ID, CSeq; its own Via with a new branch.
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((r) => socket.bind(0, '127.0.53.79', () => r()));
-    cleanups.push(() => socket.close());
+    cleanups.push(() => void socket.close());
     const port = socket.address().port;
     const lines = original.split('\r\n');
     const head = lines.filter((l) => !/^(Via|v):/i.test(l));
