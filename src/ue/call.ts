@@ -9,6 +9,13 @@
  *
  * The originating request follows TS 24.229 §5.1.2A.1: Route = P-CSCF + Service-Route (preloaded, RFC 3608
  * §6), P-Preferred-Identity = the registered IMPU (RFC 3325 §9.2), P-Access-Network-Info (§5.1.2A.1.1).
+ *
+ * With QoS preconditions (RFC 3312, TS 24.229 §5.1.3.1, §6.1.2) the session is set up as VoLTE handsets do:
+ * INVITE (Require: precondition) → 183 sent reliably (RFC 3262: Require: 100rel, RSeq) with the SDP answer →
+ * PRACK (RAck) → 200 → UPDATE with the caller's resources reserved (RFC 3311) → 200 → 180 → 200 → ACK.
+ * In a confirmed call either side can re-offer (RFC 3264 §8): hold() and resume() send re-INVITEs with
+ * sendonly / the previous direction (§8.4), and the other side answers recvonly; sendDtmf() sends RFC 4733
+ * events on the stream.
  */
 import { BehaviorSubject, filter, firstValueFrom, type Observable } from 'rxjs';
 import type { TraceBus } from '../trace/events.js';
@@ -20,8 +27,25 @@ import type { SipRequest, SipResponse } from '../sip/message.js';
 import type { FinalCause, TransactionLayer } from '../sip/transaction/index.js';
 import type { ClientTransaction } from '../sip/transaction/types.js';
 import { nextHop, type ClientResult, type DialogUsage, type IncomingRequest, type UserAgent } from '../sip/ua/index.js';
-import { answerOffer, applyAnswer, createOffer, parseSessionDescription, SdpError, type CodecName, type LocalOffer } from '../sdp/index.js';
-import { RtpSession, type PortAllocator, type RtpPeer, type RtpSessionStatistics } from '../rtp/index.js';
+import {
+  answerOffer,
+  applyAnswer,
+  createOffer,
+  holdOffer,
+  parseSessionDescription,
+  readPreconditions,
+  resumeOffer,
+  SdpError,
+  type AcceptedAnswer,
+  type AppliedAnswer,
+  type Codec,
+  type CodecName,
+  type LocalOffer,
+  type SdpOrigin,
+} from '../sdp/index.js';
+import { parseOptionTags } from '../sip/headers/p-headers.js';
+import { RtpSession, type MediaMode, type PortAllocator, type ReceivedDigit, type RtpPeer, type RtpSessionStatistics } from '../rtp/index.js';
+import { offererReserved, RESERVED_ANSWER_LINES, RESERVED_OFFER_LINES, withPreconditionLines } from './qos.js';
 
 export type CallPhase = 'trying' | 'ringing' | 'early' | 'confirmed' | 'terminated';
 
@@ -47,10 +71,14 @@ export interface CallEnvironment {
   mediaAddress: string;
   ports: PortAllocator;
   toneHz: number;
+  /** What the RTP stream sends: the UE's tone (default), or an echo of what it receives (`imslab serve`). */
+  mediaMode?: MediaMode;
   /** The IMPU this UE calls as (P-Preferred-Identity). */
   identity: string;
   /** Headers every originating request of this UE carries (P-Access-Network-Info). */
   accessHeaders: ReadonlyArray<readonly [string, string]>;
+  /** Told of every DTMF digit the peer sends on this call's stream (RFC 4733). */
+  onDtmf?: (digit: ReceivedDigit) => void;
 }
 
 export interface OutgoingCallOptions {
@@ -60,6 +88,12 @@ export interface OutgoingCallOptions {
   codecs?: readonly CodecName[];
   /** Hang up this long after the call is confirmed. */
   durationMs?: number;
+  /** Ask for QoS preconditions (RFC 3312): Require: precondition, 100rel, curr/des lines, UPDATE once reserved. */
+  preconditions?: boolean;
+  /** Max-Forwards of the INVITE (RFC 3261 §8.1.1.6: 70 by default); a small one shows 483 on the way. */
+  maxForwards?: number;
+  /** The identity claimed in P-Preferred-Identity (default: the UE's IMPU); the P-CSCF decides (RFC 3325 §9.1). */
+  preferredIdentity?: string;
 }
 
 /** How the UE answers (the topology's `answer` and `answerAfter`). */
@@ -70,7 +104,13 @@ export interface AnswerPolicy {
 }
 
 /** Methods a UE allows (RFC 3261 §20.5), advertised in its INVITE and answers. */
-export const UE_ALLOW = 'INVITE, ACK, CANCEL, BYE, MESSAGE, NOTIFY';
+export const UE_ALLOW = 'INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, MESSAGE, NOTIFY';
+
+/** Option tags a UE understands in Require (RFC 3262 100rel, RFC 3312 precondition); see Ue's UserAgent. */
+export const UE_SESSION_OPTIONS: readonly string[] = ['100rel', 'precondition'];
+
+/** Methods a call's dialog takes from the peer (RFC 3261 §15, §14; RFC 3262 §4; RFC 3311 §5.2). */
+const IN_DIALOG_METHODS: readonly string[] = ['BYE', 'INVITE', 'UPDATE', 'PRACK'];
 
 /** Draws only the o= numbers of a trial answer that is thrown away (see answerIncoming). */
 const PROBE_RANDOM = new SeededRandom('sdp-probe');
@@ -92,6 +132,24 @@ export class Call {
   private readonly strays = new Set<string>();
   /** Set as soon as the call starts ending, so that nothing starts new work on it. */
   private finishing: Promise<CallState> | undefined;
+  /** Where media goes, from the latest answer (the 183's, an UPDATE's, the 200's or a re-offer's). */
+  private peerMedia: RtpPeer | undefined;
+  /** Our side of the session: what a re-offer starts from (RFC 3264 §8), with the o= line we last sent. */
+  private template: LocalOffer | undefined;
+  private localOrigin: SdpOrigin | undefined;
+  /** The codecs this side supports when answering a re-offer. */
+  private supportedCodecs: readonly CodecName[] | undefined;
+  /** A re-INVITE or UPDATE with an offer of ours is outstanding (RFC 3261 §14.2: a second one gets 491). */
+  private offering = false;
+  /** UAC: the RSeq of the last reliable provisional taken (RFC 3262 §4). */
+  private lastRseq: number | undefined;
+  /** UAS: the reliable provisional not yet PRACKed, and its retransmission timer (RFC 3262 §3). */
+  private unacked: { response: SipResponse; rseq: number; timer?: TimerHandle } | undefined;
+  private nextRseq: number | undefined;
+  /** UAS with preconditions: waiting for the caller to report its resources reserved (RFC 3312 §6). */
+  private awaitingQos: { policy: AnswerPolicy } | undefined;
+  /** UAC with preconditions: the UPDATE that reports our reservation went out (once per call). */
+  private qosReported = false;
 
   private constructor(
     private readonly env: CallEnvironment,
@@ -182,6 +240,89 @@ export class Call {
     return this.finish({ reason });
   }
 
+  /** RFC 3264 §8.4: a re-INVITE that puts the stream on hold (sendonly; the peer answers recvonly). */
+  hold(): Promise<void> {
+    return this.reoffer('hold');
+  }
+
+  /** RFC 3264 §8.4: a re-INVITE that takes the stream off hold (back to sendrecv). */
+  resume(): Promise<void> {
+    return this.reoffer('resume');
+  }
+
+  /** The direction our side of the stream has now (RFC 3264 §6.1), once media is negotiated. */
+  get mediaDirection(): string | undefined {
+    return this.peerMedia?.localDirection;
+  }
+
+  /**
+   * RFC 3311 §5.1: an UPDATE without a body refreshes the session (and our target) without touching media.
+   * Resolves with the status the peer answered.
+   */
+  async refresh(): Promise<number> {
+    const dialog = this.confirmedDialog('refresh');
+    const result = await dialog.request<ClientResult>('UPDATE', { headers: [['Allow', UE_ALLOW]] });
+    if (result.response.status >= 200 && result.response.status < 300) dialog.refreshTarget(result.response);
+    return result.response.status;
+  }
+
+  /** RFC 4733 §2.5: the digits as telephone events on the stream, one after the other. */
+  async sendDtmf(digits: string, durationMs = 100): Promise<void> {
+    this.confirmedDialog('send DTMF');
+    if (!this.rtp) throw new Error('the call has no media stream');
+    for (const d of digits) await this.rtp.sendDtmf(d, durationMs);
+    this.note('info', `DTMF ${JSON.stringify(digits)} sent as RTP events`, 'RFC 4733 §2.5');
+  }
+
+  private confirmedDialog(what: string): Dialog {
+    if (this.state.state !== 'confirmed' || !this.dialog || this.finishing || this.ending) throw new Error(`cannot ${what}: the call is ${this.state.state}, not confirmed`);
+    return this.dialog;
+  }
+
+  private async reoffer(kind: 'hold' | 'resume'): Promise<void> {
+    const dialog = this.confirmedDialog(kind);
+    if (this.offering) throw new Error(`cannot ${kind}: an offer of ours is still outstanding (RFC 3261 §14.2)`);
+    const base = this.template!;
+    const previous: LocalOffer = { ...base, origin: this.localOrigin ?? base.origin };
+    const next = kind === 'hold' ? holdOffer(previous) : resumeOffer(previous);
+    this.offering = true;
+    try {
+      const r = await this.reinvite(dialog, next);
+      if (r.status < 200 || r.status >= 300) {
+        // RFC 3261 §14.1: a refused re-INVITE leaves the session as it was.
+        throw new Error(`re-INVITE to ${kind} answered ${r.status} ${r.reason}`);
+      }
+      const applied = applyAnswer(next, r.body.toString('utf8'));
+      this.localOrigin = next.origin;
+      this.template = next;
+      this.applyMedia(this.peerFrom(applied, next));
+      this.note('info', `${kind === 'hold' ? 'call on hold' : 'call resumed'}: our side of the stream is ${applied.direction}`, 'RFC 3264 §8.4');
+    } finally {
+      this.offering = false;
+    }
+  }
+
+  /** §14.1: a re-INVITE in the dialog; every 2xx (and its retransmissions) gets the ACK (§13.2.2.4). */
+  private reinvite(dialog: Dialog, offer: LocalOffer): Promise<SipResponse> {
+    const { env } = this;
+    const request = dialog.createRequest('INVITE', { headers: [['Allow', UE_ALLOW], ['Accept', 'application/sdp']], body: offer.sdp, contentType: 'application/sdp' });
+    if (env.ua.options.product) request.headers.set('User-Agent', env.ua.options.product);
+    const cseq = parseCSeq(request.headers.get('CSeq')!).seq;
+    const destination = nextHop(request, env.ua.options.outboundProxy, (h) => env.ua.options.resolveHost?.(h));
+    return new Promise<SipResponse>((resolve) => {
+      let settled = false;
+      env.transactions.sendRequest(request, destination, {
+        final: (r) => {
+          if (r.status >= 200 && r.status < 300 && dialog.state !== 'terminated') void env.ua.ack(dialog, cseq).catch(() => undefined);
+          if (!settled) {
+            settled = true;
+            resolve(r);
+          }
+        },
+      });
+    });
+  }
+
   // ------------------------------------------------------------------ originating side
 
   private async place(options: OutgoingCallOptions): Promise<void> {
@@ -196,13 +337,29 @@ export class Call {
       await this.finish({ reason: 'hung up before the INVITE was sent' });
       return;
     }
-    this.offer = createOffer({ address: env.mediaAddress, port: this.rtp.local.rtpPort, ...(options.codecs ? { codecs: options.codecs } : {}) }, env.random);
+    const preconditions = options.preconditions === true;
+    this.offer = createOffer(
+      { address: env.mediaAddress, port: this.rtp.local.rtpPort, preconditions, ...(options.codecs ? { codecs: options.codecs } : {}) },
+      env.random,
+    );
+    this.localOrigin = this.offer.origin;
+    this.supportedCodecs = options.codecs;
+    const headers: Array<[string, string]> = [
+      ['P-Preferred-Identity', `<${options.preferredIdentity ?? env.identity}>`],
+      ...env.accessHeaders.map(([n, v]): [string, string] => [n, v]),
+      ['Allow', UE_ALLOW],
+      ['Accept', 'application/sdp'],
+    ];
+    // RFC 3312 §11 / TS 24.229 §5.1.3.1: a UE that wants preconditions requires them and supports 100rel, so
+    // that the answer can come back in a reliable 183 (RFC 3262 §3).
+    if (preconditions) headers.push(['Supported', '100rel, precondition'], ['Require', 'precondition']);
     const request = env.ua.createRequest('INVITE', this.peer, {
       routeSet: options.routeSet,
-      headers: [['P-Preferred-Identity', `<${env.identity}>`], ...env.accessHeaders, ['Allow', UE_ALLOW], ['Accept', 'application/sdp']],
+      headers,
       body: this.offer.sdp,
       contentType: 'application/sdp',
     });
+    if (options.maxForwards !== undefined) request.headers.set('Max-Forwards', String(options.maxForwards));
     const destination = nextHop(request, env.ua.options.outboundProxy, (h) => env.ua.options.resolveHost?.(h));
     this.inviteRequest = request;
     this.invite = env.transactions.sendRequest(request, destination, {
@@ -220,8 +377,72 @@ export class Call {
   private onProvisional(r: SipResponse): void {
     const s = this.state.state;
     if (s !== 'trying' && s !== 'ringing' && s !== 'early') return;
+    if (r.status > 100 && hasOption(r, 'Require', '100rel')) {
+      void this.onReliableProvisional(r).catch((e: unknown) => this.note('warn', `reliable ${r.status} not handled: ${(e as Error).message}`, 'RFC 3262 §4'));
+      return;
+    }
     if (r.status === 180) this.set({ state: 'ringing', status: 180, reason: r.reason });
     else if (r.status > 100) this.set({ state: 'early', status: r.status, reason: r.reason });
+  }
+
+  /**
+   * RFC 3262 §4: a reliable provisional response is PRACKed once (retransmissions and ones out of RSeq order
+   * are not); it forms the early dialog (RFC 3261 §12.1.2) and its SDP is the answer to our offer. With
+   * preconditions the reservation is then reported in an UPDATE (RFC 3312 §6, RFC 3311 §5.1).
+   */
+  private async onReliableProvisional(r: SipResponse): Promise<void> {
+    const rseq = Number(r.headers.get('RSeq') ?? '');
+    if (!Number.isInteger(rseq) || rseq < 1 || rseq > 0xffffffff) {
+      this.note('warn', `reliable ${r.status} without a valid RSeq: ignored`, 'RFC 3262 §7.1');
+      return;
+    }
+    if (this.lastRseq !== undefined && rseq !== this.lastRseq + 1) return;
+    const early = Dialog.asUac(this.inviteRequest!, r, this.env.ua.contact);
+    if (this.dialog && this.dialog.key !== early.key) {
+      this.note('info', `reliable ${r.status} from a second fork (${early.remoteTag}) not followed`, 'RFC 3262 §4');
+      return;
+    }
+    this.lastRseq = rseq;
+    if (!this.dialog) {
+      this.dialog = early;
+      this.env.ua.attachDialog(early, this.usage());
+    }
+    const dialog = this.dialog;
+    const cseq = parseCSeq(this.inviteRequest!.headers.get('CSeq')!).seq;
+    if (r.body.length > 0 && !this.peerMedia) {
+      const applied = applyAnswer(this.offer!, r.body.toString('utf8'));
+      this.peerMedia = this.peerFrom(applied, this.offer!);
+    }
+    this.set(r.status === 180 ? { state: 'ringing', status: 180, reason: r.reason } : { state: 'early', status: r.status, reason: r.reason });
+    const prack = await dialog.request<ClientResult>('PRACK', { headers: [['RAck', `${rseq} ${cseq} INVITE`]] });
+    if (prack.response.status >= 300) {
+      this.note('warn', `PRACK answered ${prack.response.status} ${prack.response.reason}`, 'RFC 3262 §4');
+      return;
+    }
+    if (!this.offer!.preconditions || this.qosReported || !this.peerMedia || this.finishing || dialog.state === 'terminated') return;
+    // RFC 3312 §6: our resources are up (simulated: at once); the UPDATE says so, with a new offer (§8 version + 1).
+    this.qosReported = true;
+    const next = resumeOffer(this.offer!);
+    const offer: LocalOffer = { ...next, sdp: withPreconditionLines(next.sdp, RESERVED_OFFER_LINES) };
+    this.note('info', 'resources reserved (simulated at once): UPDATE with a=curr:qos local sendrecv', 'RFC 3312 §6, TS 24.229 §6.1.2');
+    this.offering = true;
+    try {
+      const update = await dialog.request<ClientResult>('UPDATE', {
+        headers: [['Require', 'precondition'], ['Allow', UE_ALLOW]],
+        body: offer.sdp,
+        contentType: 'application/sdp',
+      });
+      if (update.response.status < 200 || update.response.status >= 300) {
+        this.note('warn', `UPDATE answered ${update.response.status} ${update.response.reason}`, 'RFC 3311 §5.1');
+        return;
+      }
+      const applied = applyAnswer(offer, update.response.body.toString('utf8'));
+      this.offer = offer;
+      this.localOrigin = offer.origin;
+      this.peerMedia = this.peerFrom(applied, offer);
+    } finally {
+      this.offering = false;
+    }
   }
 
   private async onFinal(r: SipResponse, cause: FinalCause, options: OutgoingCallOptions): Promise<void> {
@@ -230,12 +451,13 @@ export class Call {
     if (r.status < 200 || r.status >= 300) {
       const warning = r.headers.get('Warning');
       const why = cause === 'response' ? r.reason : `${r.reason} (${cause})`;
+      this.note('info', `INVITE answered ${r.status} ${why}${warning ? `; Warning: ${warning}` : ''}`, 'RFC 3261 §13.2.2.3');
       await this.finish({ status: r.status, reason: warning ? `${why}; Warning: ${warning}` : why });
       return;
     }
     const dialog = Dialog.asUac(request, r, this.env.ua.contact);
     // §13.2.2.4: every 2xx is acknowledged; a retransmission of the one we took gets the ACK again.
-    if (this.dialog) {
+    if (this.dialog && this.dialog.state === 'confirmed') {
       if (dialog.key === this.dialog.key) await this.env.ua.ack(this.dialog, cseq);
       else await this.releaseStray(dialog, cseq);
       return;
@@ -244,9 +466,20 @@ export class Call {
       await this.releaseStray(dialog, cseq);
       return;
     }
-    this.dialog = dialog;
-    this.env.ua.attachDialog(dialog, this.usage());
-    await this.env.ua.ack(dialog, cseq);
+    if (this.dialog && this.dialog.key === dialog.key) {
+      // §12.1.2: the early dialog of the reliable 183 becomes the call's confirmed dialog.
+      this.dialog.confirm(r);
+    } else {
+      if (this.dialog) {
+        // Another fork answered than the one we PRACKed: its early dialog is dropped (§13.2.2.4).
+        this.dialog.terminate();
+        this.env.ua.detachDialog(this.dialog);
+        this.peerMedia = undefined;
+      }
+      this.dialog = dialog;
+      this.env.ua.attachDialog(dialog, this.usage());
+    }
+    await this.env.ua.ack(this.dialog, cseq);
     if (this.cancelRequested) {
       // §9.1 / §15: the 2xx crossed our CANCEL; the call exists and is ended with a BYE.
       this.set({ state: 'confirmed', status: r.status, reason: r.reason });
@@ -264,6 +497,8 @@ export class Call {
       this.ending = this.bye(`unusable SDP answer: ${why}`);
       return;
     }
+    this.peerMedia = peer;
+    this.template = { ...this.offer!, preconditions: false };
     this.rtp!.start(peer);
     this.set({ state: 'confirmed', status: r.status, reason: r.reason });
     if (options.durationMs !== undefined) {
@@ -272,10 +507,18 @@ export class Call {
   }
 
   private peerFromAnswer(r: SipResponse): RtpPeer {
-    if (r.body.length === 0) throw new SdpError('2xx without an SDP answer to our offer');
-    const applied = applyAnswer(this.offer!, r.body.toString('utf8'));
+    if (r.body.length === 0) {
+      // RFC 3262 §5: the answer already came in a reliable provisional; the 2xx need not repeat it.
+      if (this.peerMedia) return this.peerMedia;
+      throw new SdpError('2xx without an SDP answer to our offer');
+    }
+    return this.peerFrom(applyAnswer(this.offer!, r.body.toString('utf8')), this.offer!);
+  }
+
+  /** The stream as an answer to our `offer` describes it. */
+  private peerFrom(applied: AppliedAnswer, offer: LocalOffer): RtpPeer {
     // We may receive with the numbers of our own offer, send with the answerer's (RFC 3264 §6.1).
-    const ours = this.offer!.codecs.filter((c) => (c.name === applied.chosen.name && c.clockRate === applied.chosen.clockRate) || c.name === 'telephone-event');
+    const ours = offer.codecs.filter((c) => (c.name === applied.chosen.name && c.clockRate === applied.chosen.clockRate) || c.name === 'telephone-event');
     const peer: RtpPeer = {
       address: applied.remote.address,
       port: applied.remote.port,
@@ -287,6 +530,17 @@ export class Call {
     };
     if (applied.telephoneEvent !== undefined) peer.telephoneEvent = applied.telephoneEvent;
     return peer;
+  }
+
+  /** A renegotiated stream: the same peer only changes direction (RFC 3264 §8.4), a new one is re-targeted. */
+  private applyMedia(peer: RtpPeer): void {
+    const before = this.peerMedia;
+    this.peerMedia = peer;
+    // Before the 2xx nothing is sent yet; the stream starts on the answer that confirms the call.
+    if (!this.rtp || this.state.state !== 'confirmed') return;
+    const same = before && before.address === peer.address && before.port === peer.port && before.codec.payloadType === peer.codec.payloadType;
+    if (same) this.rtp.setDirection(peer.localDirection ?? 'sendrecv');
+    else this.rtp.start(peer);
   }
 
   /** A 2xx we do not want (a second fork, or after we gave up): ACK it, then BYE (§13.2.2.4). */
@@ -322,6 +576,7 @@ export class Call {
       this.refuse(488, 'Not Acceptable Here', `399 ${host(env.mediaAddress)} "INVITE without an SDP offer: this UE does not send the offer in a 2xx"`);
       return;
     }
+    this.supportedCodecs = policy.codecs;
     if (contentType !== 'application/sdp') {
       this.refuse(415, 'Unsupported Media Type', undefined, [['Accept', 'application/sdp']]);
       return;
@@ -345,10 +600,123 @@ export class Call {
       this.refuse(400, `Bad Request (${e.message})`, `399 ${host(env.mediaAddress)} "${quote(e.message)}"`);
       return;
     }
-    incoming.respond(180, { headers: this.dialogHeaders() });
+    if (offerHasPreconditions(offerText)) {
+      // RFC 3312 §11: the answer must reach the offerer before the 2xx, so only in a reliable provisional.
+      if (!hasOption(request, 'Supported', '100rel') && !hasOption(request, 'Require', '100rel')) {
+        this.refuse(421, 'Extension Required', undefined, [['Require', '100rel']]);
+        return;
+      }
+      await this.answerWithPreconditions(offerText, policy);
+      return;
+    }
+    if (hasOption(request, 'Require', '100rel')) {
+      // RFC 3262 §3: the caller insists on reliable provisionals; the 180 goes in an early dialog and is PRACKed.
+      this.openEarlyDialog();
+      this.sendReliable(180, 'Ringing');
+      this.set({ state: 'ringing', status: 180, reason: 'Ringing' });
+      this.scheduleAnswer(offerText, policy);
+      return;
+    }
+    this.ring(offerText, policy);
+  }
+
+  /** RFC 3261 §13.3.1.1: alert the user (180), then answer as the policy says. */
+  private ring(offerText: string, policy: AnswerPolicy): void {
+    this.incoming!.respond(180, { headers: this.dialogHeaders() });
     this.set({ state: 'ringing', status: 180, reason: 'Ringing' });
+    this.scheduleAnswer(offerText, policy);
+  }
+
+  private scheduleAnswer(offerText: string, policy: AnswerPolicy): void {
     if (policy.answer === 'noanswer') return;
-    this.timers.push(env.clock.setTimeout(() => void this.accept(offerText, policy).catch((e: unknown) => this.failAnswer(e)), policy.answerAfterMs));
+    this.timers.push(this.env.clock.setTimeout(() => void this.accept(offerText, policy).catch((e: unknown) => this.failAnswer(e)), policy.answerAfterMs));
+  }
+
+  /**
+   * TS 24.229 §5.1.3.1 with preconditions: the SDP answer goes at once in a reliable 183 (RFC 3262 §3), in an
+   * early dialog; the UE alerts only once the caller's UPDATE says its resources are reserved (RFC 3312 §6).
+   */
+  private async answerWithPreconditions(offerText: string, policy: AnswerPolicy): Promise<void> {
+    const { env } = this;
+    const incoming = this.incoming!;
+    const rtp = await this.openMedia();
+    if (this.finishing) {
+      await rtp.stop('call ended before it was answered');
+      return;
+    }
+    this.rtp = rtp;
+    if (incoming.transaction.state !== 'proceeding' && incoming.transaction.state !== 'trying') {
+      await this.finish({ status: incoming.transaction.lastResponse?.status ?? 487, reason: 'cancelled by the caller' });
+      return;
+    }
+    const answer = answerOffer(offerText, { address: env.mediaAddress, port: rtp.local.rtpPort, ...(policy.codecs ? { codecs: policy.codecs } : {}) }, env.random);
+    if (!answer.ok) {
+      this.refuse(488, 'Not Acceptable Here', answer.warning);
+      return;
+    }
+    this.takeAnswer(answer);
+    this.openEarlyDialog();
+    this.awaitingQos = { policy };
+    this.sendReliable(183, 'Session Progress', answer.sdp);
+    this.set({ state: 'early', status: 183, reason: 'Session Progress' });
+    this.note('info', '183 with the SDP answer sent reliably; alerting waits for the caller to report its resources reserved', 'RFC 3262 §3, RFC 3312 §6');
+  }
+
+  /** Our answer becomes the session's description: where media goes and what a later re-offer starts from. */
+  private takeAnswer(answer: AcceptedAnswer): void {
+    this.localOrigin = answer.origin;
+    this.peerMedia = peerOfAnswer(answer);
+    const te = answer.telephoneEvent !== undefined ? answer.remote.formats.find((c) => c.payloadType === answer.telephoneEvent) : undefined;
+    const codecs: Codec[] = te ? [answer.chosen, te] : [answer.chosen];
+    this.template = {
+      sdp: '',
+      origin: answer.origin,
+      address: this.env.mediaAddress,
+      port: this.rtp!.local.rtpPort,
+      codecs,
+      direction: 'sendrecv',
+      activeDirection: 'sendrecv',
+      preconditions: false,
+    };
+  }
+
+  /** §12.1.1: the early dialog a reliable provisional creates on the UAS side, so PRACK and UPDATE find it. */
+  private openEarlyDialog(): void {
+    if (this.dialog) return;
+    this.dialog = Dialog.asUas(this.incoming!.request, this.incoming!.localTag, this.env.ua.contact, 'early');
+    this.env.ua.attachDialog(this.dialog, this.usage());
+  }
+
+  /**
+   * RFC 3262 §3: a provisional response with Require: 100rel and RSeq, retransmitted at T1, 2·T1 … until the
+   * PRACK; unacknowledged for 64·T1, the INVITE is rejected with a 5xx.
+   */
+  private sendReliable(status: number, reason: string, sdp?: string): void {
+    const { env } = this;
+    // §3: the first RSeq is chosen between 1 and 2**31 - 1; each later one is one more.
+    this.nextRseq ??= 1 + env.random.int(0x7fff_fffe);
+    const rseq = this.nextRseq++;
+    const headers: Array<[string, string]> = [...this.dialogHeaders(), ['Require', '100rel'], ['RSeq', String(rseq)]];
+    const response = this.incoming!.respond(status, { reason, headers, ...(sdp ? { body: sdp, contentType: 'application/sdp' } : {}) });
+    this.unacked = { response, rseq };
+    this.retransmitReliable(env.transactions.timers.t1, 0);
+  }
+
+  private retransmitReliable(interval: number, elapsed: number): void {
+    const u = this.unacked;
+    if (!u) return;
+    const { t1 } = this.env.transactions.timers;
+    u.timer = this.env.clock.setTimeout(() => {
+      if (this.unacked !== u || this.finishing) return;
+      const total = elapsed + interval;
+      if (total >= 64 * t1) {
+        this.unacked = undefined;
+        this.refuse(500, 'Server Internal Error', `399 ${host(this.env.mediaAddress)} "no PRACK for the reliable ${u.response.status} within 64*T1 (RFC 3262 section 3)"`);
+        return;
+      }
+      this.incoming!.transaction.respond(u.response);
+      this.retransmitReliable(2 * interval, total);
+    }, interval);
   }
 
   /** RFC 3261 §13.3.1.4: the 2xx with the SDP answer, then media, then 2xx retransmissions until the ACK. */
@@ -356,6 +724,15 @@ export class Call {
     const { env } = this;
     const incoming = this.incoming!;
     if (this.state.state !== 'ringing' || incoming.finalResponse || incoming.transaction.state !== 'proceeding') return;
+    if (this.dialog && this.peerMedia && this.rtp) {
+      // RFC 3262 §5: the answer went in the reliable 183; the 2xx carries none, the early dialog is confirmed.
+      this.okResponse = incoming.respond(200, { headers: this.dialogHeaders() });
+      this.dialog.state = 'confirmed';
+      this.rtp.start(this.peerMedia);
+      this.set({ state: 'confirmed', status: 200, reason: 'OK' });
+      this.retransmitOk(incoming, this.okResponse, env.transactions.timers.t1, 0);
+      return;
+    }
     const rtp = await this.openMedia();
     if (this.finishing) {
       await rtp.stop('call ended before it was answered');
@@ -372,36 +749,32 @@ export class Call {
       return;
     }
     this.okResponse = incoming.respond(200, { headers: this.dialogHeaders(), body: answer.sdp, contentType: 'application/sdp' });
-    this.dialog = Dialog.asUas(incoming.request, incoming.localTag, env.ua.contact, 'confirmed');
-    env.ua.attachDialog(this.dialog, this.usage());
-    const peer: RtpPeer = {
-      address: answer.remote.address,
-      port: answer.remote.port,
-      rtcpAddress: answer.remote.rtcpAddress,
-      rtcpPort: answer.remote.rtcpPort,
-      codec: answer.chosen,
-      localDirection: answer.direction,
-    };
-    if (answer.telephoneEvent !== undefined) peer.telephoneEvent = answer.telephoneEvent;
-    this.rtp.start(peer);
+    if (this.dialog) this.dialog.state = 'confirmed';
+    else {
+      this.dialog = Dialog.asUas(incoming.request, incoming.localTag, env.ua.contact, 'confirmed');
+      env.ua.attachDialog(this.dialog, this.usage());
+    }
+    this.takeAnswer(answer);
+    this.rtp.start(this.peerMedia!);
     this.set({ state: 'confirmed', status: 200, reason: 'OK' });
-    this.retransmitOk(env.transactions.timers.t1, 0);
+    this.retransmitOk(incoming, this.okResponse, env.transactions.timers.t1, 0);
   }
 
   /** §13.3.1.4: resend the 2xx at T1, 2·T1 … capped at T2 until the ACK; without one after 64·T1, BYE. */
-  private retransmitOk(interval: number, elapsed: number): void {
+  private retransmitOk(incoming: IncomingRequest, ok: SipResponse, interval: number, elapsed: number): void {
     const { t1, t2 } = this.env.transactions.timers;
+    this.retransmit?.cancel();
     this.retransmit = this.env.clock.setTimeout(() => {
       const total = elapsed + interval;
-      if (!this.okResponse || this.state.state !== 'confirmed') return;
+      if (this.state.state !== 'confirmed' || this.finishing) return;
       if (total >= 64 * t1) {
         this.note('warn', 'no ACK for our 2xx within 64·T1: the session is ended with BYE', 'RFC 3261 §13.3.1.4');
         void this.hangup('no ACK received');
         return;
       }
       // Over a reliable transport the 2xx is not resent, only the ACK awaited.
-      if (this.incoming!.received.source.transport === 'udp') this.incoming!.transaction.respond(this.okResponse);
-      this.retransmitOk(Math.min(2 * interval, t2), total);
+      if (incoming.received.source.transport === 'udp') incoming.transaction.respond(ok);
+      this.retransmitOk(incoming, ok, Math.min(2 * interval, t2), total);
     }, interval);
   }
 
@@ -429,18 +802,111 @@ export class Call {
 
   private usage(): DialogUsage {
     return {
-      methods: ['BYE'],
+      methods: IN_DIALOG_METHODS,
       onRequest: (incoming) => {
-        // §15.1.2: the UAS of a BYE answers 200 and ends the session; media stops with it.
-        incoming.respond(200);
-        this.note('info', 'BYE from the peer: call ended', 'RFC 3261 §15.1.2');
-        void this.finish({ reason: 'hung up by the peer' });
+        switch (incoming.method) {
+          case 'PRACK':
+            return this.onPrack(incoming);
+          case 'UPDATE':
+            return this.onOffer(incoming);
+          case 'INVITE':
+            return this.onOffer(incoming);
+          default:
+            // §15.1.2: the UAS of a BYE answers 200 and ends the session; media stops with it.
+            incoming.respond(200);
+            this.note('info', 'BYE from the peer: call ended', 'RFC 3261 §15.1.2');
+            void this.finish({ reason: 'hung up by the peer' });
+        }
       },
       onAck: () => {
         this.retransmit?.cancel();
         this.retransmit = undefined;
       },
     };
+  }
+
+  /** RFC 3262 §3: the PRACK that matches our unacknowledged reliable provisional stops its retransmissions. */
+  private onPrack(incoming: IncomingRequest): void {
+    const [rseq, cseq, method] = (incoming.request.headers.get('RAck') ?? '').trim().split(/\s+/);
+    const inviteCseq = this.incoming ? parseCSeq(this.incoming.request.headers.get('CSeq')!).seq : undefined;
+    const u = this.unacked;
+    if (!u || Number(rseq) !== u.rseq || Number(cseq) !== inviteCseq || method?.toUpperCase() !== 'INVITE') {
+      this.note('info', `PRACK with RAck ${incoming.request.headers.get('RAck') ?? '(none)'} matches no unacknowledged reliable provisional: 481`, 'RFC 3262 §3');
+      incoming.respond(481, { reason: 'Call/Transaction Does Not Exist' });
+      return;
+    }
+    u.timer?.cancel();
+    this.unacked = undefined;
+    incoming.respond(200);
+  }
+
+  /**
+   * An offer from the peer inside the dialog: a re-INVITE (RFC 3261 §14.2, hold and resume RFC 3264 §8.4) or
+   * an UPDATE (RFC 3311 §5.2; without a body it only refreshes the session). The answer keeps our o= line
+   * with the version one up (§8); an offer we cannot take leaves the session as it was (488).
+   */
+  private onOffer(incoming: IncomingRequest): void {
+    const { env } = this;
+    const request = incoming.request;
+    const isInvite = request.method === 'INVITE';
+    const answerHeaders: Array<[string, string]> = [['Contact', `<${env.ua.contact}>`], ['Allow', UE_ALLOW]];
+    if (isInvite && this.state.state !== 'confirmed') {
+      // §14.2: an INVITE while the first one is unanswered gets 500 with Retry-After.
+      incoming.respond(500, { reason: 'Server Internal Error', headers: [['Retry-After', '1']] });
+      return;
+    }
+    if (request.body.length === 0) {
+      if (isInvite) {
+        this.refuseOffer(incoming, 'a re-INVITE without an offer is not supported by this UE');
+        return;
+      }
+      incoming.dialog?.refreshTarget(request);
+      incoming.respond(200, { headers: answerHeaders });
+      this.note('info', 'UPDATE without a body: session refreshed', 'RFC 3311 §5.2');
+      return;
+    }
+    if (this.offering) {
+      // RFC 3261 §14.2 / RFC 3311 §5.2: our own offer is outstanding; the peer retries later.
+      incoming.respond(491, { reason: 'Request Pending' });
+      return;
+    }
+    if (!this.rtp || !this.localOrigin) {
+      this.refuseOffer(incoming, 'no media session to renegotiate yet');
+      return;
+    }
+    const offerText = request.body.toString('utf8');
+    let answer;
+    try {
+      answer = answerOffer(offerText, { address: env.mediaAddress, port: this.rtp.local.rtpPort, origin: this.localOrigin, ...(this.supportedCodecs ? { codecs: this.supportedCodecs } : {}) }, env.random);
+    } catch (e) {
+      const why = e instanceof SdpError ? e.reason : (e as Error).message;
+      incoming.respond(400, { reason: `Bad Request (${quote(why)})` });
+      return;
+    }
+    if (!answer.ok) {
+      incoming.respond(488, { reason: 'Not Acceptable Here', headers: [['Warning', answer.warning]] });
+      return;
+    }
+    const qos = this.awaitingQos;
+    const reserved = qos !== undefined && answer.preconditions && offererReserved(offerText);
+    const sdp = reserved ? withPreconditionLines(answer.sdp, RESERVED_ANSWER_LINES) : answer.sdp;
+    this.localOrigin = answer.origin;
+    incoming.dialog?.refreshTarget(request);
+    const ok = incoming.respond(200, { headers: answerHeaders, body: sdp, contentType: 'application/sdp' });
+    this.applyMedia(peerOfAnswer(answer));
+    if (isInvite) {
+      this.note('info', `re-INVITE from the peer answered: our side of the stream is ${answer.direction}`, 'RFC 3264 §8.4');
+      this.retransmitOk(incoming, ok, env.transactions.timers.t1, 0);
+    }
+    if (reserved && qos) {
+      this.awaitingQos = undefined;
+      this.note('info', 'both ends reserved (a=curr:qos local and remote sendrecv): the UE alerts', 'RFC 3312 §6, TS 24.229 §5.1.3.1');
+      this.ring(this.incoming!.request.body.toString('utf8'), qos.policy);
+    }
+  }
+
+  private refuseOffer(incoming: IncomingRequest, why: string): void {
+    incoming.respond(488, { reason: 'Not Acceptable Here', headers: [['Warning', `399 ${host(this.env.mediaAddress)} "${quote(why)}"`]] });
   }
 
   /** §15.1.1: BYE through the dialog's route set; media stops at once, the call ends with the BYE's answer. */
@@ -478,6 +944,8 @@ export class Call {
   }
 
   private clearTimers(): void {
+    this.unacked?.timer?.cancel();
+    this.unacked = undefined;
     for (const t of this.timers) t.cancel();
     this.timers.length = 0;
     this.retransmit?.cancel();
@@ -486,7 +954,16 @@ export class Call {
 
   private openMedia(): Promise<RtpSession> {
     const { env } = this;
-    return RtpSession.open({ node: env.node, address: env.mediaAddress, ports: env.ports, clock: env.clock, random: env.random, bus: env.trace, mode: 'tone', toneHz: env.toneHz });
+    return RtpSession.open({ node: env.node, address: env.mediaAddress, ports: env.ports, clock: env.clock, random: env.random, bus: env.trace, mode: env.mediaMode ?? 'tone', toneHz: env.toneHz }).then(
+      (rtp) => {
+        // RFC 4733 §2.5.2: each digit once, at its end packet; the UE keeps them for the scenario to check.
+        rtp.dtmf$.subscribe((d) => {
+          this.note('info', `DTMF digit ${d.digit} received (${d.durationMs} ms)`, 'RFC 4733 §2.5.2');
+          env.onDtmf?.(d);
+        });
+        return rtp;
+      },
+    );
   }
 
   private set(s: CallState): void {
@@ -497,6 +974,38 @@ export class Call {
   private note(level: 'info' | 'warn', text: string, clause?: string): void {
     this.env.trace.note({ node: this.env.node, level, text: `call ${this.callId ?? ''}: ${text}`, ...(clause ? { clause } : {}) });
   }
+}
+
+/** Whether an option tag is in a message's Supported or Require (RFC 3261 §20.37, §20.32); unreadable: no. */
+function hasOption(m: SipRequest | SipResponse, header: 'Supported' | 'Require', tag: string): boolean {
+  try {
+    return parseOptionTags(m.headers, header).some((t) => t.toLowerCase() === tag);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether an offer carries QoS precondition lines (RFC 3312 §5) on an audio stream. */
+function offerHasPreconditions(sdp: string): boolean {
+  try {
+    return parseSessionDescription(sdp).media.some((m) => m.type === 'audio' && readPreconditions(m) !== undefined);
+  } catch {
+    return false;
+  }
+}
+
+/** The stream an answer we wrote describes: the offerer's address and formats, our direction. */
+function peerOfAnswer(answer: AcceptedAnswer): RtpPeer {
+  const peer: RtpPeer = {
+    address: answer.remote.address,
+    port: answer.remote.port,
+    rtcpAddress: answer.remote.rtcpAddress,
+    rtcpPort: answer.remote.rtcpPort,
+    codec: answer.chosen,
+    localDirection: answer.direction,
+  };
+  if (answer.telephoneEvent !== undefined) peer.telephoneEvent = answer.telephoneEvent;
+  return peer;
 }
 
 function quote(s: string): string {

@@ -10,6 +10,7 @@ import type { UeSettings } from '../topology/node-spec.js';
 import type { TransportProtocol } from '../sip/transport/types.js';
 import { isSipUri, isTelUri, parseUri } from '../sip/uri.js';
 import type { Random } from '../util/random.js';
+import type { CodecName } from '../sdp/codecs.js';
 
 export interface UeConfig {
   impi: string;
@@ -110,7 +111,13 @@ function instanceOf(configured: string | undefined, random: Random): string {
 export interface UeCallSettings {
   answer: 'auto' | 'busy' | 'noanswer';
   answerAfterMs: number;
+  /** Whether this UE's own calls ask for QoS preconditions (RFC 3312, TS 24.229 §6.1.2). */
+  preconditions: boolean;
+  /** The codecs this UE can take in an offer (RFC 3264 §6.1); default all it knows. A narrower set shows 488. */
+  codecs?: CodecName[];
 }
+
+const ANSWERABLE: readonly CodecName[] = ['PCMU', 'PCMA', 'AMR-WB', 'opus'];
 
 export function callSettings(name: string, raw: Record<string, unknown>): UeCallSettings {
   const answer = raw['answer'] ?? 'auto';
@@ -121,5 +128,20 @@ export function callSettings(name: string, raw: Record<string, unknown>): UeCall
   if (typeof after !== 'number' || !Number.isFinite(after) || after < 0) {
     throw new UeSettingsError(`UE ${name}: answerAfterMs ${String(after)} is not a number of milliseconds`);
   }
-  return { answer, answerAfterMs: after };
+  const preconditions = raw['preconditions'] ?? false;
+  if (typeof preconditions !== 'boolean') throw new UeSettingsError(`UE ${name}: preconditions ${String(preconditions)} is not true or false`);
+  const settings: UeCallSettings = { answer, answerAfterMs: after, preconditions };
+  const codecs = raw['codecs'];
+  if (codecs !== undefined) {
+    if (!Array.isArray(codecs) || codecs.length === 0) throw new UeSettingsError(`UE ${name}: codecs must be a non-empty list (known: ${ANSWERABLE.join(', ')})`);
+    const names: CodecName[] = [];
+    for (const c of codecs) {
+      const known = ANSWERABLE.find((k) => typeof c === 'string' && k.toLowerCase() === c.toLowerCase());
+      if (!known) throw new UeSettingsError(`UE ${name}: codec ${String(c)} is not one a simulated UE can use (known: ${ANSWERABLE.join(', ')})`);
+      names.push(known);
+    }
+    // RFC 4733: DTMF events ride along whatever voice codec is chosen.
+    settings.codecs = [...names, 'telephone-event'];
+  }
+  return settings;
 }

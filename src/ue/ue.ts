@@ -19,9 +19,10 @@ import { hostPort } from '../sip/transport/address.js';
 import { UserAgent } from '../sip/ua/index.js';
 import { PortAllocator } from '../rtp/ports.js';
 import type { CodecName } from '../sdp/codecs.js';
+import type { MediaMode } from '../rtp/session.js';
 import { ACCESS_NETWORK_INFO, ImsRegistration, type UeState } from './registration.js';
 import { callSettings, ueConfig, type UeCallSettings, type UeConfig } from './settings.js';
-import { Call, type CallEnvironment } from './call.js';
+import { Call, UE_SESSION_OPTIONS, type CallEnvironment } from './call.js';
 import { mediaPlan, type MediaPlan } from './media-plan.js';
 import { receiveMessage, sendMessage, type InstantMessage, type MessageOutcome } from './messaging.js';
 
@@ -33,6 +34,12 @@ export interface CallOptions {
   codec?: string;
   /** Route set instead of P-CSCF + Service-Route; [] sends to the outbound proxy without Route (tests). */
   routeSet?: readonly string[];
+  /** QoS preconditions (RFC 3312); default: the UE's `preconditions` setting. */
+  preconditions?: boolean;
+  /** Max-Forwards of the INVITE (default 70, RFC 3261 §8.1.1.6). */
+  maxForwards?: number;
+  /** Claim this identity in P-Preferred-Identity instead of our own IMPU (RFC 3325 §9.2). */
+  preferredIdentity?: string;
 }
 
 const OFFERABLE: readonly CodecName[] = ['PCMU', 'PCMA', 'AMR-WB', 'opus'];
@@ -56,6 +63,13 @@ export class Ue implements NetworkNode {
   private readonly activeCalls = new Set<Call>();
   private readonly inbox: InstantMessage[] = [];
   private lastFinal: number | undefined;
+  private digits = '';
+  private lastIncomingFrom: string | undefined;
+  /**
+   * What an answered call sends back: the UE's tone (scenarios), or an echo of the caller's audio, which
+   * `imslab serve` chooses so that a person at a softphone hears the round trip through the core.
+   */
+  answerMedia: MediaMode = 'tone';
 
   constructor(
     @inject(TOKENS.NodeSpec) private readonly spec: NodeSpec,
@@ -110,7 +124,7 @@ export class Ue implements NetworkNode {
       identity: `<${config.impu}>`,
       outboundProxy,
       resolveHost: (h) => this.directory.resolveHost(h)?.address,
-      supported: ['path', 'sec-agree', 'outbound'],
+      supported: ['path', 'sec-agree', 'outbound', ...UE_SESSION_OPTIONS],
       product: 'imslab-ue',
     });
     this.registration = new ImsRegistration({
@@ -128,7 +142,8 @@ export class Ue implements NetworkNode {
     });
     const ua = this.ua;
     ua.onRequest('INVITE', (incoming) => {
-      const call = Call.incoming(this.callEnvironment(), incoming, this.callSettings);
+      this.lastIncomingFrom = incoming.request.headers.get('P-Asserted-Identity') ?? incoming.request.headers.get('From');
+      const call = Call.incoming({ ...this.callEnvironment(), mediaMode: this.answerMedia }, incoming, this.callSettings);
       this.track(call, false);
     });
     ua.onRequest('MESSAGE', (incoming) => receiveMessage(incoming, this.inbox, this.clock, this.trace, this.name));
@@ -164,6 +179,9 @@ export class Ue implements NetworkNode {
       routeSet: options.routeSet ?? this.preloadedRoute,
       ...(codecs ? { codecs } : {}),
       ...(options.durationMs !== undefined ? { durationMs: options.durationMs } : {}),
+      preconditions: options.preconditions ?? this.callSettings.preconditions,
+      ...(options.maxForwards !== undefined ? { maxForwards: options.maxForwards } : {}),
+      ...(options.preferredIdentity !== undefined ? { preferredIdentity: options.preferredIdentity } : {}),
     });
     this.track(call, true);
     return call;
@@ -200,6 +218,24 @@ export class Ue implements NetworkNode {
     return this.lastFinal;
   }
 
+  /** DTMF digits received on this UE's calls (RFC 4733), in order, all calls together. */
+  get dtmfReceived(): string {
+    return this.digits;
+  }
+
+  /** The caller of the last incoming INVITE as the network asserted it (P-Asserted-Identity, else From). */
+  get lastCaller(): string | undefined {
+    return this.lastIncomingFrom;
+  }
+
+  /** The one confirmed call a hold, resume or DTMF applies to; an error names why there is none. */
+  confirmedCall(): Call {
+    const confirmed = this.calls.filter((c) => c.state.state === 'confirmed');
+    if (confirmed.length === 0) throw new Error(`${this.name} has no confirmed call`);
+    if (confirmed.length > 1) throw new Error(`${this.name} has ${confirmed.length} confirmed calls; which one is meant is ambiguous`);
+    return confirmed[0]!;
+  }
+
   /** Hangs up every open call (BYE, CANCEL or 603); resolves with how many there were. */
   async hangup(reason = 'hung up by the user'): Promise<number> {
     const open = this.calls;
@@ -220,6 +256,9 @@ export class Ue implements NetworkNode {
       toneHz: this.media.toneHz,
       identity: this.config.impu,
       accessHeaders: [['P-Access-Network-Info', ACCESS_NETWORK_INFO]],
+      onDtmf: (d) => {
+        this.digits += d.digit;
+      },
     };
   }
 
