@@ -1,6 +1,17 @@
 import type { RunningTopology } from './runner.js';
 import type { ScenarioStep } from './schema.js';
-import { callStep, expectLastStatus, expectMessagesReceived, hangupStep, messageStep } from '../ue/scenario-steps.js';
+import {
+  callStep,
+  dtmfStep,
+  expectDtmfReceived,
+  expectLastCaller,
+  expectLastStatus,
+  expectMessagesReceived,
+  hangupStep,
+  holdStep,
+  messageStep,
+  resumeStep,
+} from '../ue/scenario-steps.js';
 
 export interface StepResult {
   step: ScenarioStep;
@@ -29,7 +40,18 @@ export function stepLabel(step: ScenarioStep): string {
     case 'wait':
       return `wait ${step.ms} ms`;
     case 'call':
-      return `call ${step.from} → ${step.to}${step.durationMs !== undefined ? ` for ${step.durationMs} ms` : ''}`;
+      return (
+        `call ${step.from} → ${step.to}` +
+        (step.durationMs !== undefined ? ` for ${step.durationMs} ms` : '') +
+        (step.until ? ' until hangup' : '') +
+        (step.preconditions ? ' with preconditions' : '') +
+        (step.expect !== undefined ? `, expecting ${step.expect}` : '')
+      );
+    case 'hold':
+    case 'resume':
+      return `${step.kind} ${step.ue}`;
+    case 'dtmf':
+      return `dtmf ${step.ue} ${step.digits}`;
     case 'message':
       return `message ${step.from} → ${step.to}`;
     case 'expect':
@@ -58,6 +80,12 @@ async function runStep(run: RunningTopology, step: ScenarioStep): Promise<void> 
       return callStep(run, step);
     case 'hangup':
       return hangupStep(run, step.ue);
+    case 'hold':
+      return holdStep(run, step.ue);
+    case 'resume':
+      return resumeStep(run, step.ue);
+    case 'dtmf':
+      return dtmfStep(run, step);
     case 'message':
       return messageStep(run, step);
     case 'stop':
@@ -79,6 +107,8 @@ async function runStep(run: RunningTopology, step: ScenarioStep): Promise<void> 
       }
       if (e.messagesReceived) expectMessagesReceived(run, e.messagesReceived);
       if (e.lastStatus) expectLastStatus(run, e.lastStatus);
+      if (e.dtmfReceived) expectDtmfReceived(run, e.dtmfReceived);
+      if (e.lastCaller) expectLastCaller(run, e.lastCaller);
       return;
     }
     default:

@@ -152,6 +152,8 @@ export interface UeSpec {
   preconditions: boolean;
   answer: 'auto' | 'busy' | 'noanswer';
   answerAfterMs: number;
+  /** Codecs the UE takes in an offer (RFC 3264 §6.1); absent: every codec a simulated UE knows. */
+  codecs?: UeCodec[];
   /** The UE's own send path, impaired like a node's (a lossy radio link, issue 8 point 1). */
   impairment?: Impairment;
 }
@@ -160,7 +162,27 @@ export type ScenarioStep =
   | { kind: 'register'; ue: string }
   | { kind: 'deregister'; ue: string }
   | { kind: 'wait'; ms: number }
-  | { kind: 'call'; from: string; to: string; durationMs?: number; codec?: string; preconditions?: boolean }
+  | {
+      kind: 'call';
+      from: string;
+      to: string;
+      durationMs?: number;
+      codec?: string;
+      preconditions?: boolean;
+      /** The final status the INVITE must get (a failure status: the step passes when the call fails so). */
+      expect?: number;
+      /** The caller CANCELs when no final answer came within this many ms (RFC 3261 §9.1). */
+      timeoutMs?: number;
+      maxForwards?: number;
+      /** P-Preferred-Identity claimed: a UE name or a URI (RFC 3325 §9.2). */
+      identity?: string;
+      /** 'hangup': the call stays up until a hangup step. */
+      until?: 'hangup';
+    }
+  /** RFC 3264 §8.4: the UE puts its confirmed call on hold / takes it off hold with a re-INVITE. */
+  | { kind: 'hold' | 'resume'; ue: string }
+  /** RFC 4733: the UE sends digits as RTP events on its confirmed call. */
+  | { kind: 'dtmf'; ue: string; digits: string; durationMs?: number }
   | { kind: 'hangup'; ue: string }
   | { kind: 'message'; from: string; to: string; text: string }
   | { kind: 'expect'; expect: Expectation }
@@ -172,7 +194,14 @@ export interface Expectation {
   unregistered?: string[];
   lastStatus?: { ue: string; code: number };
   messagesReceived?: { ue: string; count: number };
+  /** The DTMF digits the UE received on its calls, all of them in order. */
+  dtmfReceived?: { ue: string; digits: string };
+  /** The identity the network asserted to the UE for its last incoming call: a UE name or a URI. */
+  lastCaller?: { ue: string; identity: string };
 }
+
+/** The voice codecs a simulated UE can offer and answer with (src/sdp/codecs.ts). */
+export type UeCodec = 'PCMU' | 'PCMA' | 'AMR-WB' | 'opus';
 
 export interface Timers {
   T1: number;
@@ -382,6 +411,7 @@ const ueFile = z.strictObject({
   answer: z.enum(['auto', 'busy', 'noanswer']).optional(),
   answerAfter: duration.optional(),
   impairment: impairment.optional(),
+  codecs: z.array(z.enum(['PCMU', 'PCMA', 'AMR-WB', 'opus'])).min(1).optional(),
 });
 
 // Scenario steps are one-key mappings (`- register: alice`); each kind validates its own value.
@@ -396,9 +426,17 @@ const STEP_VALUES = {
     from: name,
     to: destination,
     duration: duration.optional(),
-    codec: z.enum(['PCMU', 'PCMA', 'AMR', 'AMR-WB', 'telephone-event']).optional(),
+    codec: z.enum(['PCMU', 'PCMA', 'AMR-WB', 'opus']).optional(),
     preconditions: z.boolean().optional(),
+    expect: z.number().int().min(200).max(699).optional(),
+    timeout: duration.optional(),
+    maxForwards: z.number().int().min(0).max(255).optional(),
+    identity: destination.optional(),
+    until: z.literal('hangup').optional(),
   }),
+  hold: name,
+  resume: name,
+  dtmf: z.strictObject({ ue: name, digits: z.string().regex(/^[0-9*#A-Da-d]+$/, 'holds only DTMF digits 0-9, *, #, A-D (RFC 4733 §3.2)'), duration: duration.optional() }),
   message: z.strictObject({ from: name, to: destination, text: z.string() }),
   expect: z
     .strictObject({
@@ -406,6 +444,8 @@ const STEP_VALUES = {
       unregistered: ueList.optional(),
       lastStatus: z.strictObject({ ue: name, code: z.number().int().min(100).max(699) }).optional(),
       messagesReceived: z.strictObject({ ue: name, count: z.number().int().min(0) }).optional(),
+      dtmfReceived: z.strictObject({ ue: name, digits: z.string() }).optional(),
+      lastCaller: z.strictObject({ ue: name, identity: destination }).optional(),
     })
     .refine((e) => Object.keys(e).length > 0, 'names nothing to expect'),
   stop: name,
@@ -415,14 +455,17 @@ const STEP_VALUES = {
 type StepKind = keyof typeof STEP_VALUES;
 export const STEP_KINDS = Object.keys(STEP_VALUES) as StepKind[];
 /** Steps the scenario language will have, not implemented by the runner yet: rejected with a clear word. */
-const PLANNED_STEPS = new Set(['hold', 'resume', 'dtmf', 'transfer']);
+const PLANNED_STEPS = new Set(['transfer']);
 
 type ParsedStep =
   | { register: string }
   | { deregister: string }
   | { hangup: string }
   | { wait: number }
-  | { call: { from: string; to: string; duration?: number; codec?: string; preconditions?: boolean } }
+  | { call: z.infer<(typeof STEP_VALUES)['call']> }
+  | { hold: string }
+  | { resume: string }
+  | { dtmf: { ue: string; digits: string; duration?: number } }
   | { message: { from: string; to: string; text: string } }
   | { expect: Expectation }
   | { stop: string }
@@ -774,6 +817,7 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       preconditions: u.preconditions ?? false,
       answer: u.answer ?? 'auto',
       answerAfterMs: u.answerAfter ?? 0,
+      ...(u.codecs ? { codecs: u.codecs } : {}),
       ...(u.impairment ? { impairment: impairmentOf(u.impairment) } : {}),
     };
   });
@@ -793,6 +837,12 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       if ('register' in s) return ue(s.register, ['register']), { kind: 'register', ue: s.register };
       if ('deregister' in s) return ue(s.deregister, ['deregister']), { kind: 'deregister', ue: s.deregister };
       if ('hangup' in s) return ue(s.hangup, ['hangup']), { kind: 'hangup', ue: s.hangup };
+      if ('hold' in s) return ue(s.hold, ['hold']), { kind: 'hold', ue: s.hold };
+      if ('resume' in s) return ue(s.resume, ['resume']), { kind: 'resume', ue: s.resume };
+      if ('dtmf' in s) {
+        ue(s.dtmf.ue, ['dtmf', 'ue']);
+        return { kind: 'dtmf', ue: s.dtmf.ue, digits: s.dtmf.digits, ...(s.dtmf.duration !== undefined ? { durationMs: s.dtmf.duration } : {}) };
+      }
       if ('wait' in s) return { kind: 'wait', ms: s.wait };
       const node = (kind: 'stop' | 'start' | 'restart', v: string): ScenarioStep => {
         if (!byName.has(v)) fail(ctx, [...at, kind], `unknown node "${v}"${suggest(v, [...byName.keys()])}`);
@@ -804,6 +854,8 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       if ('call' in s) {
         ue(s.call.from, ['call', 'from']);
         target(s.call.to, ['call', 'to']);
+        if (s.call.identity !== undefined) target(s.call.identity, ['call', 'identity']);
+        if (s.call.until !== undefined && s.call.duration !== undefined) fail(ctx, [...at, 'call', 'until'], 'a call lasts either a duration or until a hangup step, not both');
         return {
           kind: 'call',
           from: s.call.from,
@@ -811,6 +863,11 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
           ...(s.call.duration !== undefined ? { durationMs: s.call.duration } : {}),
           ...(s.call.codec !== undefined ? { codec: s.call.codec } : {}),
           ...(s.call.preconditions !== undefined ? { preconditions: s.call.preconditions } : {}),
+          ...(s.call.expect !== undefined ? { expect: s.call.expect } : {}),
+          ...(s.call.timeout !== undefined ? { timeoutMs: s.call.timeout } : {}),
+          ...(s.call.maxForwards !== undefined ? { maxForwards: s.call.maxForwards } : {}),
+          ...(s.call.identity !== undefined ? { identity: s.call.identity } : {}),
+          ...(s.call.until !== undefined ? { until: s.call.until } : {}),
         };
       }
       if ('message' in s) {
@@ -823,6 +880,11 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       e.unregistered?.forEach((v, k) => ue(v, ['expect', 'unregistered', ...(e.unregistered!.length > 1 ? [k] : [])]));
       if (e.lastStatus) ue(e.lastStatus.ue, ['expect', 'lastStatus', 'ue']);
       if (e.messagesReceived) ue(e.messagesReceived.ue, ['expect', 'messagesReceived', 'ue']);
+      if (e.dtmfReceived) ue(e.dtmfReceived.ue, ['expect', 'dtmfReceived', 'ue']);
+      if (e.lastCaller) {
+        ue(e.lastCaller.ue, ['expect', 'lastCaller', 'ue']);
+        target(e.lastCaller.identity, ['expect', 'lastCaller', 'identity']);
+      }
       return { kind: 'expect', expect: e };
     });
   }

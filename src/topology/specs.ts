@@ -72,6 +72,7 @@ export function ueSpecOf(topology: Topology, ue: UeSpec): NodeSpec {
     preconditions: ue.preconditions,
     answer: ue.answer,
     answerAfterMs: ue.answerAfterMs,
+    ...(ue.codecs ? { codecs: ue.codecs } : {}),
   };
   return {
     name: ue.name,

@@ -274,7 +274,7 @@ ues:
           `scenarios:
   default:
     - register: alice
-    - hold: alice
+    - transfer: alice
     - dance: 1
     - wait: 5 parsecs
     - { register: alice, wait: 1s }
@@ -282,11 +282,11 @@ ues:
 `,
       ),
     ).toEqual([
-      'topologies/x.yaml:15:13: scenarios.default[1].hold: "hold" is planned but not supported yet; known steps: register, deregister, hangup, wait, call, message, expect, stop, start, restart',
-      'topologies/x.yaml:16:14: scenarios.default[2].dance: "dance" is not a step; known steps: register, deregister, hangup, wait, call, message, expect, stop, start, restart',
+      'topologies/x.yaml:15:17: scenarios.default[1].transfer: "transfer" is planned but not supported yet; known steps: register, deregister, hangup, wait, call, hold, resume, dtmf, message, expect, stop, start, restart',
+      'topologies/x.yaml:16:14: scenarios.default[2].dance: "dance" is not a step; known steps: register, deregister, hangup, wait, call, hold, resume, dtmf, message, expect, stop, start, restart',
       'topologies/x.yaml:17:13: scenarios.default[3].wait: "5 parsecs" is not a duration (milliseconds, or "500ms", "2s", "1m")',
       'topologies/x.yaml:18:7: scenarios.default[4]: a step has exactly one key, found 2 (register, wait); start a new "- " item per step',
-      'topologies/x.yaml:19:58: scenarios.default[5].call.codec: "G729" is not one of "PCMU", "PCMA", "AMR", "AMR-WB", "telephone-event"',
+      'topologies/x.yaml:19:58: scenarios.default[5].call.codec: "G729" is not one of "PCMU", "PCMA", "AMR-WB", "opus"',
     ]);
     expect(
       errorsOf(
