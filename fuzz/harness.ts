@@ -29,6 +29,8 @@ export interface FuzzOptions {
   maxHeapGrowthMb?: number;
   /** Distinct findings per target before it stops (default 20). */
   maxFindings?: number;
+  /** Heap limit of each worker (default 1024 MiB): an input that needs more is a crash finding. */
+  workerHeapMb?: number;
   corpus?: CorpusOptions;
   /** Progress lines for a person (stderr in the CLI). */
   log?: (line: string) => void;
@@ -107,7 +109,7 @@ function runTarget(ref: TargetRef, target: FuzzTarget, corpus: Corpus, o: FuzzOp
   return new Promise<TargetStats>((resolve) => {
     let stats: TargetStats | undefined;
     let fatal: TargetStats['stopped'] | undefined;
-    const worker = new Worker(WORKER_ENTRY, { workerData: config, resourceLimits: { maxOldGenerationSizeMb: 1024 } });
+    const worker = new Worker(WORKER_ENTRY, { workerData: config, resourceLimits: { maxOldGenerationSizeMb: o.workerHeapMb ?? 1024 } });
     let lastBeat = -1;
     let lastChange = Date.now();
     const stop = (kind: 'hang' | 'crash', message: string, detail: string[] = []) => {

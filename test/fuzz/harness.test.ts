@@ -6,7 +6,7 @@ import { loadCorpus } from '../../fuzz/corpus/index.js';
 import { generatorFor } from '../../fuzz/generate.js';
 import { replay, runFuzz, type FuzzSummary } from '../../fuzz/harness.js';
 import type { FuzzTarget, TargetRef } from '../../fuzz/types.js';
-import { diesLive, hangs, throwsTypeError, triggers } from './fixtures/broken-targets.js';
+import { diesLive, exhaustsMemory, hangs, throwsTypeError, triggers } from './fixtures/broken-targets.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -115,6 +115,19 @@ describe('the harness fails when a target is broken', () => {
     expect(crash[0]!.message).toBe('RangeError: thrown from a timer callback');
     expect(readFileSync(crash[0]!.files.find((x) => x.endsWith('.txt'))!, 'utf8')).toMatch(/thrown asynchronously: the culprit is one of inputs \d+ to \d+/);
     expect(s.stats.find((t) => t.target === 'broken-async')!.stopped).toBe('fatal');
+  }, 60_000);
+
+  it('saves the input on which a worker ran out of memory', async () => {
+    const dir = tempDir();
+    const s = await runFuzz({ targets: [broken('exhaustsMemory', 'broken-oom')], inputs: 100, seconds: 20, seed: 'harness-5', findingsDir: dir, workerHeapMb: 64 });
+    const found = findingsOf(s, 'broken-oom');
+    expect(found).toHaveLength(1);
+    expect(found[0]!.kind).toBe('crash');
+    expect(found[0]!.message).toMatch(/ERR_WORKER_OUT_OF_MEMORY/);
+    const input = readFileSync(found[0]!.files.find((x) => x.endsWith('.bin'))!);
+    expect(triggers(input)).toBe(true);
+    expect(input.equals(regenerate(exhaustsMemory, 'harness-5', found[0]!.index))).toBe(true);
+    expect(s.stats[0]!.stopped).toBe('fatal');
   }, 60_000);
 
   it('for a live target: reports error notes with the culprit, and a node that stops answering the probe', async () => {
