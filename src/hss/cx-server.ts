@@ -75,7 +75,7 @@ export class HssCxServer {
    * connection to the S-CSCF (the one its MAR/SAR came in on, found by Origin-Host).
    */
   attach(node: DiameterNode): void {
-    for (const code of CX_COMMANDS) node.onRequest(code, (req) => this.handle(req));
+    for (const code of CX_COMMANDS) node.onRequest(code, (req) => this.answer(req));
     this.newSessionId = () => node.newSessionId();
     this.send = (host, request) => {
       const conn = node.peer(host);
@@ -98,6 +98,25 @@ export class HssCxServer {
   }
 
   /**
+   * `handle`, answered only once the store has made its writes durable: with group commit the SQN and the
+   * S-CSCF assignment of an MAA or SAA reach the disk with the batch they were written in, and the answer
+   * must not overtake them (TS 33.102 §6.3.2, issue 8). A batch that fails to commit turns every answer that
+   * relied on it into DIAMETER_UNABLE_TO_COMPLY.
+   */
+  async answer(req: DiameterMessage): Promise<DiameterMessage> {
+    const answer = this.handle(req);
+    try {
+      await this.context.store.flush();
+    } catch (e) {
+      const failed = this.errorAnswer(req, e);
+      failed.hopByHop = req.hopByHop;
+      failed.endToEnd = req.endToEnd;
+      return failed;
+    }
+    return answer;
+  }
+
+  /**
    * Network-initiated de-registration (TS 29.228 §6.1.3): an RTR to the S-CSCF serving `target` (an IMPI,
    * or an IMPU together with its implicit registration set). On DIAMETER_SUCCESS the identities become
    * NOT_REGISTERED here too. Resolves with the RTA; rejects with HssRequestError when there is nobody to tell.
@@ -109,6 +128,7 @@ export class HssCxServer {
     const answer = RegistrationTerminationAnswer.decode(await send(plan.scscfHost, request));
     if (answer.resultCode === ResultCode.DIAMETER_SUCCESS) {
       applyDeregistration(this.context, plan);
+      await this.context.store.flush();
       this.context.note('info', `RTA: ${plan.serverName} confirmed; ${plan.impus.join(', ')} not registered`, 'TS 29.228 §6.1.3.1');
     } else {
       this.context.note('warn', `RTA from ${plan.serverName}: ${answer.resultCode ?? answer.experimentalResultCode}; registration state kept`, 'TS 29.228 §6.1.3.1');

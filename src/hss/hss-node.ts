@@ -40,7 +40,8 @@ export class HssNode implements NetworkNode {
     this.name = spec.name;
     const realm = spec.settings.realm || spec.domain;
     const originHost = `${spec.name}.${spec.domain}`;
-    this.store = deps.store ?? new SqliteSubscriberStore(deps.dataDir);
+    // Group commit: the Cx server answers only after the batch holding its writes is committed (cx-server.ts).
+    this.store = deps.store ?? new SqliteSubscriberStore(deps.dataDir, { groupCommit: true });
     this.diameter = new DiameterNode({
       name: spec.name,
       originHost,

@@ -119,6 +119,10 @@ export class MemorySubscriberStore implements SubscriberStore {
     }
   }
 
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
   close(): void {}
 }
 

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { GroupCommit } from './group-commit.js';
 import { StoreError, type SubscriberStore } from './store.js';
 import {
   normaliseImpu,
@@ -84,13 +85,18 @@ interface RegistrationRow {
  * Journal mode WAL with `synchronous = FULL` makes every commit reach the disk (fsync of the WAL) before the
  * call returns, so a process killed right after it answered an MAA or SAA still has the SQN and the S-CSCF
  * assignment that answer relied on (TS 33.102 §6.3.2: a SQN handed out must never be handed out again).
+ *
+ * With `groupCommit` (what the HSS node uses) writes are not committed per call but per event-loop turn
+ * (group-commit.ts); they are durable when `flush()` resolves, and the Cx server answers only then.
  */
 export class SqliteSubscriberStore implements SubscriberStore {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly stmt;
+  /** Set when writes are grouped per event-loop turn; undefined: each write commits before it returns. */
+  readonly groupCommit: GroupCommit | undefined;
 
-  constructor(dataDir: string, options: { fileName?: string } = {}) {
+  constructor(dataDir: string, options: { fileName?: string; groupCommit?: boolean } = {}) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, options.fileName ?? 'hss.sqlite');
     this.db = new Database(this.path);
@@ -99,6 +105,7 @@ export class SqliteSubscriberStore implements SubscriberStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    this.groupCommit = options.groupCommit ? new GroupCommit(this.db) : undefined;
     const db = this.db;
     this.stmt = {
       getSubscriber: db.prepare<[string], SubscriberRow>('SELECT * FROM subscriber WHERE impi = ?'),
@@ -151,6 +158,7 @@ export class SqliteSubscriberStore implements SubscriberStore {
 
   put(s: Subscriber): void {
     validateSubscriber(s);
+    this.groupCommit?.join();
     this.db.transaction(() => {
       for (const p of s.impus) {
         const owner = this.stmt.ownerOf.get(normaliseImpu(p.uri))?.impi;
@@ -184,6 +192,7 @@ export class SqliteSubscriberStore implements SubscriberStore {
   }
 
   remove(impi: string): boolean {
+    this.groupCommit?.join();
     return this.db.transaction(() => {
       const impus = this.stmt.impusOf.all(impi);
       for (const p of impus) this.stmt.deleteRegistration.run(normaliseImpu(p.uri));
@@ -192,6 +201,7 @@ export class SqliteSubscriberStore implements SubscriberStore {
   }
 
   nextSqn(impi: string, advance: (sqn: bigint) => bigint): bigint {
+    this.groupCommit?.join();
     return this.db.transaction(() => {
       const row = this.stmt.getSqn.get(impi);
       if (!row) throw new StoreError(`no subscriber ${impi}`);
@@ -204,6 +214,7 @@ export class SqliteSubscriberStore implements SubscriberStore {
 
   setSqn(impi: string, sqn: bigint): void {
     checkSqn(sqn);
+    this.groupCommit?.join();
     if (this.stmt.setSqn.run(Number(sqn), impi).changes === 0) throw new StoreError(`no subscriber ${impi}`);
   }
 
@@ -214,6 +225,7 @@ export class SqliteSubscriberStore implements SubscriberStore {
   }
 
   setRegistrations(registrations: Registration[]): void {
+    this.groupCommit?.join();
     this.db.transaction(() => {
       for (const r of registrations) {
         const key = normaliseImpu(r.impu);
@@ -237,18 +249,26 @@ export class SqliteSubscriberStore implements SubscriberStore {
       throw new StoreError(`Server-Name must be a SIP URI (TS 29.229 §6.3.4), got "${scscf.serverName}"`);
     if (!scscf.capabilities.every((c) => Number.isInteger(c) && c >= 0 && c <= 0xffffffff))
       throw new StoreError('capabilities are Unsigned32 values (TS 29.229 §6.3.5)');
+    this.groupCommit?.join();
     this.stmt.upsertScscf.run(scscf.serverName, JSON.stringify(scscf.capabilities));
   }
 
   removeScscf(serverName: string): boolean {
+    this.groupCommit?.join();
     return this.stmt.deleteScscf.run(serverName).changes > 0;
   }
 
   transaction<T>(fn: (store: SubscriberStore) => T): T {
+    this.groupCommit?.join();
     return this.db.transaction(() => fn(this))();
   }
 
+  flush(): Promise<void> {
+    return this.groupCommit?.flush() ?? Promise.resolve();
+  }
+
   close(): void {
+    this.groupCommit?.commit();
     if (this.db.open) this.db.close();
   }
 

@@ -3,7 +3,8 @@ import type { Registration, ScscfCapabilities, Subscriber } from './subscriber.j
 /**
  * Where the HSS keeps subscriptions and what it learned about them (ARCHITECTURE: "the subscriber store is
  * an interface"). Every method is all-or-nothing. Writes that an answer depends on (SQN, S-CSCF assignment,
- * registration state) are durable when the method returns, so an answer never promises what a crash forgets.
+ * registration state) are durable when the method returns, or for a store that groups commits when `flush()`
+ * resolves, so an answer never promises what a crash forgets.
  *
  * The interface is synchronous: the embedded store answers in microseconds, and a store that is synchronous
  * can run an import or a read-modify-write as one transaction without interleaving other requests.
@@ -40,6 +41,13 @@ export interface SubscriberStore {
 
   /** Runs `fn` as one transaction: every write inside it lands, or none does (a failed import changes nothing). */
   transaction<T>(fn: (store: SubscriberStore) => T): T;
+
+  /**
+   * Resolves when every write made so far is durable; rejects when it could not be made so. A store that
+   * groups commits (SqliteSubscriberStore with `groupCommit`) makes writes durable only here, so whoever
+   * answers on a write (the Cx server) awaits this first; for the others it resolves at once.
+   */
+  flush(): Promise<void>;
 
   close(): void;
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,10 +7,25 @@ import { SqliteSubscriberStore } from '../../src/hss/sqlite-store.js';
 import { MemorySubscriberStore } from '../../src/hss/memory-store.js';
 import { StoreError, type SubscriberStore } from '../../src/hss/store.js';
 import type { Subscriber } from '../../src/hss/subscriber.js';
+import { f2345 } from '../../src/aka/milenage.js';
+import { CxClient, ServerAssignmentType } from '../../src/diameter/cx/index.js';
+import { DiameterNode } from '../../src/diameter/node.js';
+import { ResultCode } from '../../src/diameter/result-codes.js';
+import { TraceBus } from '../../src/trace/events.js';
+import { SystemClock } from '../../src/util/clock.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+const K = Buffer.from('465b5ce8b199b49faa5f0a2ee238a6bc', 'hex');
+const OPC = Buffer.from('cd63cb71954a9f4e48a5994e37a02baf', 'hex');
+const SCSCF = 'sip:scscf.ims.lab:6060';
 
 const dirs: string[] = [];
 const stores: SubscriberStore[] = [];
-afterEach(() => {
+const children: ChildProcess[] = [];
+const nodes: DiameterNode[] = [];
+afterEach(async () => {
+  for (const n of nodes.splice(0)) await n.close();
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const s of stores.splice(0)) s.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -21,8 +36,8 @@ function tempDir(): string {
   return d;
 }
 
-function open(dir: string): SqliteSubscriberStore {
-  const s = new SqliteSubscriberStore(dir);
+function open(dir: string, options: { groupCommit?: boolean } = {}): SqliteSubscriberStore {
+  const s = new SqliteSubscriberStore(dir, options);
   stores.push(s);
   return s;
 }
@@ -47,6 +62,7 @@ function alice(): Subscriber {
 
 describe.each([
   ['sqlite', () => open(tempDir())],
+  ['sqlite with group commit', () => open(tempDir(), { groupCommit: true })],
   ['memory', () => new MemorySubscriberStore()],
 ] as const)('%s store', (_name, make) => {
   it('stores, finds by IMPU, lists and removes', () => {
@@ -169,4 +185,77 @@ describe('sqlite persistence', () => {
     const b = open(dir);
     expect(b.get('alice@ims.lab')!.sqn).toBe(BigInt('0x' + answered));
   });
+
+  it('with group commit, every MAA and SAA received before a SIGKILL has its SQN and registration on disk', async () => {
+    const dir = tempDir();
+    const a = open(dir);
+    const subscribers = [0, 1, 2, 3].map((i) => ({
+      ...alice(), impi: `u${i}@ims.lab`, impus: [{ uri: `sip:u${i}@ims.lab`, barred: false }], authSchemes: ['AKAv1-MD5' as const],
+      k: K, opc: OPC, sqn: 0x20n, allowedVisitedNetworks: [],
+    }));
+    for (const s of subscribers) a.put(s);
+    a.close();
+    const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/hss-child.ts'), dir, '127.0.44.21'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise((r) => child.on('exit', r));
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`HSS child did not listen: ${stderr}`)), 15_000);
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening (\d+)\n/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+      child.on('exit', () => reject(new Error(`HSS child exited early: ${stderr}`)));
+    });
+    const clock = new SystemClock();
+    const scscf = new DiameterNode({ name: 'scscf', originHost: 'scscf.ims.lab', originRealm: 'ims.lab', address: '127.0.44.22', port: 0, clock, random: new SeededRandom(1), trace: new TraceBus(clock) });
+    nodes.push(scscf);
+    const cx = new CxClient(scscf, await scscf.connect('127.0.44.21', port));
+    // Pipelined, so that several land in one batch: 5 rounds of one MAR per subscriber, then an SAR each.
+    const sqns = new Map<string, bigint>();
+    for (let round = 0; round < 5; round++) {
+      const maas = await Promise.all(subscribers.map((s) => cx.mar({
+        userName: s.impi, publicIdentity: s.impus[0]!.uri, serverName: SCSCF, sipNumberAuthItems: 2,
+        sipAuthDataItem: { authenticationScheme: 'Digest-AKAv1-MD5' },
+      })));
+      maas.forEach((maa, i) => {
+        expect(maa.resultCode).toBe(ResultCode.DIAMETER_SUCCESS);
+        for (const item of maa.sipAuthDataItems) {
+          const sqn = sqnOf(item.authenticate!);
+          const impi = subscribers[i]!.impi;
+          if (sqn > (sqns.get(impi) ?? 0n)) sqns.set(impi, sqn);
+        }
+      });
+    }
+    const saas = await Promise.all(subscribers.slice(0, 2).map((s) => cx.sar({
+      userName: s.impi, publicIdentities: [s.impus[0]!.uri], serverName: SCSCF, serverAssignmentType: ServerAssignmentType.REGISTRATION, userDataAlreadyAvailable: 0,
+    })));
+    for (const saa of saas) expect(saa.resultCode).toBe(ResultCode.DIAMETER_SUCCESS);
+    // Killed right after the last answer arrived: no clean close, no commit at exit.
+    child.kill('SIGKILL');
+    await exited;
+    const b = open(dir);
+    for (const s of subscribers) expect(b.get(s.impi)!.sqn, s.impi).toBe(sqns.get(s.impi));
+    expect(b.getRegistration('sip:u0@ims.lab')).toMatchObject({ state: 'REGISTERED', serverName: SCSCF, authPending: false });
+    expect(b.getRegistration('sip:u1@ims.lab')).toMatchObject({ state: 'REGISTERED', serverName: SCSCF, authPending: false });
+    expect(b.getRegistration('sip:u2@ims.lab')).toMatchObject({ state: 'NOT_REGISTERED', serverName: SCSCF, authPending: true });
+  });
 });
+
+/** The SQN an AKA vector carries: AUTN starts with SQN ⊕ AK, AK = f5(RAND) (TS 33.102 §6.3.2). */
+function sqnOf(randAutn: Buffer): bigint {
+  const rand = randAutn.subarray(0, 16);
+  const concealed = randAutn.subarray(16, 22);
+  const ak = f2345(K, OPC, rand).ak;
+  const sqn = Buffer.alloc(6);
+  for (let i = 0; i < 6; i++) sqn[i] = concealed[i]! ^ ak[i]!;
+  return BigInt('0x' + sqn.toString('hex'));
+}
