@@ -41,7 +41,7 @@ import {
   verifyMismatch,
   type IpsecOffer,
 } from './sec-agree.js';
-import { saKey, type PendingSecurityAssociations, type SecurityAssociation } from './security-associations.js';
+import type { PendingSecurityAssociations, SecurityAssociation } from './security-associations.js';
 
 export interface RegisterContext {
   node: string;
@@ -194,9 +194,8 @@ export class RegisterProcedure {
       const pending = this.ctx.sas.get(address, o);
       if (pending) out.push(pending);
     }
-    const keys = new Set(offers.map((o) => saKey(address, o)));
-    for (const r of this.ctx.cache.byUe(address)) {
-      if (r.sa && keys.has(saKey(r.sa.ueAddress, r.sa.ue)) && !out.includes(r.sa)) out.push(r.sa);
+    for (const o of offers) {
+      for (const r of this.ctx.cache.bySa(address, o)) if (r.sa && r.ue.address === address && !out.includes(r.sa)) out.push(r.sa);
     }
     return out;
   }

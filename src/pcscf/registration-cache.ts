@@ -7,7 +7,7 @@
 import { Subject, type Observable } from 'rxjs';
 import type { TransportAddress } from '../sip/transport/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
-import type { SecurityAssociation } from './security-associations.js';
+import { saKey, type SecurityAssociation } from './security-associations.js';
 
 export interface PcscfRegistration {
   /** The UE's contact URI as registered (without <>). */
@@ -52,8 +52,69 @@ export function contactKey(contact: string): string {
   return contact.trim().toLowerCase();
 }
 
+/** Contact keys under a lookup value, each set in insertion order (the order `list()` has). */
+class Index {
+  private readonly sets = new Map<string, Set<string>>();
+
+  add(at: string, key: string): void {
+    const set = this.sets.get(at);
+    if (set) set.add(key);
+    else this.sets.set(at, new Set([key]));
+  }
+
+  remove(at: string, key: string): void {
+    const set = this.sets.get(at);
+    if (!set) return;
+    set.delete(key);
+    if (set.size === 0) this.sets.delete(at);
+  }
+
+  get(at: string): ReadonlySet<string> | undefined {
+    return this.sets.get(at);
+  }
+
+  clear(): void {
+    this.sets.clear();
+  }
+}
+
+/** Where a registration is found besides its contact. */
+interface IndexKeys {
+  readonly address: string;
+  readonly endpoint: string;
+  /** Its implicit set and the identity it registered, lowercased. */
+  readonly impus: ReadonlySet<string>;
+  /** Its SA pair in use (security-associations.ts saKey), if any. */
+  readonly sa: string | undefined;
+}
+
+function endpointKey(address: string, port: number): string {
+  return `${address} ${port}`;
+}
+
+function indexKeys(reg: PcscfRegistration): IndexKeys {
+  const impus = new Set<string>();
+  for (const u of reg.impus) impus.add(u.trim().toLowerCase());
+  impus.add(reg.registeredImpu.trim().toLowerCase());
+  return {
+    address: reg.ue.address,
+    endpoint: endpointKey(reg.ue.address, reg.ue.port),
+    impus,
+    sa: reg.sa ? saKey(reg.sa.ueAddress, reg.sa.ue) : undefined,
+  };
+}
+
+/**
+ * Registrations by contact, with indexes by UE address, by address and port, by IMPU and by SA: every
+ * REGISTER and every request from a UE looks its registrations up (§5.2.2.1 SA choice, §5.2.6.3 asserted
+ * identity), so a lookup costs the registrations it returns, not the size of the cache.
+ */
 export class RegistrationCache {
-  private readonly byContact = new Map<string, { reg: PcscfRegistration; timer: TimerHandle }>();
+  private readonly byContact = new Map<string, { reg: PcscfRegistration; timer: TimerHandle; at: IndexKeys }>();
+  private readonly byAddress = new Index();
+  private readonly byEndpoint = new Index();
+  private readonly byImpuKey = new Index();
+  private readonly bySaKey = new Index();
   private readonly changes = new Subject<RegistrationChange>();
   /** Every change: sessions and the reg-event subscriber follow it; the trace notes come from the P-CSCF. */
   readonly changes$: Observable<RegistrationChange> = this.changes.asObservable();
@@ -66,7 +127,9 @@ export class RegistrationCache {
     const old = this.byContact.get(key);
     old?.timer.cancel();
     const timer = this.clock.setTimeout(() => this.remove(reg.contact, 'expired'), Math.max(0, reg.expiresAt - this.clock.now()));
-    this.byContact.set(key, { reg, timer });
+    const at = indexKeys(reg);
+    this.reindex(key, old?.at, at);
+    this.byContact.set(key, { reg, timer, at });
     this.changes.next({ kind: old ? 'refreshed' : 'registered', registration: reg });
   }
 
@@ -76,6 +139,7 @@ export class RegistrationCache {
     if (!entry) return undefined;
     entry.timer.cancel();
     this.byContact.delete(key);
+    this.reindex(key, entry.at, undefined);
     this.changes.next({ kind: 'removed', registration: entry.reg, reason });
     return entry.reg;
   }
@@ -86,13 +150,17 @@ export class RegistrationCache {
 
   /** Registrations whose implicit set holds `impu` (compared case-insensitively, as IMPU keys are). */
   byImpu(impu: string): PcscfRegistration[] {
-    const k = impu.trim().toLowerCase();
-    return this.list().filter((r) => r.impus.some((u) => u.toLowerCase() === k) || r.registeredImpu.toLowerCase() === k);
+    return this.collect(this.byImpuKey.get(impu.trim().toLowerCase()));
   }
 
   /** Registrations made from one UE address (and port, when given). */
   byUe(address: string, port?: number): PcscfRegistration[] {
-    return this.list().filter((r) => r.ue.address === address && (port === undefined || r.ue.port === port));
+    return this.collect(port === undefined ? this.byAddress.get(address) : this.byEndpoint.get(endpointKey(address, port)));
+  }
+
+  /** Registrations whose SA pair in use is the one the UE at `address` set up with these SPIs (TS 33.203 §7.4). */
+  bySa(address: string, ue: { spiC: number; spiS: number }): PcscfRegistration[] {
+    return this.collect(this.bySaKey.get(saKey(address, ue)));
   }
 
   list(): PcscfRegistration[] {
@@ -110,10 +178,34 @@ export class RegistrationCache {
       this.changes.next({ kind: 'removed', registration: reg, reason: 'stopped' });
     }
     this.byContact.clear();
+    this.byAddress.clear();
+    this.byEndpoint.clear();
+    this.byImpuKey.clear();
+    this.bySaKey.clear();
   }
 
   close(): void {
     this.clear();
     this.changes.complete();
+  }
+
+  private collect(keys: ReadonlySet<string> | undefined): PcscfRegistration[] {
+    const out: PcscfRegistration[] = [];
+    if (keys) for (const key of keys) out.push(this.byContact.get(key)!.reg);
+    return out;
+  }
+
+  /** Moves a contact from its old index entries to its new ones; a refresh that keeps them keeps its place. */
+  private reindex(key: string, from: IndexKeys | undefined, to: IndexKeys | undefined): void {
+    const move = (index: Index, a: string | undefined, b: string | undefined) => {
+      if (a === b) return;
+      if (a !== undefined) index.remove(a, key);
+      if (b !== undefined) index.add(b, key);
+    };
+    move(this.byAddress, from?.address, to?.address);
+    move(this.byEndpoint, from?.endpoint, to?.endpoint);
+    move(this.bySaKey, from?.sa, to?.sa);
+    if (from) for (const u of from.impus) if (!to?.impus.has(u)) this.byImpuKey.remove(u, key);
+    if (to) for (const u of to.impus) if (!from?.impus.has(u)) this.byImpuKey.add(u, key);
   }
 }

@@ -164,4 +164,46 @@ describe('RegistrationCache', () => {
     expect(seen).toEqual(['registered', 'refreshed', 'removed:expired']);
     expect(clock.pending).toBe(0);
   });
+
+  it('finds registrations by UE address and by IMPU through indexes that follow refreshes and removals', () => {
+    const cache = new RegistrationCache(new FakeClock(0));
+    const at = (i: number, address: string, port: number, impus: string[]): PcscfRegistration => ({
+      ...reg(`sip:ue${i}@${address}:${port}`, 10_000), impus, registeredImpu: impus[0]!, ue: { transport: 'udp', address, port },
+    });
+    for (let i = 0; i < 1000; i++) cache.put(at(i, `127.0.1.${i % 250}`, 5060 + (i % 4), [`sip:u${i}@ims.lab`, `tel:+${i}`]));
+    const contacts = (regs: PcscfRegistration[]) => regs.map((r) => r.contact);
+    expect(contacts(cache.byUe('127.0.1.7'))).toEqual(['sip:ue7@127.0.1.7:5063', 'sip:ue257@127.0.1.7:5061', 'sip:ue507@127.0.1.7:5063', 'sip:ue757@127.0.1.7:5061']);
+    expect(contacts(cache.byUe('127.0.1.7', 5061))).toEqual(['sip:ue257@127.0.1.7:5061', 'sip:ue757@127.0.1.7:5061']);
+    expect(contacts(cache.byImpu(' SIP:U42@IMS.LAB '))).toEqual(['sip:ue42@127.0.1.42:5062']);
+    expect(cache.byUe('127.0.2.1')).toEqual([]);
+    // A refresh that moves the UE and changes its implicit set moves it in both indexes.
+    cache.put({ ...at(42, '127.0.1.42', 5062, ['sip:u42@ims.lab']), ue: { transport: 'udp', address: '127.0.9.9', port: 5062 } });
+    expect(contacts(cache.byUe('127.0.1.42'))).toEqual(['sip:ue292@127.0.1.42:5060', 'sip:ue542@127.0.1.42:5062', 'sip:ue792@127.0.1.42:5060']);
+    expect(contacts(cache.byUe('127.0.9.9'))).toEqual(['sip:ue42@127.0.1.42:5062']);
+    expect(cache.byImpu('tel:+42')).toEqual([]);
+    expect(contacts(cache.byImpu('sip:u42@ims.lab'))).toEqual(['sip:ue42@127.0.1.42:5062']);
+    cache.remove('sip:ue42@127.0.1.42:5062', 'deregistered');
+    expect(cache.byUe('127.0.9.9')).toEqual([]);
+    expect(cache.byImpu('sip:u42@ims.lab')).toEqual([]);
+    cache.clear();
+    expect(cache.byUe('127.0.1.7')).toEqual([]);
+    expect(cache.byImpu('tel:+7')).toEqual([]);
+  });
+
+  it('finds a registration by the SA pair it uses, and forgets the old pair when a re-registration brings a new one', () => {
+    const cache = new RegistrationCache(new FakeClock(0));
+    const withSa = (contact: string, spiC: number, spiS: number): PcscfRegistration => ({
+      ...reg(contact, 10_000),
+      sa: { ueAddress: '127.0.0.9', ue: { spiC, spiS } } as unknown as NonNullable<PcscfRegistration['sa']>,
+    });
+    cache.put(withSa('sip:a@127.0.0.9:5060', 1000, 1001));
+    cache.put(withSa('sip:b@127.0.0.9:5062', 2000, 2001));
+    expect(cache.bySa('127.0.0.9', { spiC: 1000, spiS: 1001 }).map((r) => r.contact)).toEqual(['sip:a@127.0.0.9:5060']);
+    expect(cache.bySa('127.0.0.8', { spiC: 1000, spiS: 1001 })).toEqual([]);
+    cache.put(withSa('sip:a@127.0.0.9:5060', 3000, 3001));
+    expect(cache.bySa('127.0.0.9', { spiC: 1000, spiS: 1001 })).toEqual([]);
+    expect(cache.bySa('127.0.0.9', { spiC: 3000, spiS: 3001 }).map((r) => r.contact)).toEqual(['sip:a@127.0.0.9:5060']);
+    cache.remove('sip:b@127.0.0.9:5062', 'deregistered');
+    expect(cache.bySa('127.0.0.9', { spiC: 2000, spiS: 2001 })).toEqual([]);
+  });
 });
