@@ -29,15 +29,53 @@ const BY_LOWER = new Map<string, string>();
 for (const n of CANONICAL) BY_LOWER.set(n.toLowerCase(), n);
 for (const [c, n] of Object.entries(COMPACT)) BY_LOWER.set(c, n);
 
+/** What a header name spelled exactly so resolves to. */
+interface Resolved {
+  readonly key: string;
+  readonly canonical: string | undefined;
+}
+
+/**
+ * Resolutions by the name exactly as written: every header of every message is looked up, and nearly all are
+ * spelled canonically, in lowercase or compact. Buckets by length and first character hold those spellings,
+ * so a known name costs one or two string comparisons: no lower-cased copy, no hashing of a string just cut
+ * out of a datagram. Other spellings ("CALL-ID", "call-Id") take the general path.
+ */
+const MAX_FAST_LENGTH = 40;
+// Filled up front: a packed array, not a sparse one V8 would keep as a dictionary.
+const SPELLINGS: Array<Array<[string, Resolved]> | undefined> = new Array<undefined>((MAX_FAST_LENGTH + 1) << 7).fill(undefined);
+
+function bucketOf(name: string): number {
+  return (name.length << 7) | (name.charCodeAt(0) & 0x7f);
+}
+
+for (const [lower, canonical] of BY_LOWER) {
+  const resolved: Resolved = { key: canonical.toLowerCase(), canonical };
+  const spellings = new Set([lower, canonical, lower.length === 1 ? lower.toUpperCase() : canonical]);
+  for (const spelling of spellings) {
+    if (spelling.length > MAX_FAST_LENGTH) continue;
+    (SPELLINGS[bucketOf(spelling)] ??= []).push([spelling, resolved]);
+  }
+}
+
+function resolve(name: string): Resolved {
+  if (name.length > 0 && name.length <= MAX_FAST_LENGTH) {
+    const bucket = SPELLINGS[bucketOf(name)];
+    if (bucket !== undefined) for (let i = 0; i < bucket.length; i++) if (bucket[i]![0] === name) return bucket[i]![1];
+  }
+  const lower = name.toLowerCase();
+  const canonical = BY_LOWER.get(lower);
+  return { key: canonical ? canonical.toLowerCase() : lower, canonical };
+}
+
 /** The canonical spelling of a header name (compact forms expanded); unknown names come back unchanged. */
 export function canonicalHeaderName(name: string): string {
-  return BY_LOWER.get(name.toLowerCase()) ?? name;
+  return resolve(name).canonical ?? name;
 }
 
 /** The lookup key of a header name: lowercase, with compact forms expanded. */
 export function headerKey(name: string): string {
-  const known = BY_LOWER.get(name.toLowerCase());
-  return known ? known.toLowerCase() : name.toLowerCase();
+  return resolve(name).key;
 }
 
 /**
