@@ -422,7 +422,9 @@ export class Call {
     if (!this.offer!.preconditions || this.qosReported || !this.peerMedia || this.finishing || dialog.state === 'terminated') return;
     // RFC 3312 §6: our resources are up (simulated: at once); the UPDATE says so, with a new offer (§8 version + 1).
     this.qosReported = true;
-    const next = resumeOffer(this.offer!);
+    // TS 24.228 §7.2: the later offers carry the one codec chosen (RFC 3264 §8.3.2), which also keeps the UPDATE
+    // small enough for UDP (RFC 3261 §18.1.1).
+    const next = resumeOffer({ ...this.offer!, codecs: negotiatedCodecs(this.offer!, this.peerMedia.codec) });
     const offer: LocalOffer = { ...next, sdp: withPreconditionLines(next.sdp, RESERVED_OFFER_LINES) };
     this.note('info', 'resources reserved (simulated at once): UPDATE with a=curr:qos local sendrecv', 'RFC 3312 §6, TS 24.229 §6.1.2');
     this.offering = true;
@@ -498,7 +500,7 @@ export class Call {
       return;
     }
     this.peerMedia = peer;
-    this.template = { ...this.offer!, preconditions: false };
+    this.template = { ...this.offer!, codecs: negotiatedCodecs(this.offer!, peer.codec), preconditions: false };
     this.rtp!.start(peer);
     this.set({ state: 'confirmed', status: r.status, reason: r.reason });
     if (options.durationMs !== undefined) {
@@ -567,6 +569,7 @@ export class Call {
       // The INVITE ended without our 2xx: the caller cancelled (the UA core answered 487, §9.2) or gave up.
       if (!this.okResponse && !this.finishing) {
         const last = incoming.transaction.lastResponse;
+        if (last?.status === 487) this.note('info', 'CANCEL from the caller: the INVITE ended with 487 Request Terminated', 'RFC 3261 §9.2');
         void this.finish({ status: last?.status ?? 487, reason: last?.status === 487 ? 'cancelled by the caller' : 'INVITE transaction ended' });
       }
     });
@@ -983,6 +986,13 @@ function hasOption(m: SipRequest | SipResponse, header: 'Supported' | 'Require',
   } catch {
     return false;
   }
+}
+
+/** Of our offer's formats, the chosen codec and its telephone-event, with our payload type numbers. */
+function negotiatedCodecs(offer: LocalOffer, chosen: Codec): Codec[] {
+  const voice = offer.codecs.find((c) => c.name === chosen.name && c.clockRate === chosen.clockRate);
+  const te = offer.codecs.find((c) => c.name === 'telephone-event' && c.clockRate === chosen.clockRate);
+  return voice ? (te ? [voice, te] : [voice]) : [...offer.codecs];
 }
 
 /** Whether an offer carries QoS precondition lines (RFC 3312 §5) on an audio stream. */
