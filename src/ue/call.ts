@@ -809,11 +809,17 @@ export class Call {
       onRequest: (incoming) => {
         switch (incoming.method) {
           case 'PRACK':
-            return this.onPrack(incoming);
           case 'UPDATE':
-            return this.onOffer(incoming);
           case 'INVITE':
-            return this.onOffer(incoming);
+            try {
+              if (incoming.method === 'PRACK') this.onPrack(incoming);
+              else this.onOffer(incoming);
+            } catch (e) {
+              // No peer's request may crash the UE: it gets a 500 with the reason, the session stays as it was.
+              this.note('warn', `${incoming.method} not handled: ${(e as Error).message}`, 'RFC 3261 §21.5.1');
+              incoming.respond(500, { reason: 'Server Internal Error', headers: [['Warning', `399 ${host(this.env.mediaAddress)} "${quote((e as Error).message)}"`]] });
+            }
+            return;
           default:
             // §15.1.2: the UAS of a BYE answers 200 and ends the session; media stops with it.
             incoming.respond(200);
