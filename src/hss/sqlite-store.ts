@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { GroupCommit } from './group-commit.js';
+import { GroupCommit } from '../util/group-commit.js';
 import { StoreError, type SubscriberStore } from './store.js';
 import {
   normaliseImpu,

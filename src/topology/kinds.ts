@@ -50,7 +50,7 @@ export const NODE_BINDERS: Partial<Record<NodeKind, NodeBinder>> = {
       // Issue 8 point 2: under the runner the S-CSCF's registrations live in the data directory, so a restart
       // (stopNode/startNode, or a killed `imslab serve`) keeps every binding confirmed with a 200.
       c.bind(REGISTRATION_STORE)
-        .toDynamicValue(() => new SqliteRegistrationStore(c.get<string>(TOKENS.DataDir), { node: c.get<NodeSpec>(TOKENS.NodeSpec).name }))
+        .toDynamicValue(() => new SqliteRegistrationStore(c.get<string>(TOKENS.DataDir), { node: c.get<NodeSpec>(TOKENS.NodeSpec).name, groupCommit: true }))
         .inSingletonScope();
       bindScscf(c);
     },

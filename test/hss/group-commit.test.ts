@@ -7,7 +7,7 @@ import { f2345 } from '../../src/aka/milenage.js';
 import { MultimediaAuthAnswer, MultimediaAuthRequest } from '../../src/diameter/cx/index.js';
 import { ResultCode } from '../../src/diameter/result-codes.js';
 import { HssCxServer } from '../../src/hss/cx-server.js';
-import { GroupCommit } from '../../src/hss/group-commit.js';
+import { GroupCommit } from '../../src/util/group-commit.js';
 import { MemorySubscriberStore } from '../../src/hss/memory-store.js';
 import { SqliteSubscriberStore } from '../../src/hss/sqlite-store.js';
 import { StoreError } from '../../src/hss/store.js';
@@ -107,7 +107,8 @@ describe('GroupCommit', () => {
     db.pragma('foreign_keys = ON');
     db.exec(`CREATE TABLE parent (id INTEGER PRIMARY KEY);
       CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);`);
-    const gc = new GroupCommit(db);
+    let rollbacks = 0;
+    const gc = new GroupCommit(db, () => rollbacks++);
     gc.join();
     db.prepare('INSERT INTO parent (id) VALUES (1)').run();
     // Checked at COMMIT only (deferred constraint): the commit itself fails.
@@ -116,6 +117,7 @@ describe('GroupCommit', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/FOREIGN KEY/);
     expect(db.inTransaction).toBe(false);
+    expect(rollbacks).toBe(1);
     expect(db.prepare('SELECT count(*) AS n FROM parent').get()).toEqual({ n: 0 });
     gc.join();
     db.prepare('INSERT INTO parent (id) VALUES (2)').run();

@@ -237,6 +237,7 @@ export class Registrar {
         const saa = await this.sar(impi, existing.impus[0] ?? impu, SAT.USER_DEREGISTRATION, UserDataAlreadyAvailable.USER_DATA_ALREADY_AVAILABLE);
         if (!saa.ok) this.note('warn', `SAR USER_DEREGISTRATION for ${impi} failed (${saa.why}); removed here anyway`, 'TS 29.228 §6.1.2');
         this.o.store.remove(impi);
+        if (!(await this.durable())) return refuse(500, `the removal of ${impi} could not be stored`, 'TS 24.229 §5.4.1.4', 'warn');
         this.unschedule(impi);
         this.note('info', `${impi} de-registered by the UE (${changes.length} contact(s) removed)`, 'TS 24.229 §5.4.1.4');
         this.o.onChange?.({ impi, before: existing, after: undefined, contacts: changes, ended: 'noresource' });
@@ -278,6 +279,8 @@ export class Registrar {
       ids,
     };
     this.o.store.put(after);
+    // Issue 8: the 200 (and the reg-event NOTIFYs onChange sends) must not confirm a binding a crash forgets.
+    if (!(await this.durable())) return refuse(500, `the registration of ${impi} could not be stored`, 'TS 24.229 §5.4.1.2.2', 'warn');
     this.schedule(impi);
     this.note(
       'info',
@@ -476,6 +479,17 @@ export class Registrar {
    * Path echoed (RFC 3327 §5.3), Service-Route (RFC 3608 §6), P-Associated-URI with the implicit set
    * without barred identities, default first (RFC 3455 §4.1), Supported: path, Date.
    */
+  /** Waits for the store's group commit; false (noted) when the writes were lost. */
+  private async durable(): Promise<boolean> {
+    try {
+      await this.o.store.flush?.();
+      return true;
+    } catch (e) {
+      this.note('warn', `the registration store failed to commit: ${(e as Error)?.message ?? String(e)}`, 'RFC 3261 §21.5.1');
+      return false;
+    }
+  }
+
   private ok(request: SipRequest, toTag: string, reg: SubscriptionRegistration | undefined, bindings: ContactBinding[]): SipResponse {
     const r = createResponse(request, 200, undefined, toTag);
     const now = this.o.clock.now();

@@ -54,6 +54,11 @@ export interface RegistrationStore {
   put(registration: SubscriptionRegistration): void;
   remove(impi: string): boolean;
   list(): SubscriptionRegistration[];
+  /**
+   * Resolves once every put/remove so far is durable (a store that groups commits makes them so only here);
+   * rejects when they could not be, and the store then holds what it held before them. Absent: durable at once.
+   */
+  flush?(): Promise<void>;
   /** Releases what the store holds open (a database file); the store is not used afterwards. */
   close?(): void;
 }

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TransportAddress } from '../../sip/transport/types.js';
+import { GroupCommit } from '../../util/group-commit.js';
 import { parseUserProfile } from '../user-profile.js';
 import { MemoryRegistrationStore, type ContactBinding, type RegistrationStore, type SubscriptionRegistration } from './registration-store.js';
 
@@ -72,15 +73,19 @@ export class RegistrationStoreError extends Error {
  * Reads are served from memory; every `put` and `remove` is one SQLite transaction committed with WAL and
  * `synchronous = FULL` before it returns, so the registrar's 200 OK (built after `put`) never confirms a
  * binding that a SIGKILL could still take away — the same rule the HSS follows for SQN and assignments.
+ * With `groupCommit` (what the runner binds) the writes of one event-loop turn share one commit, and the
+ * registrar awaits `flush()` before it answers.
  */
 export class SqliteRegistrationStore implements RegistrationStore {
   readonly path: string;
   private readonly db: Database.Database;
-  private readonly memory = new MemoryRegistrationStore();
+  private memory = new MemoryRegistrationStore();
+  /** Set when writes are grouped per event-loop turn (util/group-commit.ts); durable when `flush()` resolves. */
+  readonly groupCommit: GroupCommit | undefined;
   private readonly stmt;
   private readonly write: (r: SubscriptionRegistration) => void;
 
-  constructor(dataDir: string, options: { node?: string; fileName?: string } = {}) {
+  constructor(dataDir: string, options: { node?: string; fileName?: string; groupCommit?: boolean } = {}) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, options.fileName ?? `${options.node ?? 'scscf'}-registrations.sqlite`);
     this.db = new Database(this.path);
@@ -89,6 +94,13 @@ export class SqliteRegistrationStore implements RegistrationStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // A batch that fails to commit is gone from the file: memory is rebuilt from what the file still holds.
+    this.groupCommit = options.groupCommit
+      ? new GroupCommit(this.db, () => {
+          this.memory = new MemoryRegistrationStore();
+          this.load();
+        })
+      : undefined;
     const db = this.db;
     this.stmt = {
       registrations: db.prepare<[], RegistrationRow>('SELECT * FROM registration ORDER BY impi'),
@@ -128,11 +140,13 @@ export class SqliteRegistrationStore implements RegistrationStore {
 
   /** Durable before it returns; a failed write leaves both the file and the memory as they were. */
   put(registration: SubscriptionRegistration): void {
+    this.groupCommit?.join();
     this.write(registration);
     this.memory.put(registration);
   }
 
   remove(impi: string): boolean {
+    this.groupCommit?.join();
     this.stmt.delete.run(impi);
     return this.memory.remove(impi);
   }
@@ -141,7 +155,12 @@ export class SqliteRegistrationStore implements RegistrationStore {
     return this.memory.list();
   }
 
+  flush(): Promise<void> {
+    return this.groupCommit?.flush() ?? Promise.resolve();
+  }
+
   close(): void {
+    this.groupCommit?.commit();
     if (this.db.open) this.db.close();
   }
 

@@ -6,7 +6,7 @@ interface Waiter {
 }
 
 /**
- * Group commit for an embedded SQLite store: every write made while the event loop handles one batch of
+ * Group commit for an embedded SQLite store (the HSS's subscribers, the S-CSCF's registrations): every write made while the event loop handles one batch of
  * requests lands in one transaction, committed once (one fsync of the WAL) when the loop turns, and the
  * callers that answer on those writes wait for that commit with `flush()`.
  *
@@ -25,7 +25,14 @@ export class GroupCommit {
   /** Transactions committed so far (each one fsync), for tests and counters. */
   commits = 0;
 
-  constructor(private readonly db: Database.Database) {}
+  /**
+   * `onRollback` runs after a batch failed to commit and was rolled back: a store that mirrors the file in
+   * memory reloads it there, so that memory does not keep what the disk lost.
+   */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly onRollback?: () => void,
+  ) {}
 
   /** Called before every write: opens the batch's transaction when none is open, and schedules its commit. */
   join(): void {
@@ -59,6 +66,7 @@ export class GroupCommit {
     } catch (e) {
       // Disk full, I/O error: the whole batch is gone, so every request in it must hear that it failed.
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.onRollback?.();
       for (const w of waiters) w.reject(e);
       return;
     }
