@@ -14,6 +14,8 @@ import type { Directory } from '../topology/directory.js';
 import type { TraceBus } from '../trace/events.js';
 import type { Random } from '../util/random.js';
 import { refuse } from './refuse.js';
+import { topVia } from '../sip/headers/via.js';
+import { canonicalHost } from '../sip/transport/address.js';
 import type { PcscfRegistration, RegistrationCache } from './registration-cache.js';
 
 export interface SessionContext {
@@ -38,10 +40,27 @@ export const DIALOG_FORMING: ReadonlySet<string> = new Set(['INVITE', 'SUBSCRIBE
 /** Headers with the operator's charging correlation and addresses: never sent to a UE (TS 24.229 §5.2.6.4). */
 export const NETWORK_ONLY: readonly string[] = ['P-Charging-Vector', 'P-Charging-Function-Addresses'];
 
-/** The registrations made from the request's source: same address, port and transport as the REGISTER. */
+/**
+ * The registrations made from the request's source: same address, port and transport as the REGISTER.
+ *
+ * One exception, for the switch of RFC 3261 §18.1.1: a UE registered over UDP must send a request larger than
+ * 1300 bytes over TCP, and that connection leaves from a port of the operating system's choosing. Such a request
+ * is the UE's own when it comes from the registered address and its top Via gives the registered port as
+ * sent-by (where the UE wants its responses), so the address and the port the UE stands behind still decide.
+ */
 export function registrationsFrom(ctx: SessionContext, received: ReceivedMessage): PcscfRegistration[] {
   const s = received.source;
-  return ctx.cache.byUe(s.address, s.port).filter((r) => r.ue.transport === s.transport);
+  const exact = ctx.cache.byUe(s.address, s.port).filter((r) => r.ue.transport === s.transport);
+  if (exact.length > 0 || s.transport === 'udp') return exact;
+  let sentBy: { host: string; port: number };
+  try {
+    const via = topVia(received.message);
+    sentBy = { host: canonicalHost(via.host), port: via.port ?? 5060 };
+  } catch {
+    return exact;
+  }
+  if (sentBy.host !== canonicalHost(s.address)) return exact;
+  return ctx.cache.byUe(s.address, sentBy.port).filter((r) => r.ue.transport === 'udp');
 }
 
 /** Whether an address belongs to the trust domain (see the file comment). A UE of the topology never does. */
