@@ -3,7 +3,6 @@
  * storm, bench:peers) replaces its entry here with one that has a `run`; the harness, the JSON and the table
  * pick it up from `keys`.
  */
-import { execFileSync } from 'node:child_process';
 import { benchUdpCeiling, CONCURRENCY_LEVELS, DATAGRAM_BYTES } from './ceiling.js';
 import { benchDiameter } from './diameter.js';
 import { benchMemory } from './memory.js';
@@ -11,7 +10,8 @@ import { benchRtp } from './rtp.js';
 import { benchSipCodec } from './sip-codec.js';
 import { benchSipTransactions } from './sip-transactions.js';
 import type { BenchSuite, SuiteOutput } from './suite.js';
-import { registrationSuite } from './storm/suites.js';
+import { benchPeers, installed as peersInstalled } from './peers/run.js';
+import { callSuite, registrationSuite } from './storm/suites.js';
 
 /** The concurrency level whose figures are the headline ones (and the one the SIP/ceiling ratio uses). */
 export const HEADLINE_CONCURRENCY = 32;
@@ -166,45 +166,46 @@ const memory: BenchSuite = {
   },
 };
 
-function unavailableSuite(name: string, title: string, keys: readonly string[], reason: () => Promise<string>): BenchSuite {
-  return {
-    name,
-    title,
-    keys,
-    budgetSeconds: () => 0,
-    unavailable: reason,
-    run: () => Promise.reject(new Error(`the ${name} suite cannot run yet`)),
-  };
-}
-
-function installed(command: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const registration = registrationSuite;
 
-const call = unavailableSuite(
-  'call',
-  'call storm (INVITE … BYE through P-S-I-S-P), DOC in SAPS',
-  ['call.doc_saps', 'call.doc_saps.separate_processes'],
-  async () =>
-    'not measured: the call storm is not written yet — Ue.call exists (src/ue/call.ts), but the storm client (bench/storm) has no UAS side to answer INVITEs for thousands of registered subscribers; it is the next piece after the registration storm',
-);
+const call = callSuite;
 
-const peers = unavailableSuite(
-  'peers',
-  'one proxy hop, imslab against Kamailio under the same SIPp load',
-  ['peers.imslab_calls_per_s', 'peers.kamailio_calls_per_s'],
-  async () => {
-    const tools = ['sipp', 'kamailio'].map((t) => `${t} ${installed(t) ? 'installed' : 'not installed'}`).join(', ');
-    return `not measured: bench:peers needs the generic proxy node (kind: proxy) and its SIPp/Kamailio runner, not built yet (${tools})`;
+/** bench:peers takes minutes (SIPp and Kamailio started per server, rates stepped): a share of the full run. */
+const PEERS_BUDGET_SECONDS = 90;
+
+const PEERS_KEYS = ['peers.imslab_calls_per_s', 'peers.kamailio_calls_per_s', 'peers.imslab_registers_per_s', 'peers.kamailio_registers_per_s', 'peers.calls_ratio', 'peers.registers_ratio'];
+
+const peers: BenchSuite = {
+  name: 'peers',
+  title: 'one proxy hop, imslab against Kamailio under the same SIPp load',
+  keys: PEERS_KEYS,
+  // The quick run only reports why it skipped (a child start); the full run gives bench:peers its share.
+  budgetSeconds: ({ quick }) => (quick ? 5 : PEERS_BUDGET_SECONDS),
+  unavailable: async () => {
+    const missing = ['sipp', 'kamailio'].filter((t) => !peersInstalled(t));
+    return missing.length === 0 ? undefined : `not measured: sipp/kamailio not installed (${missing.join(' and ')} missing; Debian packages sip-tester, kamailio)`;
   },
-);
+  async run(ctx): Promise<SuiteOutput> {
+    const keys = PEERS_KEYS;
+    if (ctx.quick) {
+      const why = 'not measured in --quick: bench:peers starts SIPp and Kamailio per server and steps their rates, which takes longer than the whole quick run (run `npm run bench:peers -- --quick` alone)';
+      return { figures: Object.fromEntries(keys.map((k) => [k, null])), notes: Object.fromEntries(keys.map((k) => [k, why])) };
+    }
+    ctx.step('bench:peers: SIPp → imslab proxy → SIPp, then the same through Kamailio');
+    // Ten seconds are kept for stopping SIPp and the servers within the suite's budget.
+    const r = await benchPeers({ quick: false, budgetSeconds: PEERS_BUDGET_SECONDS - 10, log: (line) => ctx.step(`bench:peers: ${line.trim()}`) });
+    const errors = Object.entries(r.servers).filter(([, s]) => s?.error !== undefined);
+    if (errors.length === Object.keys(r.servers).length && errors.length > 0) throw new Error(errors.map(([n, s]) => `${n}: ${s!.error}`).join('; '));
+    const what = 'highest clean rate through one proxy hop (SIPp UAC → proxy → SIPp UAS; clean = every scenario ok, < 1 % retransmissions, ≥ 90 % of the rate reached), one server after the other on the same cores';
+    const notes: Record<string, string> = {};
+    for (const k of keys) {
+      const server = k.includes('imslab') ? r.servers.imslab : k.includes('kamailio') ? r.servers.kamailio : undefined;
+      if (r.figures[k] === null) notes[k] = server?.error ? `not measured: ${server.error}` : 'not measured: no clean step within the suite\'s share of the run (see details)';
+      else notes[k] = k.endsWith('_ratio') ? 'imslab / Kamailio, same run' : what;
+    }
+    return { figures: Object.fromEntries(keys.map((k) => [k, r.figures[k] ?? null])), notes, details: r.servers };
+  },
+};
 
 export const SUITES: readonly BenchSuite[] = [ceiling, sip, diameter, rtp, memory, registration, call, peers];
 

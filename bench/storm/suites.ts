@@ -3,10 +3,13 @@
  * default ladder: IMSLAB_STORM_STEPS (comma-separated SAPS), IMSLAB_STORM_MODES (one-process,
  * separate-processes), IMSLAB_STORM_PORT (the CSCFs' UDP port; the HSS's Diameter port is the next one),
  * IMSLAB_STORM_LATENCY_MS (the lateness threshold instead of 100 ms: tests on a loaded machine check the
- * pipeline, not the machine; the notes then say the figure is not a DOC by the standard criteria).
+ * pipeline, not the machine; the notes then say the figure is not a DOC by the standard criteria). The call
+ * storm reads the same modes, port and threshold, and IMSLAB_CALL_STEPS (SAPS), IMSLAB_CALL_PAIRS (registered
+ * caller/callee pairs) and IMSLAB_CALL_MEDIA_STEPS (concurrent media calls; "0" skips the media ladder).
  */
 import type { BenchSuite, SuiteOutput } from '../suite.js';
 import type { CoreMode } from './core.js';
+import { CALL_HOLD_MS, CALL_PREAMBLE, MEDIA_SETUP_SAPS, runCallStorm, type CallStormResult } from './calls.js';
 import { attemptsOf, planOf, PREAMBLE, runRegistrationStorm, type StormResult } from './registration.js';
 import { DOC_CRITERIA } from './stepper.js';
 import { DEFAULT_NETWORK, type StormNetwork } from './topology.js';
@@ -74,6 +77,99 @@ export const registrationSuite: BenchSuite = {
       },
       details: {
         criteria: { ...DOC_CRITERIA, latencyThresholdMs: env.latencyThresholdMs, windowSeconds: ctx.seconds, preamble: PREAMBLE },
+        one_process: one ?? null,
+        separate_processes: sep ?? null,
+      },
+    };
+  },
+};
+
+const CALL_LADDER = { full: [50, 100, 250, 500, 1000, 1500, 2000], quick: [50, 100, 250] };
+const CALL_PAIRS = { full: 500, quick: 60 };
+const MEDIA_LADDER = { full: [10, 50, 100, 250, 500], quick: [10, 50] };
+
+function intList(name: string, max: number, fallback: number[]): number[] {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const list = raw.split(',').map(Number);
+  if (list.length === 0 || list.some((s) => !Number.isInteger(s) || s < 0 || s > max)) throw new Error(`${name}: "${raw}" is not a list of integers from 0 to ${max}`);
+  return list.filter((s) => s > 0);
+}
+
+function callEnv(quick: boolean) {
+  const base = fromEnv(quick);
+  const steps = intList('IMSLAB_CALL_STEPS', 20_000, quick ? CALL_LADDER.quick : CALL_LADDER.full);
+  if (steps.length === 0) throw new Error('IMSLAB_CALL_STEPS: no step above 0');
+  const [pairs] = intList('IMSLAB_CALL_PAIRS', 5_000, [quick ? CALL_PAIRS.quick : CALL_PAIRS.full]);
+  if (pairs === undefined) throw new Error('IMSLAB_CALL_PAIRS: must be 1 to 5000');
+  const media = intList('IMSLAB_CALL_MEDIA_STEPS', 5_000, quick ? MEDIA_LADDER.quick : MEDIA_LADDER.full).filter((n) => n <= pairs);
+  return { ...base, steps, pairs, media };
+}
+
+export const callSuite: BenchSuite = {
+  name: 'call',
+  title: 'call storm (INVITE … BYE through P-S-I-S-P), DOC in SAPS, and media calls without loss',
+  keys: ['call.doc_saps', 'call.doc_saps.separate_processes', 'call.max_media_calls_without_loss'],
+  budgetSeconds: ({ seconds, quick }) => {
+    let env;
+    try {
+      env = callEnv(quick);
+    } catch {
+      return 30;
+    }
+    const plan = planOf({ steps: env.steps, windowSeconds: seconds });
+    // Registering the pairs (a few hundred per second), the preamble, then every step at worst, per mode;
+    // the media ladder once (setups at MEDIA_SETUP_SAPS, each step held for a window).
+    const registering = (2 * env.pairs) / 200 + 2;
+    const perMode = START_SECONDS + registering + env.steps.reduce((t, s) => t + Math.min(plan.maxAttempts / s, seconds) + (plan.drainMs + plan.pauseMs) / 1000 + 1, 0);
+    const media = env.media.reduce((t, n) => t + n / MEDIA_SETUP_SAPS + seconds + 1, 0);
+    return env.modes.length * perMode + (env.modes.includes('one-process') ? media : 0) + 10;
+  },
+  async run(ctx): Promise<SuiteOutput> {
+    ctx.step('call storm: reading the ladder');
+    const env = callEnv(ctx.quick);
+    const results: Partial<Record<CoreMode, CallStormResult>> = {};
+    for (const mode of env.modes) {
+      // The media ladder runs on the one-process core: the generator's loop then carries signalling of the
+      // whole core and the media, which is what a laptop simulating both ends does.
+      const media = mode === 'one-process' && env.media.length > 0 ? { steps: env.media, seconds: ctx.seconds } : undefined;
+      results[mode] = await runCallStorm({
+        mode,
+        steps: env.steps,
+        windowSeconds: ctx.seconds,
+        pairs: env.pairs,
+        network: env.network,
+        latencyThresholdMs: env.latencyThresholdMs,
+        ...(media ? { media } : {}),
+        step: (s) => ctx.step(s),
+      });
+    }
+    const one = results['one-process'];
+    const sep = results['separate-processes'];
+    const plan = planOf({ steps: env.steps, windowSeconds: ctx.seconds, latencyThresholdMs: env.latencyThresholdMs });
+    const scenario =
+      `basic calls between ${env.pairs} registered caller/callee pairs, each UE on its own loopback address (INVITE with a PCMU SDP offer → P-CSCF → S-CSCF → I-CSCF → S-CSCF → P-CSCF → callee; 180; 200 with the answer; ACK and BYE along the Record-Route; ${CALL_HOLD_MS} ms hold; no media), ` +
+      `latency INVITE sent → 200 received, a call is inadequate when any message fails or is missing (180 included) or the setup is late; ${ctx.seconds} s per step after a preamble of ${CALL_PREAMBLE} calls; ${criteria(env.latencyThresholdMs)}; steps ${env.steps.join(', ')} SAPS, stopped at the first step over the limit`;
+    const why = (r: CallStormResult | undefined, mode: string) =>
+      r === undefined ? `not measured: mode ${mode} not in IMSLAB_STORM_MODES` : r.doc_saps === null ? `null: already the first step failed (${r.stoppedBecause})` : `stopped because ${r.stoppedBecause}`;
+    const media = one?.media;
+    const mediaNote =
+      media === undefined
+        ? `not measured: ${one === undefined ? 'the one-process mode is not in IMSLAB_STORM_MODES' : 'no media step (IMSLAB_CALL_MEDIA_STEPS)'}`
+        : `calls held at once with one G.711 RTP stream each way (50 packets/s, RTCP on, src/rtp RtpSession at both UEs), set up through the whole core at ${MEDIA_SETUP_SAPS} SAPS and held ${ctx.seconds} s, every function and both UEs in one process; carried with no packet lost and ≥ 99 % of real-time pace (as rtp.max_streams_without_loss, which has no signalling); steps ${env.media.join(', ')}; ${media.max_media_calls_without_loss === env.media[env.media.length - 1] ? 'the top of the ladder, not of the engine' : `stopped because ${media.stoppedBecause}`}`;
+    return {
+      figures: {
+        'call.doc_saps': one?.doc_saps ?? null,
+        'call.doc_saps.separate_processes': sep?.doc_saps ?? null,
+        'call.max_media_calls_without_loss': media?.max_media_calls_without_loss ?? null,
+      },
+      notes: {
+        'call.doc_saps': `every network function and the load generator (callers and callees) in one process: ${scenario}; ${why(one, 'one-process')}`,
+        'call.doc_saps.separate_processes': `one \`imslab node\` process per network function (HSS, S-CSCF, I-CSCF, P-CSCF), callers and callees in a fifth: ${why(sep, 'separate-processes')}`,
+        'call.max_media_calls_without_loss': mediaNote,
+      },
+      details: {
+        criteria: { ...DOC_CRITERIA, latencyThresholdMs: env.latencyThresholdMs, windowSeconds: ctx.seconds, preamble: CALL_PREAMBLE, holdMs: CALL_HOLD_MS, pairs: env.pairs, attemptsPlanned: attemptsOf(plan) },
         one_process: one ?? null,
         separate_processes: sep ?? null,
       },
