@@ -3,6 +3,8 @@ import type { Codec } from './codecs.js';
 import { SdpError } from './errors.js';
 import type { LocalOffer } from './offer.js';
 import { remoteMediaAt, type RemoteMedia } from './remote.js';
+import { applyCryptoAnswer, cryptoAttributesByMedia, isSecure } from './crypto.js';
+import type { SrtpKeys } from '../rtp/srtp/suite.js';
 
 /**
  * The offerer receiving the answer (RFC 3264 §7): check it really answers our offer, then learn where to
@@ -15,6 +17,8 @@ export interface AppliedAnswer {
   /** The direction our side now has: what we offered, narrowed by what the answerer accepted. */
   direction: Direction;
   remote: RemoteMedia;
+  /** Our offered key for the tag the answerer chose (to send) and the answerer's key (to receive). */
+  srtp?: SrtpKeys;
 }
 
 export function applyAnswer(offer: LocalOffer, answerText: string): AppliedAnswer {
@@ -26,6 +30,11 @@ export function applyAnswer(offer: LocalOffer, answerText: string): AppliedAnswe
   const m = session.media[0]!;
   if (m.type !== 'audio' || !isRtpAvp(m)) throw new SdpError(`answer m= line is ${m.type} ${m.protocol}, offer was audio RTP/AVP`);
   if (m.port === 0) throw new SdpError('the answerer declined the audio stream (port 0)');
+  // RFC 3264 §6: the answer keeps the offered transport; RFC 4568 §7.1.3: an SRTP answer carries one a=crypto.
+  if (isSecure(m) !== (offer.crypto !== undefined)) {
+    throw new SdpError(`answer m= line is ${m.protocol}, offer was ${offer.crypto ? 'RTP/SAVP' : 'RTP/AVP'}`);
+  }
+  const srtp = offer.crypto ? applyCryptoAnswer(offer.crypto, cryptoAttributesByMedia(answerText)[0] ?? []) : undefined;
   const names = [...new Set(offer.codecs.map((c) => c.name))];
   const remote = remoteMediaAt(session, 0, names);
   // RFC 3264 §6.1: the answer's formats must be among the offered ones; the payload type numbers the
@@ -48,5 +57,6 @@ export function applyAnswer(offer: LocalOffer, answerText: string): AppliedAnswe
         : 'inactive';
   const r: AppliedAnswer = { chosen: remote.codec, direction, remote };
   if (remote.telephoneEvent !== undefined) r.telephoneEvent = remote.telephoneEvent;
+  if (srtp) r.srtp = srtp;
   return r;
 }

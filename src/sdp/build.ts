@@ -18,7 +18,9 @@ export interface AudioStream {
   port: number;
   codecs: readonly Codec[];
   direction: Direction;
-  /** Attribute values without "a=" that sdp-transform has no grammar for (preconditions). */
+  /** The m= line's transport, default RTP/AVP; RTP/SAVP when the stream is SRTP (RFC 3711 §12, RFC 4568). */
+  protocol?: string;
+  /** Attribute values without "a=" that sdp-transform has no grammar for (preconditions, crypto). */
   extra?: readonly string[];
 }
 
@@ -60,7 +62,7 @@ function audioMedia(s: AudioStream): Media {
   const m: Media = {
     type: 'audio',
     port: s.port,
-    protocol: 'RTP/AVP',
+    protocol: s.protocol ?? 'RTP/AVP',
     payloads: s.codecs.map((c) => c.payloadType).join(' '),
     rtp: s.codecs.map((c) => ({
       payload: c.payloadType,

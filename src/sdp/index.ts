@@ -9,6 +9,9 @@
  *   const applied = applyAnswer(offer, a.sdp); // → applied.remote.{address,port,rtcpPort,pt}
  *   const held = holdOffer(offer);             // re-INVITE body, then resumeOffer(held)
  *
+ * SRTP: createOffer({ …, srtp: true }) offers RTP/SAVP with a=crypto (RFC 4568); answerOffer(…, { …, srtp: true })
+ * accepts it (else declines it, 488 with Warning 302/306); both results carry `srtp` keys for RtpSession.
+ *
  * Bodies that cannot be read throw SdpError (reason for a 400).
  */
 export * from './codecs.js';
@@ -20,3 +23,4 @@ export * from './offer.js';
 export * from './answer.js';
 export * from './apply.js';
 export { parseRemoteMedia, type RemoteMedia } from './remote.js';
+export * from './crypto.js';

@@ -3,6 +3,8 @@ import { assignPayloadTypes, DEFAULT_CODECS, type Codec, type CodecName } from '
 import type { Direction } from './description.js';
 import { nextVersion, writeSessionDescription, type SdpOrigin } from './build.js';
 import { offerPreconditionLines } from './preconditions.js';
+import { formatCryptoAttribute, offerCryptoAttributes, type CryptoAttribute } from './crypto.js';
+import type { SrtpSuiteName } from '../rtp/srtp/suite.js';
 
 /**
  * The offerer's side of RFC 3264 §5: one audio stream, codecs in preference order, and the re-offers a UE
@@ -17,6 +19,8 @@ export interface OfferOptions {
   direction?: Direction;
   /** Add the RFC 3312 QoS precondition lines (TS 24.229 §6.1.2). */
   preconditions?: boolean;
+  /** Offer SRTP: RTP/SAVP with one a=crypto line per suite, keys from the Random (RFC 4568 §5.1). */
+  srtp?: boolean | { suites?: readonly SrtpSuiteName[] };
 }
 
 export interface LocalOffer {
@@ -30,6 +34,8 @@ export interface LocalOffer {
   /** The direction the stream has when not on hold, restored by resumeOffer. */
   activeDirection: Direction;
   preconditions: boolean;
+  /** The a=crypto lines offered, with our keys; kept by hold and resume re-offers (RFC 4568 §7.1.4). */
+  crypto?: readonly CryptoAttribute[];
 }
 
 export function createOffer(options: OfferOptions, random: Random): LocalOffer {
@@ -49,6 +55,10 @@ export function createOffer(options: OfferOptions, random: Random): LocalOffer {
     activeDirection: direction,
     preconditions: options.preconditions ?? false,
   };
+  if (options.srtp) {
+    const suites = typeof options.srtp === 'object' ? options.srtp.suites : undefined;
+    offer.crypto = offerCryptoAttributes(suites, random);
+  }
   return render(offer);
 }
 
@@ -74,8 +84,14 @@ function render(o: Omit<LocalOffer, 'sdp'>): LocalOffer {
       port: o.port,
       codecs: o.codecs,
       direction: o.direction,
-      extra: o.preconditions ? offerPreconditionLines() : undefined,
+      ...(o.crypto ? { protocol: 'RTP/SAVP' } : {}),
+      extra: extraLines(o),
     },
   ]);
   return { ...o, sdp };
+}
+
+function extraLines(o: Omit<LocalOffer, 'sdp'>): string[] | undefined {
+  const lines = [...(o.crypto?.map(formatCryptoAttribute) ?? []), ...(o.preconditions ? offerPreconditionLines() : [])];
+  return lines.length > 0 ? lines : undefined;
 }
