@@ -88,6 +88,7 @@ export class ProxyCore {
       if (request.method === 'CANCEL' && this.cancelContext(txn, request)) return;
       const failure = validateRequest(request, this.supported);
       if (failure) {
+        this.note(`${request.method} refused with ${failure.status}: ${failure.why}`, 'RFC 3261 §16.3');
         const r = createResponse(request, failure.status, failure.reason, this.random.token(8));
         for (const [n, v] of failure.headers) r.headers.append(n, v);
         txn.respond(r);

@@ -7,6 +7,8 @@ export interface ValidationFailure {
   reason: string;
   /** Headers the response must carry (Unsupported for 420, §16.3 step 5). */
   headers: Array<[string, string]>;
+  /** Why, in plain words, for the trace. */
+  why: string;
 }
 
 /** Request-URI schemes a proxy in an IMS core handles (§16.3 step 2; tel per TS 24.229 §5.4.3.2). */
@@ -20,20 +22,27 @@ export function validateRequest(request: SipRequest, supported: ReadonlySet<stri
   // Step 2: URI scheme.
   const colon = request.uri.indexOf(':');
   const scheme = colon > 0 ? request.uri.slice(0, colon).toLowerCase() : '';
-  if (!SCHEMES.has(scheme)) return fail(416);
+  if (!SCHEMES.has(scheme)) return fail(416, `the Request-URI scheme "${scheme}" is not one this proxy routes (§16.3 step 2)`);
 
   // Step 3: Max-Forwards. Absent is fine (the proxy adds 70, §16.6 step 3); 0 means no further hop.
   const mf = request.headers.get('Max-Forwards');
   if (mf !== undefined) {
     const n = parseMaxForwards(mf);
-    if (n === undefined) return { status: 400, reason: 'Bad Max-Forwards', headers: [] };
-    if (n === 0) return fail(483);
+    if (n === undefined) return { status: 400, reason: 'Bad Max-Forwards', headers: [], why: `Max-Forwards "${mf}" is not a number (§20.22)` };
+    if (n === 0) return fail(483, 'Max-Forwards is 0: the request may not take another hop (§16.3 step 3)');
   }
 
   // Step 5: every option tag in Proxy-Require must be understood, else 420 listing the unknown ones.
   const required = request.headers.list('Proxy-Require');
   const unknown = required.filter((t) => !supported.has(t.toLowerCase()));
-  if (unknown.length > 0) return { status: 420, reason: reasonPhrase(420), headers: [['Unsupported', unknown.join(', ')]] };
+  if (unknown.length > 0) {
+    return {
+      status: 420,
+      reason: reasonPhrase(420),
+      headers: [['Unsupported', unknown.join(', ')]],
+      why: `Proxy-Require names option tags this proxy does not support: ${unknown.join(', ')} (§16.3 step 5)`,
+    };
+  }
   return undefined;
 }
 
@@ -48,6 +57,6 @@ export function parseMaxForwards(value: string): number | undefined {
   return Number(v);
 }
 
-function fail(status: number): ValidationFailure {
-  return { status, reason: reasonPhrase(status), headers: [] };
+function fail(status: number, why: string): ValidationFailure {
+  return { status, reason: reasonPhrase(status), headers: [], why };
 }

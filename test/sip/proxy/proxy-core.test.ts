@@ -8,6 +8,7 @@ import type { ProxyDecision, Router } from '../../../src/sip/proxy/types.js';
 import type { SipRequest, SipResponse } from '../../../src/sip/message.js';
 import { FakeTransport, wire, type SentRecord } from '../helpers/fake-transport.js';
 import type { TransportAddress } from '../../../src/sip/transport/types.js';
+import { TraceBus, type NoteEvent } from '../../../src/trace/events.js';
 
 const UAC: TransportAddress = { transport: 'udp', address: '127.0.21.9', port: 5060 };
 const BOB1: TransportAddress = { transport: 'udp', address: '127.0.21.2', port: 5060 };
@@ -46,12 +47,21 @@ function setup(router: Router) {
 const forwardTo = (...uris: string[]): Router => () => ({ action: 'forward', targets: uris.map((uri) => ({ uri })) });
 
 describe('ProxyCore request validation (RFC 3261 §16.3)', () => {
-  it('answers 483 Too Many Hops when Max-Forwards is 0, and forwards nothing', async () => {
-    const s = setup(forwardTo('sip:bob@127.0.21.2'));
-    s.transport.deliver(invite([], { maxForwards: '0' }), UAC);
+  it('answers 483 Too Many Hops when Max-Forwards is 0, forwards nothing, and says why on the trace', async () => {
+    const clock = new FakeClock();
+    const trace = new TraceBus(clock);
+    const notes: NoteEvent[] = [];
+    trace.events$.subscribe((e) => e.type === 'note' && notes.push(e));
+    const transport = new FakeTransport(clock, '127.0.21.1', 5060);
+    const layer = new TransactionLayer(transport, clock, new SeededRandom(1), { trying: 'immediate' });
+    new ProxyCore(layer, new SeededRandom(2), { router: forwardTo('sip:bob@127.0.21.2'), trace, node: 'p1' });
+    transport.deliver(invite([], { maxForwards: '0' }), UAC);
     await Promise.resolve();
-    expect(s.upstream()).toEqual([100, 483]);
-    expect(s.transport.requests()).toHaveLength(0);
+    expect(transport.responses().map((r) => (r.message as SipResponse).status)).toEqual([100, 483]);
+    expect(transport.requests()).toHaveLength(0);
+    expect(notes.map((n) => `${n.node} ${n.clause} ${n.text}`)).toContainEqual(
+      'p1 RFC 3261 §16.3 INVITE refused with 483: Max-Forwards is 0: the request may not take another hop (§16.3 step 3)',
+    );
   });
 
   it('answers 420 with Unsupported for an unknown Proxy-Require, and 416 for an unknown URI scheme', async () => {
