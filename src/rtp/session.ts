@@ -21,6 +21,7 @@ import { decodeTelephoneEvent, digitOfEvent, encodeTelephoneEvent, eventOfDigit 
 import { FRAME_MS } from './g711.js';
 import type { PortAllocator } from './ports.js';
 import type { LinkImpairment } from '../sip/transport/impairment.js';
+import { SrtpContext, SrtpError, sameMasterKey, type SrtpKeys } from './srtp/index.js';
 
 /**
  * One media stream of a simulated UE: an RTP socket on an even port and an RTCP socket on the next one
@@ -36,6 +37,11 @@ import type { LinkImpairment } from '../sip/transport/impairment.js';
  * Modes: 'tone' sends a G.711 sine (silence frames for AMR-WB/opus), 'echo' returns every audio payload it
  * receives (answering UEs of `imslab serve`), 'silent' sends no RTP (RTCP only).
  * Anything that is not RTP/RTCP from the negotiated peer is counted as `unexpected` and dropped.
+ *
+ * SRTP (RFC 3711) when the SDP negotiated RTP/SAVP (RFC 4568): `srtp` keys in the options or, as a UE learns
+ * them from the answer, in the peer given to start(). RTP and RTCP are then protected on the wire (the trace
+ * carries the protected bytes, as a capture would), and packets that fail authentication or are replayed are
+ * counted (`srtpAuthFailures`, `srtpReplayed`) and dropped.
  */
 export type MediaMode = 'tone' | 'echo' | 'silent';
 
@@ -59,6 +65,8 @@ export interface RtpSessionOptions {
    * the peer's reception statistics show what a bad radio link does to media (RFC 3550 §6.4.1, issue 8).
    */
   impairment?: LinkImpairment;
+  /** SRTP keys for the session; a peer's own `srtp` (given to start) takes precedence. */
+  srtp?: SrtpKeys;
 }
 
 /** The peer as negotiated in SDP (an sdp RemoteMedia is accepted as is). */
@@ -74,6 +82,8 @@ export interface RtpPeer {
   localDirection?: Direction;
   /** Further payload type numbers the peer may send with (the offerer's own numbering). */
   receivePayloadTypes?: readonly number[];
+  /** SRTP keys negotiated with this peer (sdp AcceptedAnswer.srtp / AppliedAnswer.srtp). */
+  srtp?: SrtpKeys;
 }
 
 export interface ReceivedDigit {
@@ -96,6 +106,12 @@ export interface RtpSessionStatistics extends ReceptionSnapshot {
   malformed: number;
   digits: string;
   remoteBye: boolean;
+  /** The SRTP suite in use, if the stream is protected. */
+  srtp?: string;
+  /** SRTP/SRTCP packets from the peer whose authentication tag (or MKI) did not check out (RFC 3711 §3.3 step 5). */
+  srtpAuthFailures: number;
+  /** SRTP/SRTCP packets dropped by the replay list (RFC 3711 §3.3.2). */
+  srtpReplayed: number;
 }
 
 /** RFC 3550 §6.3.1: the randomised interval is divided by e − 3/2 to compensate for timer reconsideration. */
@@ -143,6 +159,11 @@ export class RtpSession {
   private lastSentTs = 0;
   private echoBase: { remote: number; local: number } | undefined;
   private lastEndedEventTs: number | undefined;
+  private srtpKeys: SrtpKeys | undefined;
+  private srtpSend: SrtpContext | undefined;
+  private srtpReceive: SrtpContext | undefined;
+  private srtpAuthFailures = 0;
+  private srtpReplayed = 0;
 
   private startedAt = 0;
   private ticks = 0;
@@ -210,6 +231,7 @@ export class RtpSession {
     this.direction = peer.localDirection ?? 'sendrecv';
     if (!this.stats || this.stats.clockRate !== peer.codec.clockRate) this.stats = new ReceptionStatistics(peer.codec.clockRate);
     this.receiveTypes = new Set([peer.codec.payloadType, ...(peer.receivePayloadTypes ?? [])]);
+    this.useSrtp(peer.srtp ?? this.options.srtp);
     if (this.mode === 'tone') this.source = createPayloadSource(peer.codec, this.options.toneHz ?? 440);
     if (first) {
       this.startedAt = this.options.clock.now();
@@ -263,8 +285,11 @@ export class RtpSession {
       malformed: this.malformed,
       digits: this.digits,
       remoteBye: this.remoteBye,
+      srtpAuthFailures: this.srtpAuthFailures,
+      srtpReplayed: this.srtpReplayed,
     };
     if (this.remoteSsrc !== undefined) s.remoteSsrc = this.remoteSsrc;
+    if (this.srtpKeys) s.srtp = this.srtpKeys.suite;
     return s;
   }
 
@@ -289,7 +314,8 @@ export class RtpSession {
       text:
         `RTP stream ${hex(this.ssrc)} ${this.local.address}:${this.local.rtpPort} stopped: sent ${s.sent}, ` +
         `received ${s.received}, lost ${s.lost}, duplicates ${s.duplicates}, jitter ${s.jitterMs.toFixed(2)} ms, ` +
-        `unexpected ${s.unexpected}`,
+        `unexpected ${s.unexpected}` +
+        (s.srtp ? `, ${s.srtp}: ${s.srtpAuthFailures} authentication failures, ${s.srtpReplayed} replayed` : ''),
       clause: 'RFC 3550 §6.4.1',
       data: {
         ssrc: s.ssrc,
@@ -303,6 +329,7 @@ export class RtpSession {
         unexpected: s.unexpected,
         remoteSsrc: s.remoteSsrc,
         digits: s.digits,
+        ...(s.srtp ? { srtp: s.srtp, srtpAuthFailures: s.srtpAuthFailures, srtpReplayed: s.srtpReplayed } : {}),
       },
     });
     this.dtmfSubject.complete();
@@ -365,7 +392,9 @@ export class RtpSession {
     const peer = this.peer!;
     const m = marker ?? this.marker;
     if (marker === undefined) this.marker = false;
-    const bytes = encodeRtp({ marker: m, payloadType: pt, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc, payload });
+    const plain = encodeRtp({ marker: m, payloadType: pt, sequenceNumber: this.seq, timestamp: ts, ssrc: this.ssrc, payload });
+    // RFC 3711 §3.3: protected once, here, so a retransmitting link (impairment) repeats the same SRTP packet.
+    const bytes = this.srtpSend ? this.srtpSend.protectRtp(plain) : plain;
     this.seq = (this.seq + 1) & 0xffff;
     this.sent++;
     this.sentOctets += payload.length;
@@ -392,9 +421,11 @@ export class RtpSession {
       this.unexpected++;
       return;
     }
+    const clear = this.srtpReceive ? this.unprotect(msg, 'rtp') : msg;
+    if (!clear) return;
     let p;
     try {
-      p = decodeRtp(msg);
+      p = decodeRtp(clear);
     } catch (e) {
       if (!(e instanceof RtpDecodeError)) throw e;
       this.unexpected++;
@@ -441,9 +472,11 @@ export class RtpSession {
       this.unexpected++;
       return;
     }
+    const clear = this.srtpReceive ? this.unprotect(msg, 'rtcp') : msg;
+    if (!clear) return;
     let packets: RtcpPacket[];
     try {
-      packets = decodeRtcpCompound(msg);
+      packets = decodeRtcpCompound(clear);
     } catch (e) {
       if (!(e instanceof RtcpDecodeError)) throw e;
       this.unexpected++;
@@ -502,11 +535,45 @@ export class RtpSession {
 
   private sendRtcp(packets: RtcpPacket[]): Promise<void> {
     const peer = this.peer!;
-    const bytes = encodeRtcpCompound(packets);
+    const plain = encodeRtcpCompound(packets);
+    const bytes = this.srtpSend ? this.srtpSend.protectRtcp(plain) : plain;
     const remote = { address: peer.rtcpAddress ?? peer.address, port: peer.rtcpPort ?? peer.port + 1 };
     this.rtcpSent++;
     this.emit('send', 'rtcp', this.localRtcp, remote, bytes);
     return new Promise((resolve) => this.rtcpSocket.send(bytes, remote.port, remote.address, () => resolve()));
+  }
+
+  // ---------------------------------------------------------------- SRTP
+
+  /**
+   * Contexts for the negotiated keys. The same keys again (a re-INVITE that kept its a=crypto, RFC 4568
+   * §7.1.4) keep the contexts, so the ROC and replay list carry on; new keys start new contexts.
+   */
+  private useSrtp(keys: SrtpKeys | undefined): void {
+    const current = this.srtpKeys;
+    if (!keys) {
+      this.srtpKeys = this.srtpSend = this.srtpReceive = undefined;
+      return;
+    }
+    if (current && current.suite === keys.suite && sameMasterKey(current.send, keys.send) && sameMasterKey(current.receive, keys.receive)) return;
+    this.srtpSend = new SrtpContext(keys.send, keys.suite);
+    this.srtpReceive = new SrtpContext(keys.receive, keys.suite);
+    this.srtpKeys = keys;
+  }
+
+  /** SRTP/SRTCP → RTP/RTCP, or undefined after counting why the datagram was dropped. */
+  private unprotect(msg: Buffer, protocol: 'rtp' | 'rtcp'): Buffer | undefined {
+    try {
+      return protocol === 'rtp' ? this.srtpReceive!.unprotectRtp(msg) : this.srtpReceive!.unprotectRtcp(msg);
+    } catch (e) {
+      if (!(e instanceof SrtpError)) throw e;
+      if (e.failure === 'replayed') this.srtpReplayed++;
+      else if (e.failure === 'malformed') {
+        this.unexpected++;
+        this.malformed++;
+      } else this.srtpAuthFailures++;
+      return undefined;
+    }
   }
 
   // ---------------------------------------------------------------- plumbing
