@@ -14,7 +14,7 @@
  * way at 50 packets/s, then released; the figure is the highest number carried without losing a packet and at
  * ≥ 99 % of real-time pace, the same judgement as `rtp.max_streams_without_loss`, which has no signalling.
  */
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { CallStormClient, type CallOutcome, type LiveCall } from './call-client.js';
 import { startCore, type CoreMode } from './core.js';
 import { planOf } from './registration.js';
@@ -86,6 +86,11 @@ export interface CallStormResult extends SteppedResult {
   registrationSeconds: number;
   /** What the answering side could not finish on its own (no ACK, bad offer), by reason. */
   calleeProblems: Record<string, number>;
+  /**
+   * CPU time per call attempt at each step (ms), this process and the core's children together, from the step's
+   * start to the next one's (drain included): what a call costs, however busy the machine is with others.
+   */
+  cpuMsPerCall: Array<{ saps: number; cpu_ms_per_call: number }>;
   media?: MediaResult;
 }
 
@@ -116,17 +121,24 @@ export async function runCallStorm(o: CallStormOptions): Promise<CallStormResult
       if (failed) throw new Error(`a preamble call through the core failed: ${failed.reason}`);
     }
     await delay(plan.pauseMs);
+    const pids = core.pids;
+    const marks: Array<{ saps: number; cpuMs: number }> = [];
     const stepped = await runSteps(
       plan,
       (i) => client.call(CALL_PREAMBLE + i, { hold }),
-      (saps) => o.step?.(`${label}: ${saps} SAPS for ${plan.windowSeconds} s`),
+      (saps) => {
+        marks.push({ saps, cpuMs: cpuMsOf(pids) });
+        o.step?.(`${label}: ${saps} SAPS for ${plan.windowSeconds} s`);
+      },
     );
+    marks.push({ saps: 0, cpuMs: cpuMsOf(pids) });
+    const cpuMsPerCall = stepped.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_call: Math.round(((marks[k + 1]!.cpuMs - marks[k]!.cpuMs) / st.attempts) * 100) / 100 }));
     let media: MediaResult | undefined;
     if (o.media) {
       await delay(plan.pauseMs);
       media = await runMediaSteps(client, o.media, pairs, (s) => o.step?.(`${label}: ${s}`));
     }
-    return { mode: o.mode, pairs, holdMs, registrationSeconds, calleeProblems: { ...client.calleeProblems }, ...stepped, ...(media ? { media } : {}) };
+    return { mode: o.mode, pairs, holdMs, registrationSeconds, calleeProblems: { ...client.calleeProblems }, cpuMsPerCall, ...stepped, ...(media ? { media } : {}) };
   } finally {
     await client.close().catch(() => undefined);
     await core?.stop().catch(() => undefined);
@@ -244,6 +256,24 @@ async function mediaStep(client: CallStormClient, n: number, seconds: number): P
     setupSeconds,
     failures,
   };
+}
+
+/** CPU time (user + system, ms) of this process and of the given children, from /proc where there is one. */
+function cpuMsOf(children: readonly number[]): number {
+  const own = process.cpuUsage();
+  let ms = (own.user + own.system) / 1000;
+  for (const pid of children) {
+    try {
+      // proc(5): fields 14 and 15 are utime and stime in clock ticks (USER_HZ, 100 on Linux); the name in
+      // parentheses may hold spaces, so fields are counted after its closing parenthesis.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ms += (Number(fields[11]) + Number(fields[12])) * 10;
+    } catch {
+      // No /proc (not Linux) or the child is gone: its share is not counted.
+    }
+  }
+  return ms;
 }
 
 function delay(ms: number): Promise<void> {
