@@ -31,7 +31,9 @@ import {
   answerOffer,
   applyAnswer,
   createOffer,
+  cryptoAttributesByMedia,
   holdOffer,
+  parseCryptoAttribute,
   parseSessionDescription,
   readPreconditions,
   resumeOffer,
@@ -40,11 +42,13 @@ import {
   type AppliedAnswer,
   type Codec,
   type CodecName,
+  type CryptoAttribute,
   type LocalOffer,
   type SdpOrigin,
 } from '../sdp/index.js';
 import { parseOptionTags } from '../sip/headers/p-headers.js';
 import { RtpSession, type MediaMode, type PortAllocator, type ReceivedDigit, type RtpPeer, type RtpSessionStatistics } from '../rtp/index.js';
+import type { SrtpKeys } from '../rtp/srtp/index.js';
 import { offererReserved, RESERVED_ANSWER_LINES, RESERVED_OFFER_LINES, withPreconditionLines } from './qos.js';
 
 export type CallPhase = 'trying' | 'ringing' | 'early' | 'confirmed' | 'terminated';
@@ -94,6 +98,8 @@ export interface OutgoingCallOptions {
   maxForwards?: number;
   /** The identity claimed in P-Preferred-Identity (default: the UE's IMPU); the P-CSCF decides (RFC 3325 §9.1). */
   preferredIdentity?: string;
+  /** Offer SRTP: RTP/SAVP with SDES a=crypto keys (RFC 3711, RFC 4568). */
+  srtp?: boolean;
 }
 
 /** How the UE answers (the topology's `answer` and `answerAfter`). */
@@ -101,6 +107,8 @@ export interface AnswerPolicy {
   answer: 'auto' | 'busy' | 'noanswer';
   answerAfterMs: number;
   codecs?: readonly CodecName[];
+  /** Accept RTP/SAVP offers with SDES keys (RFC 4568 §7.1.2); without it they get 488 (Warning 302). */
+  srtp?: boolean;
 }
 
 /** Methods a UE allows (RFC 3261 §20.5), advertised in its INVITE and answers. */
@@ -139,6 +147,9 @@ export class Call {
   private localOrigin: SdpOrigin | undefined;
   /** The codecs this side supports when answering a re-offer. */
   private supportedCodecs: readonly CodecName[] | undefined;
+  /** Whether this side does SRTP, and the keys in use (kept when answering a re-offer, RFC 4568 §7.1.4). */
+  private srtp = false;
+  private srtpKeys: SrtpKeys | undefined;
   /** A re-INVITE or UPDATE with an offer of ours is outstanding (RFC 3261 §14.2: a second one gets 491). */
   private offering = false;
   /** UAC: the RSeq of the last reliable provisional taken (RFC 3262 §4). */
@@ -339,9 +350,10 @@ export class Call {
     }
     const preconditions = options.preconditions === true;
     this.offer = createOffer(
-      { address: env.mediaAddress, port: this.rtp.local.rtpPort, preconditions, ...(options.codecs ? { codecs: options.codecs } : {}) },
+      { address: env.mediaAddress, port: this.rtp.local.rtpPort, preconditions, ...(options.codecs ? { codecs: options.codecs } : {}), ...(options.srtp ? { srtp: true } : {}) },
       env.random,
     );
+    this.srtp = options.srtp === true;
     this.localOrigin = this.offer.origin;
     this.supportedCodecs = options.codecs;
     const headers: Array<[string, string]> = [
@@ -531,7 +543,13 @@ export class Call {
       receivePayloadTypes: ours.map((c) => c.payloadType),
     };
     if (applied.telephoneEvent !== undefined) peer.telephoneEvent = applied.telephoneEvent;
+    if (applied.srtp) peer.srtp = this.srtpKeys = applied.srtp;
     return peer;
+  }
+
+  /** The answerer's SRTP option: ours keys kept across re-answers so the stream is not re-keyed. */
+  private srtpAnswer(): { srtp?: { previous?: SrtpKeys } } {
+    return this.srtp ? { srtp: this.srtpKeys ? { previous: this.srtpKeys } : {} } : {};
   }
 
   /** A renegotiated stream: the same peer only changes direction (RFC 3264 §8.4), a new one is re-targeted. */
@@ -580,6 +598,7 @@ export class Call {
       return;
     }
     this.supportedCodecs = policy.codecs;
+    this.srtp = policy.srtp === true;
     if (contentType !== 'application/sdp') {
       this.refuse(415, 'Unsupported Media Type', undefined, [['Accept', 'application/sdp']]);
       return;
@@ -592,7 +611,7 @@ export class Call {
     // A trial answer decides 400/488 before any socket is bound, so a refused call leaves no stream behind.
     try {
       parseSessionDescription(offerText);
-      const trial = answerOffer(offerText, { address: env.mediaAddress, port: 9, ...(policy.codecs ? { codecs: policy.codecs } : {}) }, PROBE_RANDOM);
+      const trial = answerOffer(offerText, { address: env.mediaAddress, port: 9, ...(policy.codecs ? { codecs: policy.codecs } : {}), ...this.srtpAnswer() }, PROBE_RANDOM);
       if (!trial.ok) {
         this.refuse(488, 'Not Acceptable Here', trial.warning);
         return;
@@ -652,7 +671,7 @@ export class Call {
       await this.finish({ status: incoming.transaction.lastResponse?.status ?? 487, reason: 'cancelled by the caller' });
       return;
     }
-    const answer = answerOffer(offerText, { address: env.mediaAddress, port: rtp.local.rtpPort, ...(policy.codecs ? { codecs: policy.codecs } : {}) }, env.random);
+    const answer = answerOffer(offerText, { address: env.mediaAddress, port: rtp.local.rtpPort, ...(policy.codecs ? { codecs: policy.codecs } : {}), ...this.srtpAnswer() }, env.random);
     if (!answer.ok) {
       this.refuse(488, 'Not Acceptable Here', answer.warning);
       return;
@@ -668,6 +687,7 @@ export class Call {
   /** Our answer becomes the session's description: where media goes and what a later re-offer starts from. */
   private takeAnswer(answer: AcceptedAnswer): void {
     this.localOrigin = answer.origin;
+    if (answer.srtp) this.srtpKeys = answer.srtp;
     this.peerMedia = peerOfAnswer(answer);
     const te = answer.telephoneEvent !== undefined ? answer.remote.formats.find((c) => c.payloadType === answer.telephoneEvent) : undefined;
     const codecs: Codec[] = te ? [answer.chosen, te] : [answer.chosen];
@@ -680,6 +700,8 @@ export class Call {
       direction: 'sendrecv',
       activeDirection: 'sendrecv',
       preconditions: false,
+      // A re-offer of ours keeps the tag, suite and key we answered with (RFC 4568 §7.1.4).
+      ...(answer.srtp ? { crypto: answeredCrypto(answer.sdp) } : {}),
     };
   }
 
@@ -746,7 +768,7 @@ export class Call {
       await this.finish({ status: incoming.transaction.lastResponse?.status ?? 487, reason: 'cancelled by the caller' });
       return;
     }
-    const answer = answerOffer(offerText, { address: env.mediaAddress, port: this.rtp.local.rtpPort, ...(policy.codecs ? { codecs: policy.codecs } : {}) }, env.random);
+    const answer = answerOffer(offerText, { address: env.mediaAddress, port: this.rtp.local.rtpPort, ...(policy.codecs ? { codecs: policy.codecs } : {}), ...this.srtpAnswer() }, env.random);
     if (!answer.ok) {
       this.refuse(488, 'Not Acceptable Here', answer.warning);
       return;
@@ -886,7 +908,7 @@ export class Call {
     const offerText = request.body.toString('utf8');
     let answer;
     try {
-      answer = answerOffer(offerText, { address: env.mediaAddress, port: this.rtp.local.rtpPort, origin: this.localOrigin, ...(this.supportedCodecs ? { codecs: this.supportedCodecs } : {}) }, env.random);
+      answer = answerOffer(offerText, { address: env.mediaAddress, port: this.rtp.local.rtpPort, origin: this.localOrigin, ...(this.supportedCodecs ? { codecs: this.supportedCodecs } : {}), ...this.srtpAnswer() }, env.random);
     } catch (e) {
       const why = e instanceof SdpError ? e.reason : (e as Error).message;
       incoming.respond(400, { reason: `Bad Request (${quote(why)})` });
@@ -900,6 +922,7 @@ export class Call {
     const reserved = qos !== undefined && answer.preconditions && offererReserved(offerText);
     const sdp = reserved ? withPreconditionLines(answer.sdp, RESERVED_ANSWER_LINES) : answer.sdp;
     this.localOrigin = answer.origin;
+    if (answer.srtp) this.srtpKeys = answer.srtp;
     incoming.dialog?.refreshTarget(request);
     const ok = incoming.respond(200, { headers: answerHeaders, body: sdp, contentType: 'application/sdp' });
     this.applyMedia(peerOfAnswer(answer));
@@ -1021,7 +1044,13 @@ function peerOfAnswer(answer: AcceptedAnswer): RtpPeer {
     localDirection: answer.direction,
   };
   if (answer.telephoneEvent !== undefined) peer.telephoneEvent = answer.telephoneEvent;
+  if (answer.srtp) peer.srtp = answer.srtp;
   return peer;
+}
+
+/** The one a=crypto line of our answer (RFC 4568 §7.1.2). */
+function answeredCrypto(sdp: string): CryptoAttribute[] {
+  return cryptoAttributesByMedia(sdp).flat().map(parseCryptoAttribute);
 }
 
 function quote(s: string): string {

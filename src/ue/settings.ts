@@ -115,6 +115,8 @@ export interface UeCallSettings {
   preconditions: boolean;
   /** The codecs this UE can take in an offer (RFC 3264 §6.1); default all it knows. A narrower set shows 488. */
   codecs?: CodecName[];
+  /** SRTP with SDES keys (RFC 3711, RFC 4568): offer RTP/SAVP with a=crypto and accept such offers. */
+  srtp: boolean;
 }
 
 const ANSWERABLE: readonly CodecName[] = ['PCMU', 'PCMA', 'AMR-WB', 'opus'];
@@ -130,7 +132,9 @@ export function callSettings(name: string, raw: Record<string, unknown>): UeCall
   }
   const preconditions = raw['preconditions'] ?? false;
   if (typeof preconditions !== 'boolean') throw new UeSettingsError(`UE ${name}: preconditions ${String(preconditions)} is not true or false`);
-  const settings: UeCallSettings = { answer, answerAfterMs: after, preconditions };
+  const srtp = raw['srtp'] ?? false;
+  if (typeof srtp !== 'boolean') throw new UeSettingsError(`UE ${name}: srtp ${String(srtp)} is not true or false`);
+  const settings: UeCallSettings = { answer, answerAfterMs: after, preconditions, srtp };
   const codecs = raw['codecs'];
   if (codecs !== undefined) {
     if (!Array.isArray(codecs) || codecs.length === 0) throw new UeSettingsError(`UE ${name}: codecs must be a non-empty list (known: ${ANSWERABLE.join(', ')})`);

@@ -180,6 +180,7 @@ export class Ue implements NetworkNode {
       ...(codecs ? { codecs } : {}),
       ...(options.durationMs !== undefined ? { durationMs: options.durationMs } : {}),
       preconditions: options.preconditions ?? this.callSettings.preconditions,
+      srtp: this.callSettings.srtp,
       ...(options.maxForwards !== undefined ? { maxForwards: options.maxForwards } : {}),
       ...(options.preferredIdentity !== undefined ? { preferredIdentity: options.preferredIdentity } : {}),
     });

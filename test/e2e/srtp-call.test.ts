@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseTopology } from '../../src/topology/loader.js';
+import { startTopology } from '../../src/topology/runner.js';
+import { runScenario } from '../../src/topology/scenario.js';
+import type { NoteEvent, PacketEvent, TraceEvent } from '../../src/trace/events.js';
+import { parseMessage } from '../../src/sip/parser.js';
+import { isRequest } from '../../src/sip/message.js';
+import { decodeRtp } from '../../src/rtp/packet.js';
+import { createPayloadSource } from '../../src/rtp/frames.js';
+import { SrtpContext } from '../../src/rtp/srtp/index.js';
+import { cryptoAttributesByMedia, parseCryptoAttribute, usableMasterKey } from '../../src/sdp/crypto.js';
+import { mediaPlan } from '../../src/ue/media-plan.js';
+
+/**
+ * basic.yaml with `srtp: true` on both UEs (issue 8 point 4), moved to 127.62.x.x so it runs beside the other
+ * e2e files: alice's INVITE offers RTP/SAVP with SDES keys (RFC 4568), bob answers one a=crypto, and the
+ * 2 s call's media is SRTP (RFC 3711) both ways through the core's signalling path.
+ */
+const ALICE = '127.62.10.1';
+const BOB = '127.62.10.2';
+
+function srtpTopology() {
+  const text = readFileSync(join(__dirname, '../../topologies/basic.yaml'), 'utf8')
+    .replace(/127\.0\.(\d+)\.(\d+)/g, '127.62.$1.$2')
+    .replace(/^(\s+)transport: udp$/gm, '$1transport: udp\n$1srtp: true');
+  expect(text.match(/srtp: true/g)).toHaveLength(2);
+  return parseTopology(text, 'basic-srtp.yaml');
+}
+
+describe('an SRTP call end to end (basic.yaml, UEs with srtp: true)', () => {
+  it('RTP/SAVP offer and answer with SDES keys, SRTP both ways without loss or failures, no plain G.711 on the wire', async () => {
+    const topology = srtpTopology();
+    expect(topology.ues.map((u) => u.srtp)).toEqual([true, true]);
+    const run = await startTopology(topology, { seed: 7 });
+    const events: TraceEvent[] = [];
+    run.bus.events$.subscribe((e) => events.push(e));
+    let result;
+    try {
+      result = await runScenario(run, 'default', topology.scenarios['default']!);
+    } finally {
+      await run.stop();
+    }
+    const failed = result.steps.find((s) => !s.ok);
+    expect(failed ? `${failed.label}: ${failed.reason}` : undefined).toBeUndefined();
+
+    // The offer as bob received it (after the P-CSCFs and S-CSCF) and bob's answer as alice received it.
+    const sip = events
+      .filter((e): e is PacketEvent => e.type === 'packet' && e.protocol === 'sip' && e.direction === 'recv')
+      .map((e) => ({ e, m: parseMessage(e.bytes) }));
+    const invite = sip.find(({ e, m }) => e.node === 'bob' && isRequest(m) && m.method === 'INVITE')!.m.body.toString();
+    const ok = sip.find(({ e, m }) => e.node === 'alice' && !isRequest(m) && m.status === 200 && m.headers.get('CSeq')!.endsWith(' INVITE'))!.m.body.toString();
+    expect(invite).toMatch(/^m=audio \d+ RTP\/SAVP /m);
+    expect(ok).toMatch(/^m=audio \d+ RTP\/SAVP /m);
+    const offered = cryptoAttributesByMedia(invite)[0]!.map(parseCryptoAttribute);
+    const answered = cryptoAttributesByMedia(ok)[0]!.map(parseCryptoAttribute);
+    expect(offered.map((c) => c.suite)).toEqual(['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32']);
+    expect(answered).toHaveLength(1);
+    expect(answered[0]).toMatchObject({ tag: 1, suite: 'AES_CM_128_HMAC_SHA1_80' });
+
+    // RFC 3550 §6.4.1 statistics of both UEs: ~100 packets each way, none lost, none failing SRTP.
+    const stats = events.filter((e): e is NoteEvent => e.type === 'note' && e.clause === 'RFC 3550 §6.4.1');
+    expect(stats.map((n) => n.node).sort()).toEqual(['alice', 'bob']);
+    for (const n of stats) {
+      expect(n.data!['lost']).toBe(0);
+      expect(n.data!['received'] as number).toBeGreaterThanOrEqual(90);
+      expect(n.data!['srtp']).toBe('AES_CM_128_HMAC_SHA1_80');
+      expect(n.data!['srtpAuthFailures']).toBe(0);
+      expect(n.data!['srtpReplayed']).toBe(0);
+      expect(n.data!['unexpected']).toBe(0);
+    }
+
+    // Alice's packets on the wire: header, 160 octets that are not her tone, an 80-bit tag. With the key she
+    // offered under the answered tag, they decrypt to exactly the G.711 frames her tone source makes.
+    const wire = events.filter((e): e is PacketEvent => e.type === 'packet' && e.protocol === 'rtp' && e.direction === 'send' && e.local.address === ALICE);
+    expect(wire.length).toBeGreaterThanOrEqual(90);
+    expect(wire.every((e) => e.remote.address === BOB)).toBe(true);
+    const aliceKey = usableMasterKey(offered.find((c) => c.tag === answered[0]!.tag)!)!;
+    const rx = new SrtpContext(aliceKey.master, aliceKey.suite);
+    const tone = createPayloadSource({ payloadType: 0, name: 'PCMU', clockRate: 8000, channels: 1 }, mediaPlan('alice', 0).toneHz);
+    for (const e of wire) {
+      const frame = tone.next();
+      expect(e.bytes.length).toBe(12 + 160 + 10);
+      expect(decodeRtp(e.bytes).payload.subarray(0, 160).equals(frame)).toBe(false);
+      expect(e.bytes.includes(frame.subarray(0, 16))).toBe(false);
+      expect(decodeRtp(rx.unprotectRtp(e.bytes)).payload.equals(frame)).toBe(true);
+    }
+  }, 60_000);
+});
