@@ -21,10 +21,31 @@ import { mediaPlan } from '../../src/ue/media-plan.js';
 const ALICE = '127.62.10.1';
 const BOB = '127.62.10.2';
 
+/** Re-offers from either side (RFC 3264 §8.4) in an SRTP call, then RFC 4733 digits over SRTP. */
+const HOLD_SCENARIO = `
+  hold-resume:
+    - register: alice
+    - register: bob
+    - call: { from: alice, to: bob, until: hangup }
+    - hold: alice
+    - wait: 300ms
+    - resume: alice
+    - hold: bob
+    - wait: 300ms
+    - resume: bob
+    - dtmf: { ue: alice, digits: "19" }
+    - wait: 300ms
+    - hangup: alice
+    - expect: { dtmfReceived: { ue: bob, digits: "19" } }
+    - deregister: alice
+    - deregister: bob
+`;
+
 function srtpTopology() {
   const text = readFileSync(join(__dirname, '../../topologies/basic.yaml'), 'utf8')
     .replace(/127\.0\.(\d+)\.(\d+)/g, '127.62.$1.$2')
-    .replace(/^(\s+)transport: udp$/gm, '$1transport: udp\n$1srtp: true');
+    .replace(/^(\s+)transport: udp$/gm, '$1transport: udp\n$1srtp: true')
+    .concat(HOLD_SCENARIO);
   expect(text.match(/srtp: true/g)).toHaveLength(2);
   return parseTopology(text, 'basic-srtp.yaml');
 }
@@ -85,6 +106,39 @@ describe('an SRTP call end to end (basic.yaml, UEs with srtp: true)', () => {
       expect(decodeRtp(e.bytes).payload.subarray(0, 160).equals(frame)).toBe(false);
       expect(e.bytes.includes(frame.subarray(0, 16))).toBe(false);
       expect(decodeRtp(rx.unprotectRtp(e.bytes)).payload.equals(frame)).toBe(true);
+    }
+  }, 60_000);
+
+  it('hold and resume from either side keep the SDES keys (RFC 4568 §7.1.4): no re-key, no SRTP failure, DTMF arrives', async () => {
+    const topology = srtpTopology();
+    const run = await startTopology(topology, { seed: 11 });
+    const events: TraceEvent[] = [];
+    run.bus.events$.subscribe((e) => events.push(e));
+    let result;
+    try {
+      result = await runScenario(run, 'hold-resume', topology.scenarios['hold-resume']!);
+    } finally {
+      await run.stop();
+    }
+    const failed = result.steps.find((s) => !s.ok);
+    expect(failed ? `${failed.label}: ${failed.reason}` : undefined).toBeUndefined();
+
+    // Every INVITE a UE sent (the first and four re-INVITEs) carries a=crypto; each side always offers the same key.
+    const invites = events
+      .filter((e): e is PacketEvent => e.type === 'packet' && e.protocol === 'sip' && e.direction === 'send' && (e.node === 'alice' || e.node === 'bob'))
+      .map((e) => ({ node: e.node, m: parseMessage(e.bytes) }))
+      .filter(({ m }) => isRequest(m) && m.method === 'INVITE');
+    const keysBy = (node: string) => new Set(invites.filter((i) => i.node === node).map((i) => cryptoAttributesByMedia(i.m.body.toString())[0]!.join(' ')));
+    expect(invites.length).toBeGreaterThanOrEqual(5);
+    expect(keysBy('alice').size).toBe(1);
+    expect(keysBy('bob').size).toBe(1);
+
+    const stats = events.filter((e): e is NoteEvent => e.type === 'note' && e.clause === 'RFC 3550 §6.4.1');
+    expect(stats.map((n) => n.node).sort()).toEqual(['alice', 'bob']);
+    for (const n of stats) {
+      expect(n.data!['srtpAuthFailures']).toBe(0);
+      expect(n.data!['srtpReplayed']).toBe(0);
+      expect(n.data!['lost']).toBe(0);
     }
   }, 60_000);
 });
