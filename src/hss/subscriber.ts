@@ -5,6 +5,8 @@
  * assigned S-CSCF, TS 29.228 §6.1.2).
  */
 
+import { publicIdentityKey } from '../sip/public-identity.js';
+
 /** Schemes a subscriber may be allowed (TS 29.229 §6.3.9 SIP-Authentication-Scheme; RFC 3310, RFC 4169, RFC 2617). */
 export type AuthScheme = 'AKAv1-MD5' | 'AKAv2-MD5' | 'SIP Digest';
 export const AUTH_SCHEMES: readonly AuthScheme[] = ['AKAv1-MD5', 'AKAv2-MD5', 'SIP Digest'];
@@ -92,21 +94,9 @@ export function realmOf(impi: string): string {
   return at < 0 ? '' : impi.slice(at + 1).toLowerCase();
 }
 
-/**
- * Identities compare by URI; SIP URIs compare scheme and host case-insensitively (RFC 3261 §19.1.4) but
- * users case-sensitively. imslab normalises only the scheme and the host, which is what peers vary in practice.
- */
+/** The key an IMPU is stored and looked up by: see publicIdentityKey (TS 23.003 §13.4). */
 export function normaliseImpu(uri: string): string {
-  const trimmed = uri.trim();
-  const colon = trimmed.indexOf(':');
-  if (colon < 0) return trimmed;
-  const scheme = trimmed.slice(0, colon).toLowerCase();
-  const rest = trimmed.slice(colon + 1);
-  if (scheme === 'tel') return `tel:${rest}`;
-  const at = rest.lastIndexOf('@');
-  const user = at < 0 ? '' : rest.slice(0, at + 1);
-  const host = at < 0 ? rest : rest.slice(at + 1);
-  return `${scheme}:${user}${host.toLowerCase()}`;
+  return publicIdentityKey(uri);
 }
 
 export class SubscriberError extends Error {

@@ -1,5 +1,6 @@
 import type { TransportAddress } from '../../sip/transport/types.js';
 import type { UserProfile } from '../user-profile.js';
+import { publicIdentityKey } from '../../sip/public-identity.js';
 
 /**
  * What the S-CSCF registrar keeps per subscription (TS 24.229 §5.4.1.2.2, RFC 3261 §10.3): the implicit
@@ -63,20 +64,9 @@ export interface RegistrationStore {
   close?(): void;
 }
 
-/** Scheme and host compared case-insensitively (RFC 3261 §19.1.4); the user part as written. */
+/** The key an IMPU is indexed by: see publicIdentityKey (TS 23.003 §13.4). */
 export function impuKey(uri: string): string {
-  let u = uri.trim();
-  if (u.startsWith('<') && u.endsWith('>')) u = u.slice(1, -1);
-  const colon = u.indexOf(':');
-  if (colon < 0) return u;
-  const scheme = u.slice(0, colon).toLowerCase();
-  let rest = u.slice(colon + 1);
-  // URI parameters and headers do not name a different identity (TS 23.003 §13.4).
-  const cut = rest.search(/[;?]/);
-  if (cut >= 0) rest = rest.slice(0, cut);
-  if (scheme === 'tel') return `tel:${rest}`;
-  const at = rest.lastIndexOf('@');
-  return `${scheme === 'sips' ? 'sip' : scheme}:${at < 0 ? '' : rest.slice(0, at + 1)}${(at < 0 ? rest : rest.slice(at + 1)).toLowerCase()}`;
+  return publicIdentityKey(uri);
 }
 
 export class MemoryRegistrationStore implements RegistrationStore {
