@@ -276,8 +276,14 @@ export class TransactionLayer {
       return;
     }
     if (cseq.method !== method) {
-      // §8.2: the CSeq method must equal the request method; such a request starts no transaction.
-      throw new Error(`CSeq method ${cseq.method} differs from request method ${method}`);
+      // §8.2 (RFC 4475 §3.1.2.16): the CSeq method must equal the request method. Such a request starts no
+      // transaction; the sender is told why with a 400, sent statelessly where the top Via asks for it.
+      const reason = `CSeq method ${cseq.method} differs from request method ${method}`;
+      const bad = createResponse(request, 400, 'Bad Request - CSeq method mismatch', this.random.token(8));
+      const destination = responseDestination(via) ?? m.source;
+      void this.transport.send(bad, destination, m.connectionId ? { connectionId: m.connectionId } : undefined).catch(() => undefined);
+      this.options.trace?.note({ node: this.options.node ?? 'sip', level: 'warn', text: `400 sent: ${reason}`, clause: 'RFC 3261 §8.2' });
+      return;
     }
     this.createServer(request, via, m, modern);
   }

@@ -106,3 +106,17 @@ describe('server transaction matching (RFC 3261 §17.2.3)', () => {
     expect(s.seen).toHaveLength(0);
   });
 });
+
+describe('a request whose CSeq method differs from its method (RFC 3261 §8.2, RFC 4475 §3.1.2.16)', () => {
+  it('starts no transaction and is answered 400 with the reason, back to the sender', async () => {
+    const s = setup();
+    s.transport.deliver(request('OPTIONS', { cseqMethod: 'INVITE' }), UAC);
+    await Promise.resolve();
+    expect(s.seen).toHaveLength(0);
+    expect(s.layer.size.server).toBe(0);
+    const answers = s.transport.responses(400);
+    expect(answers).toHaveLength(1);
+    expect(answers[0]!.to).toEqual(UAC);
+    expect((answers[0]!.message as { reason: string }).reason).toBe('Bad Request - CSeq method mismatch');
+  });
+});
