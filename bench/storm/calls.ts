@@ -28,9 +28,9 @@ export const CALL_PREAMBLE = 50;
 export const MEDIA_SETUP_SAPS = 100;
 /** Media judged like bench/rtp.ts: no packet lost, and the streams at ≥ 99 % of real-time pace. */
 const MEDIA_PACE = 0.99;
-/** The UEs' own loopback addresses: 127.62.x.y, 250 per third octet (no .0, no .255). */
+/** The UEs' own loopback addresses: 127.63.x.y, 250 per third octet (no .0, no .255); 127.62 is the e2e tests'. */
 export function ueAddress(k: number): string {
-  return `127.62.${Math.floor(k / 250)}.${(k % 250) + 1}`;
+  return `127.63.${Math.floor(k / 250)}.${(k % 250) + 1}`;
 }
 
 export interface MediaPlan {
