@@ -21,6 +21,8 @@ export interface PcscfSettings {
 export interface IcscfSettings {
   hss: string;
   scscfs: string[];
+  /** Outside P-CSCFs (addresses) believed like the topology's own: src/scscf/trust-domain.ts. */
+  trustedPeers?: string[];
 }
 
 export interface ScscfSettings {
@@ -30,6 +32,8 @@ export interface ScscfSettings {
   /** Registration expiry the registrar grants at most, in seconds. */
   maxExpires?: number;
   minExpires?: number;
+  /** Outside P-CSCFs (addresses) believed like the topology's own: src/scscf/trust-domain.ts. */
+  trustedPeers?: string[];
 }
 
 export interface HssSettings {

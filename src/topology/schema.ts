@@ -78,6 +78,11 @@ export interface IcscfNode extends NodeBase {
   hss: string;
   /** S-CSCFs it may choose from by capabilities (TS 29.228 §6.1.1, UAA Server-Capabilities). */
   scscfs: string[];
+  /**
+   * Addresses of P-CSCFs outside the topology (e.g. Kamailio) whose integrity-protected and P-Asserted-Identity
+   * it believes, besides the topology's own (TS 33.210 trust domain, TS 24.229 §4.4).
+   */
+  trustedPeers?: string[];
 }
 export interface ScscfNode extends NodeBase {
   kind: 'scscf';
@@ -88,6 +93,8 @@ export interface ScscfNode extends NodeBase {
   uri: string;
   minExpires: number;
   maxExpires: number;
+  /** As IcscfNode.trustedPeers: outside P-CSCFs that send to this S-CSCF directly. */
+  trustedPeers?: string[];
 }
 export interface HssNode extends NodeBase {
   kind: 'hss';
@@ -156,6 +163,8 @@ export interface UeSpec {
   codecs?: UeCodec[];
   /** The UE's own send path, impaired like a node's (a lossy radio link, issue 8 point 1). */
   impairment?: Impairment;
+  /** SRTP media with SDES keys (RFC 3711, RFC 4568): offers RTP/SAVP with a=crypto and accepts such offers. */
+  srtp?: boolean;
 }
 
 export type ScenarioStep =
@@ -350,7 +359,7 @@ const nodeFile = z.discriminatedUnion('kind', [
     secAgree: z.boolean().optional(),
     visitedNetworkId: z.string().min(1).optional(),
   }),
-  z.strictObject({ ...nodeCommon, kind: z.literal('icscf'), hss: name.optional(), scscfs: z.array(name).optional() }),
+  z.strictObject({ ...nodeCommon, kind: z.literal('icscf'), hss: name.optional(), scscfs: z.array(name).optional(), trustedPeers: z.array(address).optional() }),
   z.strictObject({
     ...nodeCommon,
     kind: z.literal('scscf'),
@@ -359,6 +368,7 @@ const nodeFile = z.discriminatedUnion('kind', [
     uri: z.string().regex(/^sips?:\S+$/, 'is not a SIP URI').optional(),
     minExpires: z.number().int().min(1).optional(),
     maxExpires: z.number().int().min(1).optional(),
+    trustedPeers: z.array(address).optional(),
   }),
   z.strictObject({ ...nodeCommon, kind: z.literal('hss'), realm: domain.optional() }),
   z.strictObject({
@@ -412,6 +422,7 @@ const ueFile = z.strictObject({
   answerAfter: duration.optional(),
   impairment: impairment.optional(),
   codecs: z.array(z.enum(['PCMU', 'PCMA', 'AMR-WB', 'opus'])).min(1).optional(),
+  srtp: z.boolean().optional(),
 });
 
 // Scenario steps are one-key mappings (`- register: alice`); each kind validates its own value.
@@ -696,7 +707,7 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
         const scscfs = n.scscfs ?? kindNames('scscf');
         n.scscfs?.forEach((s, j) => refNode(s, 'scscf', [...at, 'scscfs', j]));
         if (scscfs.length === 0) fail(ctx, at, 'an I-CSCF needs at least one S-CSCF to assign (TS 29.228 §6.1.1)');
-        return { ...base, kind: 'icscf', hss, scscfs };
+        return { ...base, kind: 'icscf', hss, scscfs, ...(n.trustedPeers ? { trustedPeers: [...n.trustedPeers] } : {}) };
       }
       case 'scscf': {
         const min = n.minExpires ?? 60;
@@ -711,6 +722,7 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
           uri: n.uri ?? `sip:${addresses[i]!.includes(':') ? `[${addresses[i]}]` : addresses[i]}:${sipPort}`,
           minExpires: min,
           maxExpires: max,
+          ...(n.trustedPeers ? { trustedPeers: [...n.trustedPeers] } : {}),
         };
       }
       case 'hss':
@@ -819,6 +831,7 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       answerAfterMs: u.answerAfter ?? 0,
       ...(u.codecs ? { codecs: u.codecs } : {}),
       ...(u.impairment ? { impairment: impairmentOf(u.impairment) } : {}),
+      ...(u.srtp ? { srtp: true } : {}),
     };
   });
 

@@ -14,7 +14,7 @@ export function nodeSpecOf(topology: Topology, n: TopologyNode): NodeSpec {
       return { ...base, settings: settings as unknown as Record<string, unknown> };
     }
     case 'icscf': {
-      const settings: IcscfSettings = { hss: n.hss, scscfs: n.scscfs };
+      const settings: IcscfSettings = { hss: n.hss, scscfs: n.scscfs, ...(n.trustedPeers ? { trustedPeers: n.trustedPeers } : {}) };
       return { ...base, settings: settings as unknown as Record<string, unknown> };
     }
     case 'scscf': {
@@ -24,6 +24,7 @@ export function nodeSpecOf(topology: Topology, n: TopologyNode): NodeSpec {
         serverName: n.uri,
         minExpires: n.minExpires,
         maxExpires: n.maxExpires,
+        ...(n.trustedPeers ? { trustedPeers: n.trustedPeers } : {}),
       };
       return { ...base, settings: settings as unknown as Record<string, unknown> };
     }
@@ -73,6 +74,7 @@ export function ueSpecOf(topology: Topology, ue: UeSpec): NodeSpec {
     answer: ue.answer,
     answerAfterMs: ue.answerAfterMs,
     ...(ue.codecs ? { codecs: ue.codecs } : {}),
+    ...(ue.srtp ? { srtp: true } : {}),
   };
   return {
     name: ue.name,

@@ -15,6 +15,7 @@ import type { NetworkNode } from '../../topology/network-node.js';
 import type { IcscfSettings } from '../../topology/node-spec.js';
 import { HssLink, HssUnavailableError } from '../hss-link.js';
 import { refusal } from '../respond.js';
+import { TrustBoundary } from '../trust-domain.js';
 import { derivePrivateIdentity, resolveServerName, selectScscfs, uaaRefusal, type ScscfCandidate } from './selection.js';
 import type { SipNodeDeps } from '../../topology/sip-node-deps.js';
 
@@ -42,9 +43,20 @@ export class Icscf implements NetworkNode {
   readonly hss: HssLink;
   private proxy: ProxyCore | undefined;
   private readonly warnAgent: string;
+  private readonly boundary: TrustBoundary;
 
   constructor(private readonly deps: IcscfDeps) {
     this.name = deps.spec.name;
+    // The I-CSCF is where requests from outside enter the home network (TS 24.229 §5.3): integrity-protected
+    // only from a P-CSCF (TS 33.203 §7), P-Asserted-Identity from any network function of the topology.
+    this.boundary = new TrustBoundary({
+      node: this.name,
+      trace: deps.trace,
+      directory: deps.directory,
+      integrityFrom: ['pcscf'],
+      identityFrom: ['pcscf', 'icscf', 'scscf', 'as'],
+      ...(deps.spec.settings.trustedPeers ? { trustedPeers: deps.spec.settings.trustedPeers } : {}),
+    });
     this.hss = new HssLink({
       spec: deps.spec,
       directory: deps.directory,
@@ -91,6 +103,7 @@ export class Icscf implements NetworkNode {
   }
 
   private async route(request: SipRequest, info: RequestInfo): Promise<ProxyDecision> {
+    this.boundary.admit(request, info.received.source);
     if (request.method === 'REGISTER') return this.register(request);
     if (request.method === 'ACK' || request.method === 'CANCEL') return this.byRoute(request, info);
     if (info.routedToUs && request.headers.has('Route')) return this.byRoute(request, info);

@@ -18,6 +18,7 @@ import type { TraceBus } from '../../trace/events.js';
 import type { Clock } from '../../util/clock.js';
 import type { Random } from '../../util/random.js';
 import { HssLink } from '../hss-link.js';
+import { TrustBoundary } from '../trust-domain.js';
 import { parseUserProfile } from '../user-profile.js';
 import { RegEventNotifier } from './reg-event.js';
 import { Registrar } from './registrar.js';
@@ -73,10 +74,21 @@ export class Scscf implements NetworkNode {
   sessions!: SessionRouter;
   private proxy: ProxyCore | undefined;
   private readonly warnAgent: string;
+  private readonly boundary: TrustBoundary;
 
   constructor(private readonly deps: ScscfDeps) {
     const { spec } = deps;
     this.name = spec.name;
+    // A REGISTER reaches the S-CSCF through an I-CSCF, which already removed integrity-protected from anyone
+    // but a P-CSCF (trust-domain.ts); from any other source it is removed here, so the registrar challenges.
+    this.boundary = new TrustBoundary({
+      node: spec.name,
+      trace: deps.trace,
+      directory: deps.directory,
+      integrityFrom: ['pcscf', 'icscf'],
+      identityFrom: ['pcscf', 'icscf', 'scscf', 'as'],
+      ...(spec.settings.trustedPeers ? { trustedPeers: spec.settings.trustedPeers } : {}),
+    });
     this.store = deps.store ?? new MemoryRegistrationStore();
     const port = spec.ports.udp ?? spec.ports.tcp ?? 5060;
     this.serverName = spec.settings.serverName ?? `sip:${spec.name}.${spec.domain}:${port}`.toLowerCase();
@@ -171,6 +183,7 @@ export class Scscf implements NetworkNode {
   }
 
   private async route(request: SipRequest, info: RequestInfo): Promise<ProxyDecision> {
+    this.boundary.admit(request, info.received.source);
     if (request.method === 'REGISTER') return { action: 'respond', response: await this.registrar.register(request, info.received) };
     // Every SUBSCRIBE is the reg event notifier's until iFCs route other packages to application servers (489 meanwhile).
     if (request.method === 'SUBSCRIBE') {

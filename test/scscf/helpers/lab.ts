@@ -93,7 +93,8 @@ export class Lab {
     const run: RunServices = { clock: this.clock, random: this.random, bus: this.bus, directory: this.directory, dataDir: '/nonexistent', timers: DEFAULT_TIMERS };
     const scSpec: NodeSpec = {
       name: 'scscf1', kind: 'scscf', address: this.ips.scscf, ports: { udp: 5060 }, domain: DOMAIN,
-      settings: { hss: 'hss1', capabilities: [0], minExpires: 1, ...this.options.scscfSettings },
+      // The scripted UEs (<base>10-19) stand in for P-CSCFs (Path, P-Asserted-Identity, integrity-protected): trusted peers (src/scscf/trust-domain.ts).
+      settings: { hss: 'hss1', capabilities: [0], minExpires: 1, trustedPeers: this.standInPcscfs(), ...this.options.scscfSettings },
     };
     const sc = createNodeContainer(run, scSpec, { tryingImmediately: true });
     bindScscf(sc);
@@ -101,13 +102,18 @@ export class Lab {
     await this.scscf.start();
     const icSpec: NodeSpec = {
       name: 'icscf1', kind: 'icscf', address: this.ips.icscf, ports: { udp: 5060 }, domain: DOMAIN,
-      settings: { hss: 'hss1', scscfs: ['scscf1'], scscfCapabilities: { scscf1: [0] }, ...this.options.icscfSettings },
+      settings: { hss: 'hss1', scscfs: ['scscf1'], scscfCapabilities: { scscf1: [0] }, trustedPeers: this.standInPcscfs(), ...this.options.icscfSettings },
     };
     const ic = createNodeContainer(run, icSpec, { tryingImmediately: true });
     bindIcscf(ic);
     this.icscf = ic.get<Icscf>(TOKENS.Node);
     await this.icscf.start();
     return this;
+  }
+
+  private standInPcscfs(): string[] {
+    const b = this.options.base ?? '127.0.42.';
+    return Array.from({ length: 10 }, (_, i) => `${b}${10 + i}`);
   }
 
   async stop(): Promise<void> {
