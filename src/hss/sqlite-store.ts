@@ -86,8 +86,9 @@ interface RegistrationRow {
  * call returns, so a process killed right after it answered an MAA or SAA still has the SQN and the S-CSCF
  * assignment that answer relied on (TS 33.102 §6.3.2: a SQN handed out must never be handed out again).
  *
- * With `groupCommit` (what the HSS node uses) writes are not committed per call but per event-loop turn
- * (group-commit.ts); they are durable when `flush()` resolves, and the Cx server answers only then.
+ * With `groupCommit` (what the HSS node uses) writes are not committed per call but per event-loop turn, with
+ * `synchronous = NORMAL` and the WAL synced on the libuv thread pool (group-commit.ts); they are durable when
+ * `flush()` resolves, and the Cx server answers only then.
  */
 export class SqliteSubscriberStore implements SubscriberStore {
   readonly path: string;
@@ -268,7 +269,7 @@ export class SqliteSubscriberStore implements SubscriberStore {
   }
 
   close(): void {
-    this.groupCommit?.commit();
+    this.groupCommit?.close();
     if (this.db.open) this.db.close();
   }
 

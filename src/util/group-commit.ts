@@ -1,20 +1,40 @@
 import type Database from 'better-sqlite3';
+import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 
 interface Waiter {
   resolve(): void;
   reject(error: unknown): void;
 }
 
+/** Flushes a file descriptor to the disk and calls back; the default runs `fdatasync` on the libuv thread pool. */
+export type DataSync = (fd: number, done: (error: Error | null) => void) => void;
+
+export interface GroupCommitOptions {
+  /**
+   * Runs after a batch failed to commit and was rolled back: a store that mirrors the file in memory reloads
+   * it there, so that memory does not keep what the disk lost.
+   */
+  onRollback?: () => void;
+  /** How the WAL reaches the disk after a commit (tests hold it back to see that answers wait for it). */
+  dataSync?: DataSync;
+}
+
 /**
  * Group commit for an embedded SQLite store (the HSS's subscribers, the S-CSCF's registrations): every write made while the event loop handles one batch of
- * requests lands in one transaction, committed once (one fsync of the WAL) when the loop turns, and the
- * callers that answer on those writes wait for that commit with `flush()`.
+ * requests lands in one transaction, committed once when the loop turns, and the callers that answer on
+ * those writes wait for that commit, and for the disk, with `flush()`.
  *
- * Why: with `synchronous = FULL` each commit waits for the disk (3–8 ms on a VM, more when it is busy). One
- * commit per MAR and per SAR caps an HSS at a few hundred Cx requests per second and, in one process, stalls
- * all SIP with it. A batch pays that wait once for every request that arrived together. Durability is the
- * same as a commit per request (issue 8: nothing answered may be lost on SIGKILL), because no answer leaves
- * before the commit that holds its writes has returned.
+ * Why: with `synchronous = FULL` each commit waits for the disk inside the event loop (3–8 ms on a VM, 100 ms
+ * and more when it is busy), and every SIP message and Diameter request of the process waits with it. A batch
+ * pays that wait once for every request that arrived together, and in WAL mode the wait leaves the loop
+ * altogether: the commit runs with `synchronous = NORMAL` (SQLite appends the batch to the `-wal` file without
+ * syncing it) and the `-wal` file is then synced with `fdatasync` on the libuv thread pool. `flush()` resolves
+ * only after that sync, so durability is the same as a `FULL` commit per request (issue 8: nothing answered
+ * may be lost, on SIGKILL or on power loss): no answer leaves before the disk holds its writes. While one
+ * batch's sync runs, the loop goes on serving and gathering the next batch.
+ *
+ * A database that is not in WAL mode (no `-wal` file to sync) keeps the synchronous setting its owner chose,
+ * and its waiters resolve when COMMIT returns.
  *
  * Each store method still runs as its own unit inside the batch: better-sqlite3 turns a transaction opened
  * while another is open into a SAVEPOINT, so a method that throws rolls back its own writes only.
@@ -22,17 +42,37 @@ interface Waiter {
 export class GroupCommit {
   private waiters: Waiter[] = [];
   private scheduled = false;
-  /** Transactions committed so far (each one fsync), for tests and counters. */
+  /** The WAL file to sync, when the database is a file in WAL mode. */
+  private readonly walPath: string | undefined;
+  private walFd: number | undefined;
+  /** Syncs issued and not yet called back; the descriptor is closed only when none is in flight. */
+  private syncing = 0;
+  /** Settles when the last commit's sync did: what a `flush()` with no open batch waits for. */
+  private lastSync: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly onRollback: (() => void) | undefined;
+  private readonly dataSync: DataSync;
+  /** Transactions committed so far, for tests and counters. */
   commits = 0;
+  /** WAL syncs completed off the event loop (one per commit in WAL mode). */
+  syncs = 0;
 
-  /**
-   * `onRollback` runs after a batch failed to commit and was rolled back: a store that mirrors the file in
-   * memory reloads it there, so that memory does not keep what the disk lost.
-   */
   constructor(
     private readonly db: Database.Database,
-    private readonly onRollback?: () => void,
-  ) {}
+    options: GroupCommitOptions | (() => void) = {},
+  ) {
+    const o = typeof options === 'function' ? { onRollback: options } : options;
+    this.onRollback = o.onRollback;
+    this.dataSync = o.dataSync ?? ((fd, done) => fdatasync(fd, done));
+    const file = db.memory ? '' : db.name;
+    const wal = file !== '' && String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+    if (wal) {
+      // SQLite: in WAL mode NORMAL leaves the WAL unsynced at COMMIT (synced at checkpoints only); the sync
+      // this class runs after every commit restores FULL's guarantee without holding the loop.
+      db.pragma('synchronous = NORMAL');
+      this.walPath = `${file}-wal`;
+    }
+  }
 
   /** Called before every write: opens the batch's transaction when none is open, and schedules its commit. */
   join(): void {
@@ -46,19 +86,23 @@ export class GroupCommit {
     }
   }
 
-  /** Resolves once every write made so far is committed; rejects with the error when that commit failed. */
+  /**
+   * Resolves once every write made so far is committed and on the disk; rejects with the error when that
+   * commit or its sync failed.
+   */
   flush(): Promise<void> {
-    if (!this.db.inTransaction) return Promise.resolve();
+    if (!this.db.inTransaction) return this.lastSync;
     return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  /** Commits the open batch now (close, or a caller that must not wait for the turn). */
+  /** Commits the open batch now; its waiters resolve when the WAL sync returns (close, or a caller that must not wait for the turn). */
   commit(): void {
     this.scheduled = false;
     const waiters = this.waiters;
     this.waiters = [];
     if (!this.db.open || !this.db.inTransaction) {
-      for (const w of waiters) w.resolve();
+      // Nothing of theirs is uncommitted, but an earlier commit's sync may still run.
+      this.lastSync.then(() => settle(waiters), (e: unknown) => settle(waiters, e));
       return;
     }
     try {
@@ -67,10 +111,74 @@ export class GroupCommit {
       // Disk full, I/O error: the whole batch is gone, so every request in it must hear that it failed.
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       this.onRollback?.();
-      for (const w of waiters) w.reject(e);
+      settle(waiters, e);
       return;
     }
     this.commits++;
-    for (const w of waiters) w.resolve();
+    const fd = this.wal();
+    if (fd === undefined) {
+      settle(waiters);
+      return;
+    }
+    this.syncing++;
+    this.lastSync = new Promise<void>((resolve, reject) => {
+      this.dataSync(fd, (error) => {
+        this.syncing--;
+        if (!error) this.syncs++;
+        this.releaseFd();
+        // The commit is in the file, but the disk did not confirm it: nothing may be answered as durable.
+        settle(waiters, error ?? undefined);
+        if (error) reject(error);
+        else resolve();
+      });
+    });
+    // A rejected lastSync nobody flushes on is not an unhandled rejection: its waiters heard it.
+    this.lastSync.catch(() => undefined);
   }
+
+  /**
+   * Commits what is open and syncs it before returning (the store is closing; no loop turn is left to wait
+   * for), then releases the WAL file once no sync is in flight.
+   */
+  close(): void {
+    if (this.closed) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    this.scheduled = false;
+    let failure: unknown;
+    if (this.db.open && this.db.inTransaction) {
+      try {
+        this.db.exec('COMMIT');
+        this.commits++;
+        const fd = this.wal();
+        if (fd !== undefined) fdatasyncSync(fd);
+      } catch (e) {
+        failure = e;
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.onRollback?.();
+      }
+    }
+    this.closed = true;
+    this.releaseFd();
+    settle(waiters, failure);
+  }
+
+  /** The WAL's descriptor, opened at the first commit (SQLite creates the file with the first write). */
+  private wal(): number | undefined {
+    if (this.walPath === undefined || this.closed) return undefined;
+    this.walFd ??= openSync(this.walPath, 'r+');
+    return this.walFd;
+  }
+
+  private releaseFd(): void {
+    if (this.closed && this.syncing === 0 && this.walFd !== undefined) {
+      closeSync(this.walFd);
+      this.walFd = undefined;
+    }
+  }
+}
+
+function settle(waiters: Waiter[], error?: unknown): void {
+  if (error === undefined) for (const w of waiters) w.resolve();
+  else for (const w of waiters) w.reject(error);
 }

@@ -127,6 +127,82 @@ describe('GroupCommit', () => {
   });
 });
 
+describe('GroupCommit in WAL mode', () => {
+  function walDb(): Database.Database {
+    const db = opened(new Database(join(tempDir(), 'wal.sqlite')));
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)');
+    return db;
+  }
+
+  it('commits with synchronous = NORMAL and resolves flush() only when the WAL sync off the loop calls back', async () => {
+    const db = walDb();
+    const held: Array<{ fd: number; done: (e: Error | null) => void }> = [];
+    const gc = new GroupCommit(db, { dataSync: (fd, done) => held.push({ fd, done }) });
+    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    gc.join();
+    db.prepare('INSERT INTO t (id) VALUES (1)').run();
+    let flushed = false;
+    const first = gc.flush().then(() => (flushed = true));
+    await turn();
+    // Committed (another connection reads it), but the disk has not confirmed it: no answer may leave yet.
+    expect(gc.commits).toBe(1);
+    expect(held).toHaveLength(1);
+    expect(opened(new Database(db.name, { readonly: true })).prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 1 });
+    // The loop is free meanwhile: the next batch is gathered and committed while the first sync is held.
+    gc.join();
+    db.prepare('INSERT INTO t (id) VALUES (2)').run();
+    const second = gc.flush();
+    await turn();
+    expect(gc.commits).toBe(2);
+    expect(held).toHaveLength(2);
+    // A flush with nothing open waits for the last commit's sync, not for nothing.
+    let idleFlushed = false;
+    void gc.flush().then(() => (idleFlushed = true));
+    await turn();
+    expect(flushed).toBe(false);
+    expect(idleFlushed).toBe(false);
+    held[0]!.done(null);
+    await first;
+    expect(flushed).toBe(true);
+    expect(idleFlushed).toBe(false);
+    held[1]!.done(null);
+    await second;
+    expect(gc.syncs).toBe(2);
+  });
+
+  it('rejects the batch whose WAL sync failed, and later batches still commit', async () => {
+    const db = walDb();
+    let fail = true;
+    const gc = new GroupCommit(db, { dataSync: (_fd, done) => setImmediate(() => done(fail ? new Error('EIO: i/o error, fdatasync') : null)) });
+    gc.join();
+    db.prepare('INSERT INTO t (id) VALUES (1)').run();
+    await expect(gc.flush()).rejects.toThrow(/EIO/);
+    fail = false;
+    gc.join();
+    db.prepare('INSERT INTO t (id) VALUES (2)').run();
+    await gc.flush();
+    expect(gc.syncs).toBe(1);
+  });
+
+  it('syncs the real WAL file on the thread pool, and close() commits and syncs what is still open', async () => {
+    const db = walDb();
+    const gc = new GroupCommit(db);
+    gc.join();
+    db.prepare('INSERT INTO t (id) VALUES (1)').run();
+    await gc.flush();
+    expect(gc.syncs).toBe(1);
+    gc.join();
+    db.prepare('INSERT INTO t (id) VALUES (2)').run();
+    const pending = gc.flush();
+    gc.close();
+    await pending;
+    expect(gc.commits).toBe(2);
+    expect(opened(new Database(db.name, { readonly: true })).prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 2 });
+  });
+});
+
 describe('HssCxServer.answer', () => {
   const clock = new FakeClock();
   const mar = (impi: string, n: number) => {

@@ -73,8 +73,8 @@ export class RegistrationStoreError extends Error {
  * Reads are served from memory; every `put` and `remove` is one SQLite transaction committed with WAL and
  * `synchronous = FULL` before it returns, so the registrar's 200 OK (built after `put`) never confirms a
  * binding that a SIGKILL could still take away — the same rule the HSS follows for SQN and assignments.
- * With `groupCommit` (what the runner binds) the writes of one event-loop turn share one commit, and the
- * registrar awaits `flush()` before it answers.
+ * With `groupCommit` (what the runner binds) the writes of one event-loop turn share one commit, the WAL is
+ * synced off the event loop (group-commit.ts), and the registrar awaits `flush()` before it answers.
  */
 export class SqliteRegistrationStore implements RegistrationStore {
   readonly path: string;
@@ -160,7 +160,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 
   close(): void {
-    this.groupCommit?.commit();
+    this.groupCommit?.close();
     if (this.db.open) this.db.close();
   }
 
