@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import type { TlsCredentials } from '../../tls/authority.js';
 import type { StreamSocketFactory } from './tcp.js';
@@ -15,8 +16,14 @@ export function tlsSockets(credentials: Pick<TlsCredentials, 'key' | 'cert' | 'c
     readyEvent: 'secureConnect',
     createServer(onSocket, onError) {
       const server = tls.createServer({ ...common, requestCert: false }, onSocket);
+      // A client that refuses our certificate hangs up, and the error comes after the close, when the TLS
+      // socket no longer knows its peer: the address is kept from the TCP connection it wraps.
+      const peers = new WeakMap<object, string>();
+      server.on('connection', (raw: Socket) => peers.set(raw, `${raw.remoteAddress}:${raw.remotePort}`));
       server.on('tlsClientError', (err, socket) => {
-        onError(new Error(`handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`));
+        const parent = (socket as unknown as { _parent?: object })._parent;
+        const peer = (parent && peers.get(parent)) ?? `${socket.remoteAddress}:${socket.remotePort}`;
+        onError(new Error(`handshake with ${peer} failed: ${err.message}`));
       });
       return server;
     },
