@@ -23,6 +23,8 @@ export interface IcscfSettings {
   scscfs: string[];
   /** Outside P-CSCFs (addresses) believed like the topology's own: src/scscf/trust-domain.ts. */
   trustedPeers?: string[];
+  /** Tc (RFC 6733 §5.1): ms after a lost Diameter connection to the HSS before it is opened again; default 30 s. */
+  diameterTcMs?: number;
 }
 
 export interface ScscfSettings {
@@ -34,6 +36,8 @@ export interface ScscfSettings {
   minExpires?: number;
   /** Outside P-CSCFs (addresses) believed like the topology's own: src/scscf/trust-domain.ts. */
   trustedPeers?: string[];
+  /** Tc (RFC 6733 §5.1): ms after a lost Diameter connection to the HSS before it is opened again; default 30 s. */
+  diameterTcMs?: number;
 }
 
 export interface HssSettings {

@@ -218,6 +218,8 @@ export interface Timers {
   T4: number;
   /** Diameter watchdog (RFC 3539 §3.4.1). */
   Tw: number;
+  /** Diameter reconnect (RFC 6733 §5.1 Tc) of the CSCFs' links to the HSS; absent = 30 s (§12). */
+  Tc?: number;
 }
 
 export interface Topology {
@@ -507,7 +509,7 @@ const step = z.unknown().transform((v, ctx): ParsedStep => {
   return { [key]: r.data } as ParsedStep;
 });
 
-const timersFile = z.strictObject({ T1: duration.optional(), T2: duration.optional(), T4: duration.optional(), Tw: duration.optional() });
+const timersFile = z.strictObject({ T1: duration.optional(), T2: duration.optional(), T4: duration.optional(), Tw: duration.optional(), Tc: duration.refine((v) => v > 0, 'must be above 0').optional() });
 
 const topologyShape = z.strictObject({
   name: z.string().min(1),

@@ -14,7 +14,12 @@ export function nodeSpecOf(topology: Topology, n: TopologyNode): NodeSpec {
       return { ...base, settings: settings as unknown as Record<string, unknown> };
     }
     case 'icscf': {
-      const settings: IcscfSettings = { hss: n.hss, scscfs: n.scscfs, ...(n.trustedPeers ? { trustedPeers: n.trustedPeers } : {}) };
+      const settings: IcscfSettings = {
+        hss: n.hss,
+        scscfs: n.scscfs,
+        ...(n.trustedPeers ? { trustedPeers: n.trustedPeers } : {}),
+        ...(topology.timers.Tc !== undefined ? { diameterTcMs: topology.timers.Tc } : {}),
+      };
       return { ...base, settings: settings as unknown as Record<string, unknown> };
     }
     case 'scscf': {
@@ -25,6 +30,7 @@ export function nodeSpecOf(topology: Topology, n: TopologyNode): NodeSpec {
         minExpires: n.minExpires,
         maxExpires: n.maxExpires,
         ...(n.trustedPeers ? { trustedPeers: n.trustedPeers } : {}),
+        ...(topology.timers.Tc !== undefined ? { diameterTcMs: topology.timers.Tc } : {}),
       };
       return { ...base, settings: settings as unknown as Record<string, unknown> };
     }

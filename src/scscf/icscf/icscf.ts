@@ -65,6 +65,7 @@ export class Icscf implements NetworkNode {
       trace: deps.trace,
       hss: deps.spec.settings.hss,
       ...(deps.spec.settings.diameterTimeoutMs !== undefined ? { requestTimeoutMs: deps.spec.settings.diameterTimeoutMs } : {}),
+      ...(deps.spec.settings.diameterTcMs !== undefined ? { reconnectIntervalMs: deps.spec.settings.diameterTcMs } : {}),
     });
     this.warnAgent = deps.spec.address.includes(':') ? `[${deps.spec.address}]` : deps.spec.address;
   }

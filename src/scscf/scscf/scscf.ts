@@ -101,6 +101,7 @@ export class Scscf implements NetworkNode {
       trace: deps.trace,
       hss: spec.settings.hss,
       ...(spec.settings.diameterTimeoutMs !== undefined ? { requestTimeoutMs: spec.settings.diameterTimeoutMs } : {}),
+      ...(spec.settings.diameterTcMs !== undefined ? { reconnectIntervalMs: spec.settings.diameterTcMs } : {}),
     });
     this.hss.diameter.onRequest(CxCommandCode.RegistrationTermination, (req) => this.onRtr(req));
     this.hss.diameter.onRequest(CxCommandCode.PushProfile, (req) => this.onPpr(req));
