@@ -49,6 +49,7 @@ import {
 import { parseOptionTags } from '../sip/headers/p-headers.js';
 import { RtpSession, type MediaMode, type PortAllocator, type ReceivedDigit, type RtpPeer, type RtpSessionStatistics } from '../rtp/index.js';
 import type { SrtpKeys } from '../rtp/srtp/index.js';
+import type { LinkImpairment } from '../sip/transport/impairment.js';
 import { offererReserved, RESERVED_ANSWER_LINES, RESERVED_OFFER_LINES, withPreconditionLines } from './qos.js';
 
 export type CallPhase = 'trying' | 'ringing' | 'early' | 'confirmed' | 'terminated';
@@ -83,6 +84,8 @@ export interface CallEnvironment {
   accessHeaders: ReadonlyArray<readonly [string, string]>;
   /** Told of every DTMF digit the peer sends on this call's stream (RFC 4733). */
   onDtmf?: (digit: ReceivedDigit) => void;
+  /** The UE's access link (its transport's impairment): media crosses the same bad link as its SIP. */
+  impairment?: LinkImpairment;
 }
 
 export interface OutgoingCallOptions {
@@ -986,7 +989,7 @@ export class Call {
 
   private openMedia(): Promise<RtpSession> {
     const { env } = this;
-    return RtpSession.open({ node: env.node, address: env.mediaAddress, ports: env.ports, clock: env.clock, random: env.random, bus: env.trace, mode: env.mediaMode ?? 'tone', toneHz: env.toneHz }).then(
+    return RtpSession.open({ node: env.node, address: env.mediaAddress, ports: env.ports, clock: env.clock, random: env.random, bus: env.trace, mode: env.mediaMode ?? 'tone', toneHz: env.toneHz, ...(env.impairment ? { impairment: env.impairment } : {}) }).then(
       (rtp) => {
         // RFC 4733 §2.5.2: each digit once, at its end packet; the UE keeps them for the scenario to check.
         rtp.dtmf$.subscribe((d) => {

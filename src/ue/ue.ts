@@ -15,6 +15,7 @@ import type { Clock } from '../util/clock.js';
 import type { Random } from '../util/random.js';
 import type { TransactionLayer } from '../sip/transaction/index.js';
 import type { SipTransportLayer, TransportAddress } from '../sip/transport/types.js';
+import { LinkImpairment } from '../sip/transport/impairment.js';
 import { hostPort } from '../sip/transport/address.js';
 import { UserAgent } from '../sip/ua/index.js';
 import { PortAllocator } from '../rtp/ports.js';
@@ -65,6 +66,8 @@ export class Ue implements NetworkNode {
   private lastFinal: number | undefined;
   private digits = '';
   private lastIncomingFrom: string | undefined;
+  /** The media side of the access link, made on first use (false: the UE has no impairment). */
+  private mediaLink: LinkImpairment | false | undefined;
   /**
    * What an answered call sends back: the UE's tone (scenarios), or an echo of the caller's audio, which
    * `imslab serve` chooses so that a person at a softphone hears the round trip through the core.
@@ -245,6 +248,7 @@ export class Ue implements NetworkNode {
   }
 
   private callEnvironment(): CallEnvironment {
+    const link = this.linkImpairment();
     return {
       node: this.name,
       ua: this.ua!,
@@ -260,9 +264,31 @@ export class Ue implements NetworkNode {
       onDtmf: (d) => {
         this.digits += d.digit;
       },
+      // The topology's `impairment:` is the UE's access link, so its RTP loses as its SIP does.
+      ...(link ? { impairment: link } : {}),
     };
   }
 
+  /**
+   * The UE's access link for media: the profile of its transport's LinkImpairment (TransportLayer has one;
+   * other SipTransportLayers may not), drawn from a stream of its own. Sharing the SIP link's stream would let
+   * the number of RTP packets, which follows wall-clock timing, decide which later SIP datagrams are lost, and
+   * a seeded run would no longer replay the same SIP losses.
+   */
+  private linkImpairment(): LinkImpairment | undefined {
+    if (this.mediaLink !== undefined) return this.mediaLink || undefined;
+    const link = (this.transport as SipTransportLayer & { impairment?: unknown }).impairment;
+    // With no per-destination profile, any destination gets the link's global one.
+    const profile = link instanceof LinkImpairment && link.active ? link.profileFor({ address: '', port: 0 }) : undefined;
+    if (!profile) {
+      this.mediaLink = false;
+      return undefined;
+    }
+    const fork = (this.random as { fork?: (label: string) => Random }).fork;
+    const random = typeof fork === 'function' ? fork.call(this.random, 'media-link') : this.random;
+    this.mediaLink = new LinkImpairment(random, this.clock, profile);
+    return this.mediaLink;
+  }
   private track(call: Call, outgoing: boolean): void {
     this.activeCalls.add(call);
     let invitePending = outgoing;

@@ -59,11 +59,19 @@ describe('topologies/lossy.yaml: 20 % loss on the access links in both direction
     expect(retransmitted.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
 
     // RTP statistics are truthful: what was expected and did not arrive is what is reported lost.
-    const rtp = notes.filter((n) => n.text.startsWith('RTP stream ')).map((n) => n.data as { sent: number; received: number; expected: number; lost: number });
+    type Stats = { sent: number; received: number; expected: number; lost: number };
+    const rtpNotes = notes.filter((n) => n.text.startsWith('RTP stream '));
+    const rtp = rtpNotes.map((n) => n.data as Stats);
     expect(rtp.length).toBeGreaterThanOrEqual(2);
     for (const s of rtp) {
       expect(s.sent).toBeGreaterThan(30);
       expect(s.lost).toBe(Math.max(0, s.expected - s.received));
+    }
+    // The UEs' RTP crosses their lossy access links too: at 20 % each side loses some of what the other sent.
+    const of = (ue: string) => rtpNotes.find((n) => n.node === ue)!.data as Stats;
+    for (const [ue, peer] of [['alice', 'bob'], ['bob', 'alice']] as const) {
+      expect(of(ue).lost, `${ue} lost`).toBeGreaterThan(0);
+      expect(of(ue).received, `${ue} received`).toBeLessThan(of(peer).sent);
     }
   }, 120_000);
 });
