@@ -51,6 +51,8 @@ import { RtpSession, type MediaMode, type PortAllocator, type ReceivedDigit, typ
 import type { SrtpKeys } from '../rtp/srtp/index.js';
 import type { LinkImpairment } from '../sip/transport/impairment.js';
 import { offererReserved, RESERVED_ANSWER_LINES, RESERVED_OFFER_LINES, withPreconditionLines } from './qos.js';
+import { decideAsUas, formatSessionExpires, SessionTimer, sessionExpiresOf, type RefreshOutcome, type SessionExpiry, type SessionTimerSettings } from './session-timer.js';
+import { MediaWatchdog } from './media-watchdog.js';
 
 export type CallPhase = 'trying' | 'ringing' | 'early' | 'confirmed' | 'terminated';
 
@@ -84,6 +86,10 @@ export interface CallEnvironment {
   accessHeaders: ReadonlyArray<readonly [string, string]>;
   /** Told of every DTMF digit the peer sends on this call's stream (RFC 4733). */
   onDtmf?: (digit: ReceivedDigit) => void;
+  /** RFC 4028 session timers: asked for in our INVITEs, granted (or 422) for the peer's. Absent: none. */
+  sessionTimer?: SessionTimerSettings;
+  /** End a confirmed call that should bring media and brought none for this long (media-watchdog.ts). */
+  mediaTimeoutMs?: number;
   /** The UE's access link (its transport's impairment): media crosses the same bad link as its SIP. */
   impairment?: LinkImpairment;
 }
@@ -117,8 +123,8 @@ export interface AnswerPolicy {
 /** Methods a UE allows (RFC 3261 §20.5), advertised in its INVITE and answers. */
 export const UE_ALLOW = 'INVITE, ACK, CANCEL, BYE, PRACK, UPDATE, MESSAGE, NOTIFY';
 
-/** Option tags a UE understands in Require (RFC 3262 100rel, RFC 3312 precondition); see Ue's UserAgent. */
-export const UE_SESSION_OPTIONS: readonly string[] = ['100rel', 'precondition'];
+/** Option tags a UE understands in Require (RFC 3262 100rel, RFC 3312 precondition, RFC 4028 timer); see Ue's UserAgent. */
+export const UE_SESSION_OPTIONS: readonly string[] = ['100rel', 'precondition', 'timer'];
 
 /** Methods a call's dialog takes from the peer (RFC 3261 §15, §14; RFC 3262 §4; RFC 3311 §5.2). */
 const IN_DIALOG_METHODS: readonly string[] = ['BYE', 'INVITE', 'UPDATE', 'PRACK'];
@@ -164,6 +170,12 @@ export class Call {
   private awaitingQos: { policy: AnswerPolicy } | undefined;
   /** UAC with preconditions: the UPDATE that reports our reservation went out (once per call). */
   private qosReported = false;
+  /** RFC 4028: the running session timer of the confirmed call, and the interval negotiated for it. */
+  private sessionTimer: SessionTimer | undefined;
+  private sessionInterval: { intervalS: number; weRefresh: boolean } | undefined;
+  /** UAS: what our 2xx to the INVITE says about the timer (§9). */
+  private grant: { refresher: 'uac' | 'uas'; requireTimer: boolean } | undefined;
+  private mediaWatchdog: MediaWatchdog | undefined;
 
   private constructor(
     private readonly env: CallEnvironment,
@@ -275,9 +287,31 @@ export class Call {
    */
   async refresh(): Promise<number> {
     const dialog = this.confirmedDialog('refresh');
-    const result = await dialog.request<ClientResult>('UPDATE', { headers: [['Allow', UE_ALLOW]] });
-    if (result.response.status >= 200 && result.response.status < 300) dialog.refreshTarget(result.response);
-    return result.response.status;
+    const result = await this.sendRefresh(dialog);
+    return result.status;
+  }
+
+  /**
+   * RFC 4028 §7.4 / §8: a session refresh is an UPDATE without SDP carrying Session-Expires with us as the
+   * refresher (we are its UAC); its 2xx restarts the interval it grants.
+   */
+  private async sendRefresh(dialog: Dialog): Promise<RefreshOutcome> {
+    const headers: Array<[string, string]> = [['Allow', UE_ALLOW]];
+    const timed = this.sessionInterval;
+    if (timed) headers.push(['Supported', 'timer'], ['Session-Expires', formatSessionExpires({ deltaSeconds: timed.intervalS, refresher: 'uac' })]);
+    const result = await dialog.request<ClientResult>('UPDATE', { headers });
+    const outcome: RefreshOutcome = { status: result.response.status, cause: result.cause };
+    if (result.response.status >= 200 && result.response.status < 300) {
+      dialog.refreshTarget(result.response);
+      try {
+        const granted = sessionExpiresOf(result.response.headers);
+        if (granted) outcome.intervalS = granted.deltaSeconds;
+      } catch {
+        // An unreadable Session-Expires in the 2xx keeps the interval we asked for.
+      }
+      this.sessionTimer?.refreshed(outcome.intervalS);
+    }
+    return outcome;
   }
 
   /** RFC 4733 §2.5: the digits as telephone events on the stream, one after the other. */
@@ -319,7 +353,7 @@ export class Call {
   /** §14.1: a re-INVITE in the dialog; every 2xx (and its retransmissions) gets the ACK (§13.2.2.4). */
   private reinvite(dialog: Dialog, offer: LocalOffer): Promise<SipResponse> {
     const { env } = this;
-    const request = dialog.createRequest('INVITE', { headers: [['Allow', UE_ALLOW], ['Accept', 'application/sdp']], body: offer.sdp, contentType: 'application/sdp' });
+    const request = dialog.createRequest('INVITE', { headers: [['Allow', UE_ALLOW], ['Accept', 'application/sdp'], ...this.refreshHeaders()], body: offer.sdp, contentType: 'application/sdp' });
     if (env.ua.options.product) request.headers.set('User-Agent', env.ua.options.product);
     const cseq = parseCSeq(request.headers.get('CSeq')!).seq;
     const destination = nextHop(request, env.ua.options.outboundProxy, (h) => env.ua.options.resolveHost?.(h));
@@ -330,6 +364,7 @@ export class Call {
           if (r.status >= 200 && r.status < 300 && dialog.state !== 'terminated') void env.ua.ack(dialog, cseq).catch(() => undefined);
           if (!settled) {
             settled = true;
+            if (r.status >= 200 && r.status < 300) this.sessionTimer?.refreshed(this.grantedInterval(r));
             resolve(r);
           }
         },
@@ -367,7 +402,11 @@ export class Call {
     ];
     // RFC 3312 §11 / TS 24.229 §5.1.3.1: a UE that wants preconditions requires them and supports 100rel, so
     // that the answer can come back in a reliable 183 (RFC 3262 §3).
+    // RFC 4028 §7.1: a UAC that supports session timers says so and asks for an interval, refreshing itself.
+    const timer = env.sessionTimer;
     if (preconditions) headers.push(['Supported', '100rel, precondition'], ['Require', 'precondition']);
+    // A list header may take a second line (RFC 3261 §7.3.1).
+    if (timer) headers.push(['Supported', 'timer'], ['Session-Expires', formatSessionExpires({ deltaSeconds: timer.sessionExpiresS, refresher: 'uac' })], ['Min-SE', String(timer.minSeS)]);
     const request = env.ua.createRequest('INVITE', this.peer, {
       routeSet: options.routeSet,
       headers,
@@ -518,6 +557,8 @@ export class Call {
     this.template = { ...this.offer!, codecs: negotiatedCodecs(this.offer!, peer.codec), preconditions: false };
     this.rtp!.start(peer);
     this.set({ state: 'confirmed', status: r.status, reason: r.reason });
+    this.startUacSessionTimer(r);
+    this.watchMedia();
     if (options.durationMs !== undefined) {
       this.timers.push(this.env.clock.setTimeout(() => void this.hangup('call duration reached'), options.durationMs));
     }
@@ -564,6 +605,7 @@ export class Call {
     const same = before && before.address === peer.address && before.port === peer.port && before.codec.payloadType === peer.codec.payloadType;
     if (same) this.rtp.setDirection(peer.localDirection ?? 'sendrecv');
     else this.rtp.start(peer);
+    this.mediaWatchdog?.reset();
   }
 
   /** A 2xx we do not want (a second fork, or after we gave up): ACK it, then BYE (§13.2.2.4). */
@@ -610,6 +652,7 @@ export class Call {
       this.refuse(486, 'Busy Here');
       return;
     }
+    if (!this.negotiateSessionTimer(request)) return;
     const offerText = request.body.toString('utf8');
     // A trial answer decides 400/488 before any socket is bound, so a refused call leaves no stream behind.
     try {
@@ -754,10 +797,12 @@ export class Call {
     if (this.state.state !== 'ringing' || incoming.finalResponse || incoming.transaction.state !== 'proceeding') return;
     if (this.dialog && this.peerMedia && this.rtp) {
       // RFC 3262 §5: the answer went in the reliable 183; the 2xx carries none, the early dialog is confirmed.
-      this.okResponse = incoming.respond(200, { headers: this.dialogHeaders() });
+      this.okResponse = incoming.respond(200, { headers: [...this.dialogHeaders(), ...this.grantHeaders()] });
       this.dialog.state = 'confirmed';
       this.rtp.start(this.peerMedia);
       this.set({ state: 'confirmed', status: 200, reason: 'OK' });
+      this.startUasSessionTimer();
+      this.watchMedia();
       this.retransmitOk(incoming, this.okResponse, env.transactions.timers.t1, 0);
       return;
     }
@@ -776,7 +821,7 @@ export class Call {
       this.refuse(488, 'Not Acceptable Here', answer.warning);
       return;
     }
-    this.okResponse = incoming.respond(200, { headers: this.dialogHeaders(), body: answer.sdp, contentType: 'application/sdp' });
+    this.okResponse = incoming.respond(200, { headers: [...this.dialogHeaders(), ...this.grantHeaders()], body: answer.sdp, contentType: 'application/sdp' });
     if (this.dialog) this.dialog.state = 'confirmed';
     else {
       this.dialog = Dialog.asUas(incoming.request, incoming.localTag, env.ua.contact, 'confirmed');
@@ -785,6 +830,8 @@ export class Call {
     this.takeAnswer(answer);
     this.rtp.start(this.peerMedia!);
     this.set({ state: 'confirmed', status: 200, reason: 'OK' });
+    this.startUasSessionTimer();
+    this.watchMedia();
     this.retransmitOk(incoming, this.okResponse, env.transactions.timers.t1, 0);
   }
 
@@ -824,6 +871,160 @@ export class Call {
   private dialogHeaders(): Array<[string, string]> {
     const rr = this.incoming!.request.headers.getAll('Record-Route');
     return [...rr.map((v): [string, string] => ['Record-Route', v]), ['Contact', `<${this.env.ua.contact}>`], ['Allow', UE_ALLOW]];
+  }
+
+  // ------------------------------------------------------------------ session timers (RFC 4028), media timeout
+
+  /**
+   * §9, the initial INVITE: an interval below our Min-SE is refused with 422 and our Min-SE (§6), so that the
+   * caller can retry with a larger one (§7.4); otherwise the grant is kept for the 2xx. False when refused.
+   */
+  private negotiateSessionTimer(request: SipRequest): boolean {
+    const ours = this.env.sessionTimer;
+    if (!ours) return true;
+    const decision = decideAsUas(request.headers, hasOption(request, 'Supported', 'timer'), ours);
+    switch (decision.kind) {
+      case 'bad':
+        this.refuse(400, 'Bad Request (Session-Expires)', `399 ${host(this.env.mediaAddress)} "${quote(decision.reason)}"`);
+        return false;
+      case 'too-small':
+        this.refuse(422, 'Session Interval Too Small', undefined, [['Min-SE', String(decision.minSeS)]]);
+        return false;
+      case 'timer':
+        // The refresher is named from the INVITE's side: uac is the caller, i.e. not us.
+        this.sessionInterval = { intervalS: decision.intervalS, weRefresh: decision.refresher === 'uas' };
+        this.grant = { refresher: decision.refresher, requireTimer: decision.requireTimer };
+        return true;
+      default:
+        return true;
+    }
+  }
+
+  /** RFC 4028 §9: what our 2xx to the INVITE carries: the granted Session-Expires, Require: timer if the UAC can. */
+  private grantHeaders(): Array<[string, string]> {
+    const timed = this.sessionInterval;
+    if (!timed || !this.grant) return [];
+    const h: Array<[string, string]> = [['Session-Expires', formatSessionExpires({ deltaSeconds: timed.intervalS, refresher: this.grant.refresher })]];
+    if (this.grant.requireTimer) h.push(['Require', 'timer']);
+    return h;
+  }
+
+  private startUasSessionTimer(): void {
+    const timed = this.sessionInterval;
+    if (timed) this.runSessionTimer(timed.intervalS, timed.weRefresh);
+  }
+
+  /** §7.2: the 2xx's Session-Expires sets the interval and who refreshes; without one the session has no timer. */
+  private startUacSessionTimer(r: SipResponse): void {
+    if (!this.env.sessionTimer) return;
+    let se;
+    try {
+      se = sessionExpiresOf(r.headers);
+    } catch (e) {
+      this.note('warn', `the 2xx's Session-Expires is unusable (${(e as Error).message}): the session has no timer`, 'RFC 4028 §7.2');
+      return;
+    }
+    if (!se) {
+      this.note('info', 'the 2xx carries no Session-Expires: the answerer does not use session timers', 'RFC 4028 §7.2');
+      return;
+    }
+    // §7.2: refresher=uac names us, the INVITE's UAC; the UAS always sets the parameter (§9), uac if not.
+    this.runSessionTimer(se.deltaSeconds, (se.refresher ?? 'uac') === 'uac');
+  }
+
+  private runSessionTimer(intervalS: number, weRefresh: boolean): void {
+    this.sessionTimer?.stop();
+    this.sessionInterval = { intervalS, weRefresh };
+    const timer = new SessionTimer(this.env.clock, {
+      intervalS,
+      weRefresh,
+      refresh: () => this.sendRefresh(this.dialog!),
+      expire: (why) => this.sessionExpired(why),
+    });
+    this.sessionTimer = timer;
+    timer.start();
+    this.note('info', `session timer ${intervalS} s, refreshed by ${weRefresh ? 'us' : 'the peer'}`, 'RFC 4028 §7.2, §9');
+  }
+
+  /**
+   * A refresh from the peer (re-INVITE or UPDATE in the confirmed dialog, §9): too small an interval is 422
+   * and leaves the session as it was; otherwise the 2xx echoes the grant and `apply` restarts our timer with
+   * the refresher the request names (uac is the peer, the refresh's sender).
+   */
+  private takeRefresh(incoming: IncomingRequest): { ok: false } | { ok: true; headers: Array<[string, string]>; apply?: () => void } {
+    const ours = this.env.sessionTimer;
+    if (!ours) return { ok: true, headers: [] };
+    const request = incoming.request;
+    const decision = decideAsUas(request.headers, hasOption(request, 'Supported', 'timer'), ours);
+    switch (decision.kind) {
+      case 'bad':
+        incoming.respond(400, { reason: 'Bad Request (Session-Expires)', headers: [['Warning', `399 ${host(this.env.mediaAddress)} "${quote(decision.reason)}"`]] });
+        return { ok: false };
+      case 'too-small':
+        incoming.respond(422, { reason: 'Session Interval Too Small', headers: [['Min-SE', String(decision.minSeS)]] });
+        return { ok: false };
+      case 'none':
+        return { ok: true, headers: [] };
+      default: {
+        const headers: Array<[string, string]> = [['Session-Expires', formatSessionExpires({ deltaSeconds: decision.intervalS, refresher: decision.refresher })]];
+        if (decision.requireTimer) headers.push(['Require', 'timer']);
+        return { ok: true, headers, apply: () => this.runSessionTimer(decision.intervalS, decision.refresher === 'uas') };
+      }
+    }
+  }
+
+  /** §7.4: our re-INVITEs keep the session timer going (with Session-Expires, the 2xx is a refresh). */
+  private refreshHeaders(): Array<[string, string]> {
+    const timed = this.sessionInterval;
+    if (!timed) return [];
+    return [['Supported', 'timer'], ['Session-Expires', formatSessionExpires({ deltaSeconds: timed.intervalS, refresher: timed.weRefresh ? 'uac' : 'uas' })]];
+  }
+
+  /** The interval a 2xx to our refresh granted, else the one we run. */
+  private grantedInterval(r: SipResponse): number | undefined {
+    try {
+      return sessionExpiresOf(r.headers)?.deltaSeconds;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** RFC 4028 §10: the session timer ended the session: BYE (to a peer that may be gone), and the trace says why. */
+  private sessionExpired(why: SessionExpiry): void {
+    if (this.state.state !== 'confirmed' || this.finishing || this.ending) return;
+    const peer = peerUri(this.peer);
+    let text: string;
+    if (why.kind === 'refresh-failed') {
+      const how = why.cause === 'response' ? String(why.status) : `${why.status}, ${why.cause}`;
+      text = `session refresh to ${peer} failed (${how}): the peer is gone; call ended`;
+    } else if (this.sessionInterval?.weRefresh) {
+      text = `session refresh to ${peer} unanswered when the ${why.intervalS} s session interval ran out: call ended`;
+    } else {
+      text = `no session refresh from ${peer} within the ${why.intervalS} s session interval: the peer is gone; call ended`;
+    }
+    this.note('warn', text, 'RFC 4028 §10');
+    void this.hangup(why.kind === 'refresh-failed' ? `session refresh failed (${why.status})` : 'session expired');
+  }
+
+  /** Ends the call when a stream that should bring media brings none for mediaTimeoutMs (media-watchdog.ts). */
+  private watchMedia(): void {
+    const timeoutMs = this.env.mediaTimeoutMs;
+    const rtp = this.rtp;
+    if (timeoutMs === undefined || !rtp || this.mediaWatchdog) return;
+    this.mediaWatchdog = new MediaWatchdog(this.env.clock, {
+      timeoutMs,
+      received: () => rtp.statistics().received,
+      expecting: () => {
+        const d = this.peerMedia?.localDirection ?? 'sendrecv';
+        return d === 'sendrecv' || d === 'recvonly';
+      },
+      silent: (silentMs) => {
+        if (this.state.state !== 'confirmed' || this.finishing || this.ending) return;
+        this.note('warn', `no RTP from ${peerUri(this.peer)} for ${(silentMs / 1000).toFixed(1)} s: call ended`, 'implementation practice (media timeout), cf. RFC 3550 §6.3.5');
+        void this.hangup('no RTP received');
+      },
+    });
+    this.mediaWatchdog.start();
   }
 
   // ------------------------------------------------------------------ both sides
@@ -889,6 +1090,9 @@ export class Call {
       incoming.respond(500, { reason: 'Server Internal Error', headers: [['Retry-After', '1']] });
       return;
     }
+    const refresh = this.state.state === 'confirmed' ? this.takeRefresh(incoming) : { ok: true as const, headers: [] };
+    if (!refresh.ok) return;
+    answerHeaders.push(...refresh.headers);
     if (request.body.length === 0) {
       if (isInvite) {
         this.refuseOffer(incoming, 'a re-INVITE without an offer is not supported by this UE');
@@ -896,7 +1100,8 @@ export class Call {
       }
       incoming.dialog?.refreshTarget(request);
       incoming.respond(200, { headers: answerHeaders });
-      this.note('info', 'UPDATE without a body: session refreshed', 'RFC 3311 §5.2');
+      refresh.apply?.();
+      this.note('info', 'UPDATE without a body: session refreshed', refresh.apply ? 'RFC 3311 §5.2, RFC 4028 §9' : 'RFC 3311 §5.2');
       return;
     }
     if (this.offering) {
@@ -928,6 +1133,7 @@ export class Call {
     if (answer.srtp) this.srtpKeys = answer.srtp;
     incoming.dialog?.refreshTarget(request);
     const ok = incoming.respond(200, { headers: answerHeaders, body: sdp, contentType: 'application/sdp' });
+    refresh.apply?.();
     this.applyMedia(peerOfAnswer(answer));
     if (isInvite) {
       this.note('info', `re-INVITE from the peer answered: our side of the stream is ${answer.direction}`, 'RFC 3264 §8.4');
@@ -985,6 +1191,8 @@ export class Call {
     this.timers.length = 0;
     this.retransmit?.cancel();
     this.retransmit = undefined;
+    this.sessionTimer?.stop();
+    this.mediaWatchdog?.stop();
   }
 
   private openMedia(): Promise<RtpSession> {
@@ -1054,6 +1262,14 @@ function peerOfAnswer(answer: AcceptedAnswer): RtpPeer {
 /** The one a=crypto line of our answer (RFC 4568 §7.1.2). */
 function answeredCrypto(sdp: string): CryptoAttribute[] {
   return cryptoAttributesByMedia(sdp).flat().map(parseCryptoAttribute);
+}
+
+/** The URI of a name-addr (`"Bob" <sip:bob@…>;tag=…`) for notes; the text itself when it is a bare URI. */
+function peerUri(nameAddr: string): string {
+  const open = nameAddr.indexOf('<');
+  const close = nameAddr.indexOf('>', open + 1);
+  if (open >= 0 && close > open) return nameAddr.slice(open + 1, close);
+  return nameAddr.split(';')[0]!.trim();
 }
 
 function quote(s: string): string {

@@ -11,6 +11,8 @@ import type { TransportProtocol } from '../sip/transport/types.js';
 import { isSipUri, isTelUri, parseUri } from '../sip/uri.js';
 import type { Random } from '../util/random.js';
 import type { CodecName } from '../sdp/codecs.js';
+import { DEFAULT_MIN_SE_S, DEFAULT_SESSION_EXPIRES_S, type SessionTimerSettings } from './session-timer.js';
+import { DEFAULT_MEDIA_TIMEOUT_MS } from './media-watchdog.js';
 
 export interface UeConfig {
   impi: string;
@@ -117,6 +119,10 @@ export interface UeCallSettings {
   codecs?: CodecName[];
   /** SRTP with SDES keys (RFC 3711, RFC 4568): offer RTP/SAVP with a=crypto and accept such offers. */
   srtp: boolean;
+  /** RFC 4028 session timers of this UE's calls (`sessionExpires`, `minSe` in seconds; default 1800 and 90). */
+  sessionTimer: SessionTimerSettings;
+  /** End a call that should bring RTP and brought none for this long (`mediaTimeoutMs`, default 30 s). */
+  mediaTimeoutMs: number;
 }
 
 const ANSWERABLE: readonly CodecName[] = ['PCMU', 'PCMA', 'AMR-WB', 'opus'];
@@ -134,7 +140,21 @@ export function callSettings(name: string, raw: Record<string, unknown>): UeCall
   if (typeof preconditions !== 'boolean') throw new UeSettingsError(`UE ${name}: preconditions ${String(preconditions)} is not true or false`);
   const srtp = raw['srtp'] ?? false;
   if (typeof srtp !== 'boolean') throw new UeSettingsError(`UE ${name}: srtp ${String(srtp)} is not true or false`);
-  const settings: UeCallSettings = { answer, answerAfterMs: after, preconditions, srtp };
+  const sessionExpiresS = raw['sessionExpires'] ?? DEFAULT_SESSION_EXPIRES_S;
+  if (typeof sessionExpiresS !== 'number' || !Number.isInteger(sessionExpiresS) || sessionExpiresS < 1) {
+    throw new UeSettingsError(`UE ${name}: sessionExpires ${String(sessionExpiresS)} is not a whole number of seconds above 0 (RFC 4028 §4)`);
+  }
+  // RFC 4028 §5 puts Min-SE at 90 s or more; a lab UE configured for a shorter interval (tests of a vanished
+  // peer) takes that interval as its minimum unless told otherwise, so that its own calls are not refused.
+  const minSeS = raw['minSe'] ?? Math.min(DEFAULT_MIN_SE_S, sessionExpiresS);
+  if (typeof minSeS !== 'number' || !Number.isInteger(minSeS) || minSeS < 1 || minSeS > sessionExpiresS) {
+    throw new UeSettingsError(`UE ${name}: minSe ${String(minSeS)} is not a whole number of seconds between 1 and sessionExpires ${sessionExpiresS} (RFC 4028 §5)`);
+  }
+  const mediaTimeoutMs = raw['mediaTimeoutMs'] ?? DEFAULT_MEDIA_TIMEOUT_MS;
+  if (typeof mediaTimeoutMs !== 'number' || !Number.isFinite(mediaTimeoutMs) || mediaTimeoutMs <= 0) {
+    throw new UeSettingsError(`UE ${name}: mediaTimeoutMs ${String(mediaTimeoutMs)} is not a number of milliseconds above 0`);
+  }
+  const settings: UeCallSettings = { answer, answerAfterMs: after, preconditions, srtp, sessionTimer: { sessionExpiresS, minSeS }, mediaTimeoutMs };
   const codecs = raw['codecs'];
   if (codecs !== undefined) {
     if (!Array.isArray(codecs) || codecs.length === 0) throw new UeSettingsError(`UE ${name}: codecs must be a non-empty list (known: ${ANSWERABLE.join(', ')})`);

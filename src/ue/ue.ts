@@ -41,6 +41,8 @@ export interface CallOptions {
   maxForwards?: number;
   /** Claim this identity in P-Preferred-Identity instead of our own IMPU (RFC 3325 §9.2). */
   preferredIdentity?: string;
+  /** Session interval to ask for, seconds (RFC 4028 §7.1); default: the UE's `sessionExpires` setting. */
+  sessionExpires?: number;
 }
 
 const OFFERABLE: readonly CodecName[] = ['PCMU', 'PCMA', 'AMR-WB', 'opus'];
@@ -178,7 +180,12 @@ export class Ue implements NetworkNode {
       if (!codec) throw new Error(`codec ${options.codec} cannot be offered by a simulated UE (known: ${OFFERABLE.join(', ')})`);
       codecs = [codec, 'telephone-event'];
     }
-    const call = Call.outgoing(this.callEnvironment(), target, {
+    const env = this.callEnvironment();
+    if (options.sessionExpires !== undefined) {
+      if (!Number.isInteger(options.sessionExpires) || options.sessionExpires < 1) throw new Error(`sessionExpires ${options.sessionExpires} is not a whole number of seconds above 0 (RFC 4028 §4)`);
+      env.sessionTimer = { sessionExpiresS: options.sessionExpires, minSeS: Math.min(options.sessionExpires, this.callSettings.sessionTimer.minSeS) };
+    }
+    const call = Call.outgoing(env, target, {
       routeSet: options.routeSet ?? this.preloadedRoute,
       ...(codecs ? { codecs } : {}),
       ...(options.durationMs !== undefined ? { durationMs: options.durationMs } : {}),
@@ -264,6 +271,8 @@ export class Ue implements NetworkNode {
       onDtmf: (d) => {
         this.digits += d.digit;
       },
+      sessionTimer: this.callSettings.sessionTimer,
+      mediaTimeoutMs: this.callSettings.mediaTimeoutMs,
       // The topology's `impairment:` is the UE's access link, so its RTP loses as its SIP does.
       ...(link ? { impairment: link } : {}),
     };
@@ -289,6 +298,7 @@ export class Ue implements NetworkNode {
     this.mediaLink = new LinkImpairment(random, this.clock, profile);
     return this.mediaLink;
   }
+
   private track(call: Call, outgoing: boolean): void {
     this.activeCalls.add(call);
     let invitePending = outgoing;
