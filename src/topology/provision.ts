@@ -33,7 +33,8 @@ export function toHssSubscriber(s: TopologySubscriber): Subscriber {
  * newer than the file's (TS 33.102 §6.3.2: the HSS's counter only moves forward).
  */
 export function provisionHss(store: SubscriberStore, topology: Topology): number {
-  const subscribers = topology.subscribers.map(toHssSubscriber);
+  // A subscriber marked `provisioned: false` stays out of the HSS: its UE stands for an unknown IMPI.
+  const subscribers = topology.subscribers.filter((s) => s.provisioned !== false).map(toHssSubscriber);
   if (topology.subscribersCsv) {
     subscribers.push(...parseSubscriberCsv(readFileSync(topology.subscribersCsv, 'utf8'), topology.subscribersCsv));
   }

@@ -1,5 +1,5 @@
 import type { RunningTopology } from './runner.js';
-import type { ScenarioStep } from './schema.js';
+import type { RegisterExpectation, ScenarioStep } from './schema.js';
 import {
   callStep,
   dtmfStep,
@@ -33,8 +33,9 @@ export interface ScenarioResult {
 export function stepLabel(step: ScenarioStep): string {
   switch (step.kind) {
     case 'register':
+      return `register ${step.ue}${step.expect !== undefined ? `, expecting ${step.expect === 'failed' ? 'failure' : step.expect}` : ''}`;
     case 'deregister':
-      return `${step.kind} ${step.ue}`;
+      return `deregister ${step.ue}`;
     case 'hangup':
       return `hangup ${step.ue}`;
     case 'wait':
@@ -63,6 +64,24 @@ export function stepLabel(step: ScenarioStep): string {
   }
 }
 
+/**
+ * A register step that must fail (TS 24.229 §5.1.1.5.1 / TS 33.102 §6.3.3): `failed` takes any refusal,
+ * whether the network's or the UE's own; a status must be the REGISTER's final response.
+ */
+async function registerRefused(run: RunningTopology, name: string, expect: RegisterExpectation): Promise<void> {
+  const ue = run.ue(name);
+  try {
+    await ue.register();
+  } catch (e) {
+    const reason = e instanceof Error ? e.message : String(e);
+    if (expect === 'failed') return;
+    // The reason starts with the final response ("403 Forbidden (Warning: …)") unless the UE refused first.
+    if (reason.startsWith(`${expect} `)) return;
+    throw new Error(`registration failed with "${reason}", expected ${expect}`);
+  }
+  throw new Error(`${name} registered, expected ${expect === 'failed' ? 'the registration to fail' : expect}`);
+}
+
 /** Waits `ms` on the run's clock (a FakeClock in tests moves it; the system clock just waits). */
 function wait(run: RunningTopology, ms: number): Promise<void> {
   return new Promise((resolve) => run.clock.setTimeout(resolve, ms));
@@ -71,7 +90,7 @@ function wait(run: RunningTopology, ms: number): Promise<void> {
 async function runStep(run: RunningTopology, step: ScenarioStep): Promise<void> {
   switch (step.kind) {
     case 'register':
-      return run.ue(step.ue).register();
+      return step.expect === undefined ? run.ue(step.ue).register() : registerRefused(run, step.ue, step.expect);
     case 'deregister':
       return run.ue(step.ue).deregister();
     case 'wait':

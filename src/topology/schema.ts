@@ -132,6 +132,11 @@ export interface Subscriber {
   sqn: number;
   password?: string;
   barred: string[];
+  /**
+   * false: the subscriber exists only on the UE's side (its USIM or password), the HSS is never told of it,
+   * so a UE bound to it meets an unknown IMPI (UAA DIAMETER_ERROR_USER_UNKNOWN → 403, TS 29.228 §6.1.1).
+   */
+  provisioned?: false;
 }
 
 export interface UsimOverrides {
@@ -167,8 +172,11 @@ export interface UeSpec {
   srtp?: boolean;
 }
 
+/** What a register step expects: success (absent), any failure, or a final status of the REGISTER. */
+export type RegisterExpectation = 'failed' | number;
+
 export type ScenarioStep =
-  | { kind: 'register'; ue: string }
+  | { kind: 'register'; ue: string; expect?: RegisterExpectation }
   | { kind: 'deregister'; ue: string }
   | { kind: 'wait'; ms: number }
   | {
@@ -400,6 +408,7 @@ const subscriberFile = z.strictObject({
   sqn: sqn.optional(),
   password: z.string().min(1).optional(),
   barred: z.array(z.string()).optional(),
+  provisioned: z.boolean().optional(),
 });
 
 const ueFile = z.strictObject({
@@ -431,7 +440,11 @@ const ueFile = z.strictObject({
 const destination = z.string().min(1);
 const ueList = z.union([name, z.array(name).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
 const STEP_VALUES = {
-  register: name,
+  // `- register: alice`, or `- register: { ue: alice, expect: 403 }` / `expect: failed` for a refusal.
+  register: z.union([
+    name,
+    z.strictObject({ ue: name, expect: z.union([z.literal('failed'), z.number().int().min(300).max(699)]).optional() }),
+  ]),
   deregister: name,
   hangup: name,
   wait: duration,
@@ -471,7 +484,7 @@ export const STEP_KINDS = Object.keys(STEP_VALUES) as StepKind[];
 const PLANNED_STEPS = new Set(['transfer']);
 
 type ParsedStep =
-  | { register: string }
+  | { register: z.infer<(typeof STEP_VALUES)['register']> }
   | { deregister: string }
   | { hangup: string }
   | { wait: number }
@@ -786,6 +799,7 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       sqn: s.sqn ?? 0,
       ...(s.password !== undefined ? { password: s.password } : {}),
       barred: s.barred ?? [],
+      ...(s.provisioned === false ? { provisioned: false as const } : {}),
     });
   });
 
@@ -849,7 +863,11 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       const target = (v: string, path: Path) => {
         if (!/^(sips?|tel):/.test(v)) ue(v, path);
       };
-      if ('register' in s) return ue(s.register, ['register']), { kind: 'register', ue: s.register };
+      if ('register' in s) {
+        if (typeof s.register === 'string') return ue(s.register, ['register']), { kind: 'register', ue: s.register };
+        ue(s.register.ue, ['register', 'ue']);
+        return { kind: 'register', ue: s.register.ue, ...(s.register.expect !== undefined ? { expect: s.register.expect } : {}) };
+      }
       if ('deregister' in s) return ue(s.deregister, ['deregister']), { kind: 'deregister', ue: s.deregister };
       if ('hangup' in s) return ue(s.hangup, ['hangup']), { kind: 'hangup', ue: s.hangup };
       if ('hold' in s) return ue(s.hold, ['hold']), { kind: 'hold', ue: s.hold };
