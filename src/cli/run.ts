@@ -16,7 +16,7 @@ import type { SubscriberStore } from '../hss/store.js';
 import { ControlCommands } from '../control/commands.js';
 import { collectCounters } from '../control/counters.js';
 import { controlSocketPath } from '../control/protocol.js';
-import { ControlServer } from '../control/server.js';
+import { ControlServer, ControlSocketBusyError } from '../control/server.js';
 import { deregisterServedUes, describeServedUes, registerServedUes } from './served-ues.js';
 
 /** Ladder columns: the first UE on the left, the core in path order, the other UEs on the right. */
@@ -76,7 +76,7 @@ async function run(file: string, flags: RunFlags): Promise<number> {
     if (flags.pcap) process.stdout.write(`pcap: ${flags.pcap} (open it in Wireshark: Telephony → SIP Flows)\n`);
     if (flags.trace) process.stdout.write(`trace: ${flags.trace}\n`);
   } catch (e) {
-    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`error: ${startupError(e)}\n`);
     ok = false;
   } finally {
     await running?.stop().catch(() => undefined);
@@ -93,26 +93,40 @@ interface ServeFlags {
   ues?: boolean;
 }
 
-async function serve(file: string, flags: ServeFlags): Promise<void> {
-  const topology = loadTopology(file);
+async function serve(file: string, flags: ServeFlags): Promise<number> {
+  let topology: Topology;
+  try {
+    topology = loadTopology(file);
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
   const dataDir = resolve(flags.data ?? topology.dataDir ?? `.imslab/${topology.name}`);
-  // The control channel first: a second serve on the same data directory is refused before it takes ports.
-  mkdirSync(dataDir, { recursive: true });
   let commands: ControlCommands | undefined;
-  const control = await ControlServer.open({
-    path: controlSocketPath(dataDir),
-    handle: (command, args) => {
-      if (!commands) return Promise.reject(new Error('the core is still starting'));
-      return commands.handle(command, args);
-    },
-    warn: (text) => process.stderr.write(`${text}\n`),
-  });
+  let control: ControlServer;
+  try {
+    // The control channel first: a second serve on the same data directory is refused before it takes ports.
+    mkdirSync(dataDir, { recursive: true });
+    control = await ControlServer.open({
+      path: controlSocketPath(dataDir),
+      handle: (command, args) => {
+        if (!commands) return Promise.reject(new Error('the core is still starting'));
+        return commands.handle(command, args);
+      },
+      warn: (text) => process.stderr.write(`${text}\n`),
+    });
+  } catch (e) {
+    process.stderr.write(`error: ${startupError(e)}\n`);
+    return 1;
+  }
   let running: RunningTopology;
   try {
+    // startTopology stops whatever it had started when a node fails to start: nothing stays bound.
     running = await startTopology(topology, { dataDir, ues: flags.ues !== false });
   } catch (e) {
     await control.close();
-    throw e;
+    process.stderr.write(`error: ${startupError(e)}\n`);
+    return 1;
   }
   commands = new ControlCommands(running);
   const reportFiles = (flags.report ?? []).map((f) => resolve(f));
@@ -157,6 +171,27 @@ async function serve(file: string, flags: ServeFlags): Promise<void> {
     writeFileSync(f, renderForFile(f, report!.report.result()));
     process.stdout.write(`conformance report: ${f}\n`);
   }
+  return 0;
+}
+
+/**
+ * One line for an error that kept the core from starting, instead of a stack trace: a socket that cannot be
+ * bound names its address and port and the likely reason (another imslab on the same topology), a busy
+ * control socket says so; anything else is its message.
+ */
+export function startupError(e: unknown): string {
+  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
+    const n = x as NodeJS.ErrnoException & { address?: string; port?: number };
+    if ((n.syscall === 'listen' || n.syscall === 'bind') && n.code && n.address !== undefined) {
+      const at = `${n.address.includes(':') ? `[${n.address}]` : n.address}${n.port !== undefined ? `:${n.port}` : ''}`;
+      if (n.code === 'EADDRINUSE') return `cannot listen on ${at} (address in use) — is another imslab serve running? (imslab ctl status)`;
+      if (n.code === 'EADDRNOTAVAIL') return `cannot listen on ${at} (address not available on this machine: outside 127.0.0.1 a loopback alias may be needed)`;
+      if (n.code === 'EACCES') return `cannot listen on ${at} (permission denied)`;
+      return `cannot listen on ${at} (${n.code})`;
+    }
+    if (x instanceof ControlSocketBusyError) return `${x.message} — stop it first, or see it with imslab ctl status`;
+  }
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** The TS 24.229 §5.1 report on every outside UE that talks to the P-CSCF (issue 6): a trace subscriber. */
@@ -198,6 +233,6 @@ export function registerRunCommands(program: Command): void {
     .option('--no-ues', 'start the core only, without the topology\'s simulated UEs')
     .option('--report <file...>', 'on exit, write the TS 24.229 conformance report of outside UEs (.json and/or .html)')
     .action(async (file: string, flags: ServeFlags) => {
-      await serve(file, flags);
+      process.exitCode = await serve(file, flags);
     });
 }

@@ -121,7 +121,7 @@ export class StreamTransport {
     );
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error) =>
-        reject(new Error(`${this.protocol}: cannot listen on ${hostPort(address, port)}: ${err.message}`));
+        reject(new Error(`${this.protocol}: cannot listen on ${hostPort(address, port)}: ${err.message}`, { cause: err }));
       server.once('error', onError);
       server.listen({ host: address, port, exclusive: true }, () => {
         server.off('error', onError);

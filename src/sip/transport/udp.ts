@@ -47,7 +47,7 @@ export class UdpTransport {
     if (family === 0) throw new Error(`udp: listen address must be an IP literal, got "${address}"`);
     const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
     await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error) => reject(new Error(`udp: cannot bind ${hostPort(address, port)}: ${err.message}`));
+      const onError = (err: Error) => reject(new Error(`udp: cannot bind ${hostPort(address, port)}: ${err.message}`, { cause: err }));
       socket.once('error', onError);
       socket.bind({ address, port, exclusive: true }, () => {
         socket.off('error', onError);
