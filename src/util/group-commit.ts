@@ -45,16 +45,18 @@ export class GroupCommit {
   /** The WAL file to sync, when the database is a file in WAL mode. */
   private readonly walPath: string | undefined;
   private walFd: number | undefined;
-  /** Syncs issued and not yet called back; the descriptor is closed only when none is in flight. */
-  private syncing = 0;
-  /** Settles when the last commit's sync did: what a `flush()` with no open batch waits for. */
-  private lastSync: Promise<void> = Promise.resolve();
+  /** Waiters of the sync in flight (at most one runs: the disk takes one flush at a time anyway). */
+  private syncing: Waiter[] | undefined;
+  /** Waiters of commits made since that sync started; the next sync covers them all. */
+  private unsynced: Waiter[] = [];
+  /** A commit was made that no sync has covered yet. */
+  private dirty = false;
   private closed = false;
   private readonly onRollback: (() => void) | undefined;
   private readonly dataSync: DataSync;
   /** Transactions committed so far, for tests and counters. */
   commits = 0;
-  /** WAL syncs completed off the event loop (one per commit in WAL mode). */
+  /** WAL syncs completed off the event loop (one per commit at low load, fewer under load). */
   syncs = 0;
 
   constructor(
@@ -91,8 +93,14 @@ export class GroupCommit {
    * commit or its sync failed.
    */
   flush(): Promise<void> {
-    if (!this.db.inTransaction) return this.lastSync;
-    return new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    return new Promise<void>((resolve, reject) => {
+      const waiter = { resolve, reject };
+      if (this.db.inTransaction) this.waiters.push(waiter);
+      // Nothing open: wait for the sync that covers the last commit, if it has not returned yet.
+      else if (this.dirty) this.unsynced.push(waiter);
+      else if (this.syncing) this.syncing.push(waiter);
+      else resolve();
+    });
   }
 
   /** Commits the open batch now; its waiters resolve when the WAL sync returns (close, or a caller that must not wait for the turn). */
@@ -101,8 +109,7 @@ export class GroupCommit {
     const waiters = this.waiters;
     this.waiters = [];
     if (!this.db.open || !this.db.inTransaction) {
-      // Nothing of theirs is uncommitted, but an earlier commit's sync may still run.
-      this.lastSync.then(() => settle(waiters), (e: unknown) => settle(waiters, e));
+      settle(waiters);
       return;
     }
     try {
@@ -120,20 +127,26 @@ export class GroupCommit {
       settle(waiters);
       return;
     }
-    this.syncing++;
-    this.lastSync = new Promise<void>((resolve, reject) => {
-      this.dataSync(fd, (error) => {
-        this.syncing--;
-        if (!error) this.syncs++;
-        this.releaseFd();
-        // The commit is in the file, but the disk did not confirm it: nothing may be answered as durable.
-        settle(waiters, error ?? undefined);
-        if (error) reject(error);
-        else resolve();
-      });
+    this.unsynced.push(...waiters);
+    this.dirty = true;
+    // While a sync runs, commits pile up behind it and the next one covers them all: under load the count of
+    // syncs follows what the disk can do, not the request rate.
+    if (!this.syncing) this.sync(fd);
+  }
+
+  private sync(fd: number): void {
+    const batch = this.unsynced;
+    this.unsynced = [];
+    this.dirty = false;
+    this.syncing = batch;
+    this.dataSync(fd, (error) => {
+      this.syncing = undefined;
+      if (!error) this.syncs++;
+      // The commits are in the file, but the disk did not confirm them: nothing may be answered as durable.
+      settle(batch, error ?? undefined);
+      if (this.dirty && !this.closed) this.sync(fd);
+      else this.releaseFd();
     });
-    // A rejected lastSync nobody flushes on is not an unhandled rejection: its waiters heard it.
-    this.lastSync.catch(() => undefined);
   }
 
   /**
@@ -145,22 +158,31 @@ export class GroupCommit {
     const waiters = this.waiters;
     this.waiters = [];
     this.scheduled = false;
-    let failure: unknown;
     if (this.db.open && this.db.inTransaction) {
       try {
         this.db.exec('COMMIT');
         this.commits++;
-        const fd = this.wal();
-        if (fd !== undefined) fdatasyncSync(fd);
+        this.dirty = true;
+        this.unsynced.push(...waiters);
       } catch (e) {
-        failure = e;
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         this.onRollback?.();
+        settle(waiters, e);
       }
+    } else settle(waiters);
+    const fd = this.dirty ? this.wal() : undefined;
+    const unsynced = this.unsynced;
+    this.unsynced = [];
+    let failure: unknown;
+    try {
+      if (fd !== undefined) fdatasyncSync(fd);
+      this.dirty = false;
+    } catch (e) {
+      failure = e;
     }
+    settle(unsynced, failure);
     this.closed = true;
     this.releaseFd();
-    settle(waiters, failure);
   }
 
   /** The WAL's descriptor, opened at the first commit (SQLite creates the file with the first write). */
@@ -171,7 +193,7 @@ export class GroupCommit {
   }
 
   private releaseFd(): void {
-    if (this.closed && this.syncing === 0 && this.walFd !== undefined) {
+    if (this.closed && !this.syncing && this.walFd !== undefined) {
       closeSync(this.walFd);
       this.walFd = undefined;
     }
