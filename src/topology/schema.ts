@@ -170,6 +170,11 @@ export interface UeSpec {
   impairment?: Impairment;
   /** SRTP media with SDES keys (RFC 3711, RFC 4568): offers RTP/SAVP with a=crypto and accepts such offers. */
   srtp?: boolean;
+  /** Session interval the UE asks for and Min-SE it accepts, in seconds (RFC 4028); default 1800 and 90. */
+  sessionExpires?: number;
+  minSe?: number;
+  /** A confirmed call that receives no RTP for this long is ended with BYE (handset practice); default 30 s. */
+  mediaTimeoutMs?: number;
 }
 
 /** What a register step expects: success (absent), any failure, or a final status of the REGISTER. */
@@ -434,6 +439,9 @@ const ueFile = z.strictObject({
   impairment: impairment.optional(),
   codecs: z.array(z.enum(['PCMU', 'PCMA', 'AMR-WB', 'opus'])).min(1).optional(),
   srtp: z.boolean().optional(),
+  sessionExpires: z.number().int().min(1).optional(),
+  minSe: z.number().int().min(1).optional(),
+  mediaTimeout: duration.optional(),
 });
 
 // Scenario steps are one-key mappings (`- register: alice`); each kind validates its own value.
@@ -848,6 +856,9 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
       ...(u.codecs ? { codecs: u.codecs } : {}),
       ...(u.impairment ? { impairment: impairmentOf(u.impairment) } : {}),
       ...(u.srtp ? { srtp: true } : {}),
+      ...(u.sessionExpires !== undefined ? { sessionExpires: u.sessionExpires } : {}),
+      ...(u.minSe !== undefined ? { minSe: u.minSe } : {}),
+      ...(u.mediaTimeout !== undefined ? { mediaTimeoutMs: u.mediaTimeout } : {}),
     };
   });
 

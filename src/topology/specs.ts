@@ -81,6 +81,9 @@ export function ueSpecOf(topology: Topology, ue: UeSpec): NodeSpec {
     answerAfterMs: ue.answerAfterMs,
     ...(ue.codecs ? { codecs: ue.codecs } : {}),
     ...(ue.srtp ? { srtp: true } : {}),
+    ...(ue.sessionExpires !== undefined ? { sessionExpires: ue.sessionExpires } : {}),
+    ...(ue.minSe !== undefined ? { minSe: ue.minSe } : {}),
+    ...(ue.mediaTimeoutMs !== undefined ? { mediaTimeoutMs: ue.mediaTimeoutMs } : {}),
   };
   return {
     name: ue.name,
