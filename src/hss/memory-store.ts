@@ -3,67 +3,101 @@ import {
   normaliseImpu,
   notRegistered,
   validateSubscriber,
+  type AuthScheme,
+  type PublicIdentity,
   type Registration,
+  type RequiredCapabilities,
   type ScscfCapabilities,
   type Subscriber,
 } from './subscriber.js';
 
+/**
+ * What the store keeps of one subscription. A million of these must fit beside the S-CSCF in under 2 KiB per
+ * UE (issue 7), and V8 spends 40–100 bytes per small object, so the record holds few objects: K, OP, OPc and
+ * AMF in one one-byte string instead of four Buffers with their own backing stores, the SQN as a number
+ * (48 bits fit a double exactly), scheme and visited-network lists shared between subscribers that have the
+ * same ones.
+ */
+interface HeldSubscriber {
+  impi: string;
+  impus: PublicIdentity[];
+  authSchemes: AuthScheme[];
+  /** Per field (K, OP, OPc, AMF) a presence octet and the octets: see packSecrets. */
+  secrets: string;
+  sqn: number;
+  allowedVisitedNetworks: string[];
+  password?: string;
+  userData?: string;
+  capabilities?: RequiredCapabilities;
+}
+
+/**
+ * One public identity's entry: its owner and, when it has one, its registration state (one Map for both; the
+ * registration's impu is the map key, not a second copy of it).
+ */
+interface HeldIdentity {
+  /** Absent for a state stored for an identity no subscription owns (the contract does not forbid it). */
+  impi?: string;
+  registration?: Omit<Registration, 'impu'>;
+}
+
 /** The same contract as SqliteSubscriberStore, held in memory: for unit tests and benchmarks of the Cx logic. */
 export class MemorySubscriberStore implements SubscriberStore {
-  private subscribers = new Map<string, Subscriber>();
-  private owners = new Map<string, string>();
-  private registrations = new Map<string, Registration>();
+  private subscribers = new Map<string, HeldSubscriber>();
+  /** By normalised public identity (TS 23.003 §13.4). */
+  private identities = new Map<string, HeldIdentity>();
   private scscfs = new Map<string, ScscfCapabilities>();
+  /** Server names, hosts, realms and list values repeat across subscribers: one copy of each. */
+  private readonly strings = new Interner();
 
   get(impi: string): Subscriber | undefined {
     const s = this.subscribers.get(impi);
-    return s ? cloneSubscriber(s) : undefined;
+    return s ? toSubscriber(s) : undefined;
   }
 
   findImpiByImpu(impu: string): string | undefined {
-    return this.owners.get(normaliseImpu(impu));
+    return this.identities.get(normaliseImpu(impu))?.impi;
   }
 
   list(): Subscriber[] {
-    return [...this.subscribers.keys()].sort().map((k) => cloneSubscriber(this.subscribers.get(k)!));
+    return [...this.subscribers.keys()].sort().map((k) => toSubscriber(this.subscribers.get(k)!));
   }
 
   put(s: Subscriber): void {
     validateSubscriber(s);
-    for (const p of s.impus) {
-      const owner = this.owners.get(normaliseImpu(p.uri));
-      if (owner !== undefined && owner !== s.impi) throw new StoreError(`public identity ${p.uri} already belongs to ${owner}`);
-    }
-    const keep = new Set(s.impus.map((p) => normaliseImpu(p.uri)));
+    const keys = s.impus.map((p) => keyOf(p.uri));
+    keys.forEach((key, i) => {
+      const owner = this.identities.get(key)?.impi;
+      if (owner !== undefined && owner !== s.impi) throw new StoreError(`public identity ${s.impus[i]!.uri} already belongs to ${owner}`);
+    });
+    const keep = new Set(keys);
     const previous = this.subscribers.get(s.impi);
     for (const p of previous?.impus ?? []) {
-      const key = normaliseImpu(p.uri);
-      if (!keep.has(key)) {
-        this.owners.delete(key);
-        this.registrations.delete(key);
-      }
+      const key = keyOf(p.uri);
+      if (!keep.has(key)) this.identities.delete(key);
     }
-    for (const key of keep) this.owners.set(key, s.impi);
-    this.subscribers.set(s.impi, cloneSubscriber(s));
+    const held = this.hold(s);
+    for (const key of keep) {
+      const entry = this.identities.get(key);
+      if (entry) entry.impi = held.impi;
+      else this.identities.set(key, { impi: held.impi });
+    }
+    this.subscribers.set(s.impi, held);
   }
 
   remove(impi: string): boolean {
     const s = this.subscribers.get(impi);
     if (!s) return false;
-    for (const p of s.impus) {
-      const key = normaliseImpu(p.uri);
-      this.owners.delete(key);
-      this.registrations.delete(key);
-    }
+    for (const p of s.impus) this.identities.delete(keyOf(p.uri));
     return this.subscribers.delete(impi);
   }
 
   nextSqn(impi: string, advance: (sqn: bigint) => bigint): bigint {
     const s = this.subscribers.get(impi);
     if (!s) throw new StoreError(`no subscriber ${impi}`);
-    const next = advance(s.sqn);
+    const next = advance(BigInt(s.sqn));
     if (next < 0n || next >= 1n << 48n) throw new StoreError(`SQN 0x${next.toString(16)} does not fit in 48 bits`);
-    s.sqn = next;
+    s.sqn = Number(next);
     return next;
   }
 
@@ -71,25 +105,37 @@ export class MemorySubscriberStore implements SubscriberStore {
     const s = this.subscribers.get(impi);
     if (!s) throw new StoreError(`no subscriber ${impi}`);
     if (sqn < 0n || sqn >= 1n << 48n) throw new StoreError(`SQN 0x${sqn.toString(16)} does not fit in 48 bits`);
-    s.sqn = sqn;
+    s.sqn = Number(sqn);
   }
 
   getRegistration(impu: string): Registration {
     const key = normaliseImpu(impu);
-    const r = this.registrations.get(key);
-    return r ? { ...r } : notRegistered(key);
+    const r = this.identities.get(key)?.registration;
+    return r ? { impu: key, ...r } : notRegistered(key);
   }
 
   setRegistrations(registrations: Registration[]): void {
     for (const r of registrations) {
-      const key = normaliseImpu(r.impu);
-      if (r.state === 'NOT_REGISTERED' && !r.serverName && !r.authPending) this.registrations.delete(key);
-      else this.registrations.set(key, { ...r, impu: key });
+      const key = keyOf(r.impu);
+      const entry = this.identities.get(key);
+      if (r.state === 'NOT_REGISTERED' && !r.serverName && !r.authPending) {
+        if (entry?.impi === undefined) this.identities.delete(key);
+        else delete entry.registration;
+        continue;
+      }
+      const held: Omit<Registration, 'impu'> = { state: r.state, authPending: r.authPending };
+      if (r.serverName !== undefined) held.serverName = this.strings.get(r.serverName);
+      if (r.scscfHost !== undefined) held.scscfHost = this.strings.get(r.scscfHost);
+      if (r.scscfRealm !== undefined) held.scscfRealm = this.strings.get(r.scscfRealm);
+      if (entry) entry.registration = held;
+      else this.identities.set(key, { registration: held });
     }
   }
 
   listRegistrations(): Registration[] {
-    return [...this.registrations.values()].sort((a, b) => (a.impu < b.impu ? -1 : 1)).map((r) => ({ ...r }));
+    const out: Registration[] = [];
+    for (const [impu, entry] of this.identities) if (entry.registration) out.push({ impu, ...entry.registration });
+    return out.sort((a, b) => (a.impu < b.impu ? -1 : 1));
   }
 
   listScscfs(): ScscfCapabilities[] {
@@ -106,9 +152,8 @@ export class MemorySubscriberStore implements SubscriberStore {
 
   transaction<T>(fn: (store: SubscriberStore) => T): T {
     const snapshot = {
-      subscribers: new Map([...this.subscribers].map(([k, v]) => [k, cloneSubscriber(v)])),
-      owners: new Map(this.owners),
-      registrations: new Map([...this.registrations].map(([k, v]) => [k, { ...v }])),
+      subscribers: new Map([...this.subscribers].map(([k, v]) => [k, { ...v }])),
+      identities: new Map([...this.identities].map(([k, v]) => [k, { ...v }])),
       scscfs: new Map(this.scscfs),
     };
     try {
@@ -124,14 +169,88 @@ export class MemorySubscriberStore implements SubscriberStore {
   }
 
   close(): void {}
+
+  private hold(s: Subscriber): HeldSubscriber {
+    const held: HeldSubscriber = {
+      impi: s.impi,
+      impus: s.impus.map((p) => (p.serviceProfileId !== undefined ? { uri: p.uri, barred: p.barred, serviceProfileId: p.serviceProfileId } : { uri: p.uri, barred: p.barred })),
+      authSchemes: this.strings.list(s.authSchemes) as AuthScheme[],
+      secrets: packSecrets(s),
+      sqn: Number(s.sqn),
+      allowedVisitedNetworks: this.strings.list(s.allowedVisitedNetworks),
+    };
+    if (s.password !== undefined) held.password = s.password;
+    if (s.userData !== undefined) held.userData = s.userData;
+    if (s.capabilities) held.capabilities = { mandatory: [...s.capabilities.mandatory], optional: [...s.capabilities.optional] };
+    return held;
+  }
 }
 
-function cloneSubscriber(s: Subscriber): Subscriber {
-  return {
-    ...s,
-    impus: s.impus.map((p) => ({ ...p })),
-    authSchemes: [...s.authSchemes],
-    allowedVisitedNetworks: [...s.allowedVisitedNetworks],
-    ...(s.capabilities ? { capabilities: { mandatory: [...s.capabilities.mandatory], optional: [...s.capabilities.optional] } } : {}),
+/** The identity's key, sharing the URI's own string when normalisation leaves it as it was (the common case). */
+function keyOf(uri: string): string {
+  const key = normaliseImpu(uri);
+  return key === uri ? uri : key;
+}
+
+/** One copy of each repeated string, and one frozen array per distinct list (callers get copies). */
+class Interner {
+  private readonly strings = new Map<string, string>();
+  private readonly lists = new Map<string, readonly string[]>();
+
+  get(value: string): string {
+    const known = this.strings.get(value);
+    if (known !== undefined) return known;
+    this.strings.set(value, value);
+    return value;
+  }
+
+  list(values: readonly string[]): string[] {
+    const key = values.join('\n');
+    let known = this.lists.get(key);
+    if (!known) {
+      known = Object.freeze(values.map((v) => this.get(v)));
+      this.lists.set(key, known);
+    }
+    return known as string[];
+  }
+}
+
+const SECRET_FIELDS = ['k', 'op', 'opc', 'amf'] as const;
+
+/** K, OP, OPc, AMF as one latin1 string: per field one octet (its length, 0 = absent) then its octets. */
+function packSecrets(s: Subscriber): string {
+  let out = '';
+  for (const field of SECRET_FIELDS) {
+    const b = s[field];
+    out += String.fromCharCode(b ? b.length : 0);
+    if (b) out += b.toString('latin1');
+  }
+  return out;
+}
+
+function toSubscriber(h: HeldSubscriber): Subscriber {
+  // One pooled Buffer for all four fields; each field is a view of it, fresh per call like the clones before.
+  const bytes = Buffer.from(h.secrets, 'latin1');
+  const fields: Partial<Record<(typeof SECRET_FIELDS)[number], Buffer>> = {};
+  let at = 0;
+  for (const field of SECRET_FIELDS) {
+    const length = bytes[at++]!;
+    if (length > 0) fields[field] = bytes.subarray(at, at + length);
+    at += length;
+  }
+  const s: Subscriber = {
+    impi: h.impi,
+    impus: h.impus.map((p) => ({ ...p })),
+    authSchemes: [...h.authSchemes],
+    amf: fields.amf!,
+    sqn: BigInt(h.sqn),
+    allowedVisitedNetworks: [...h.allowedVisitedNetworks],
   };
+  if (fields.k) s.k = fields.k;
+  if (fields.op) s.op = fields.op;
+  if (fields.opc) s.opc = fields.opc;
+  if (h.password !== undefined) s.password = h.password;
+  if (h.userData !== undefined) s.userData = h.userData;
+  if (h.capabilities) s.capabilities = { mandatory: [...h.capabilities.mandatory], optional: [...h.capabilities.optional] };
+  return s;
 }

@@ -1,5 +1,5 @@
 import type { TransportAddress } from '../../sip/transport/types.js';
-import type { UserProfile } from '../user-profile.js';
+import { parseUserProfile, type UserProfile } from '../user-profile.js';
 import { publicIdentityKey } from '../../sip/public-identity.js';
 
 /**
@@ -69,13 +69,41 @@ export function impuKey(uri: string): string {
   return publicIdentityKey(uri);
 }
 
+/**
+ * A contact binding as the store keeps it: the same fields, with the values that repeat across UEs (Path
+ * behind one P-CSCF, the address it came from, parameter names) shared instead of copied per UE.
+ */
+type HeldContact = ContactBinding;
+
+/**
+ * What the store keeps of one subscription. A million must fit in well under 2 KiB per UE beside the HSS
+ * (issue 7), and V8 spends 40–100 bytes per small object, so: the User-Data document only (its parsed tree is
+ * rebuilt on demand, the recently used ones cached), the reginfo ids as a list beside `impus` rather than a
+ * dictionary keyed by URIs, and shared empty lists.
+ */
+interface HeldRegistration {
+  impi: string;
+  impus: string[];
+  barred: string[];
+  /** The User-Data as received (TS 29.228 Annex E); parsed again by `profileOf` when not cached. */
+  xml: string;
+  contacts: HeldContact[];
+  /** ids[i] is the reginfo id of impus[i]; a record when the ids are not keyed by exactly the impus. */
+  ids: string[] | Record<string, string>;
+}
+
+/** Parsed profiles kept for the subscriptions used last: terminating requests read the same few often. */
+const PROFILE_CACHE = 1024;
+
 export class MemoryRegistrationStore implements RegistrationStore {
-  private readonly regs = new Map<string, SubscriptionRegistration>();
+  private readonly regs = new Map<string, HeldRegistration>();
   private readonly index = new Map<string, string>();
+  private readonly profiles = new Map<string, UserProfile>();
+  private readonly shared = new Shared();
 
   byImpi(impi: string): SubscriptionRegistration | undefined {
     const r = this.regs.get(impi);
-    return r ? copy(r) : undefined;
+    return r ? this.expand(r) : undefined;
   }
 
   byImpu(impu: string): SubscriptionRegistration | undefined {
@@ -85,29 +113,116 @@ export class MemoryRegistrationStore implements RegistrationStore {
 
   put(registration: SubscriptionRegistration): void {
     this.remove(registration.impi);
-    this.regs.set(registration.impi, copy(registration));
-    for (const u of registration.impus) this.index.set(impuKey(u), registration.impi);
+    const r = registration;
+    const idsByImpu = Object.keys(r.ids).length === r.impus.length && r.impus.every((u) => Object.hasOwn(r.ids, u));
+    this.regs.set(r.impi, {
+      impi: r.impi,
+      impus: [...r.impus],
+      barred: r.barred.length === 0 ? EMPTY : [...r.barred],
+      xml: r.profile.xml,
+      contacts: r.contacts.map((c) => this.hold(c)),
+      ids: idsByImpu ? r.impus.map((u) => r.ids[u]!) : { ...r.ids },
+    });
+    this.cacheProfile(r.impi, r.profile);
+    for (const u of r.impus) {
+      const key = impuKey(u);
+      this.index.set(key === u ? u : key, r.impi);
+    }
   }
 
   remove(impi: string): boolean {
     const old = this.regs.get(impi);
     if (!old) return false;
     this.regs.delete(impi);
+    this.profiles.delete(impi);
     for (const u of old.impus) if (this.index.get(impuKey(u)) === impi) this.index.delete(impuKey(u));
     return true;
   }
 
   list(): SubscriptionRegistration[] {
-    return [...this.regs.values()].map(copy);
+    return [...this.regs.values()].map((r) => this.expand(r));
+  }
+
+  private expand(r: HeldRegistration): SubscriptionRegistration {
+    const ids: Record<string, string> = {};
+    if (Array.isArray(r.ids)) r.impus.forEach((u, i) => (ids[u] = (r.ids as string[])[i]!));
+    else Object.assign(ids, r.ids);
+    return {
+      impi: r.impi,
+      impus: [...r.impus],
+      barred: [...r.barred],
+      profile: this.profileOf(r),
+      contacts: r.contacts.map(copyContact),
+      ids,
+    };
+  }
+
+  private profileOf(r: HeldRegistration): UserProfile {
+    const cached = this.profiles.get(r.impi);
+    if (cached) return cached;
+    // It parsed when it was put (the caller parsed it), so it parses again.
+    const profile = parseUserProfile(r.xml);
+    this.cacheProfile(r.impi, profile);
+    return profile;
+  }
+
+  private cacheProfile(impi: string, profile: UserProfile): void {
+    this.profiles.delete(impi);
+    this.profiles.set(impi, profile);
+    if (this.profiles.size > PROFILE_CACHE) this.profiles.delete(this.profiles.keys().next().value!);
+  }
+
+  private hold(c: ContactBinding): HeldContact {
+    const held: HeldContact = {
+      uri: c.uri,
+      params: c.params.length === 0 ? (EMPTY as unknown as HeldContact['params']) : c.params.map((p) => [this.shared.string(p[0]), p[1]] as [string, string | null]),
+      expiresAt: c.expiresAt,
+      registeredAt: c.registeredAt,
+      callId: c.callId,
+      cseq: c.cseq,
+      path: this.shared.list(c.path),
+      receivedFrom: this.shared.address(c.receivedFrom),
+      id: c.id,
+    };
+    if (c.displayName !== undefined) held.displayName = c.displayName;
+    if (c.instance !== undefined) held.instance = c.instance;
+    if (c.regId !== undefined) held.regId = c.regId;
+    if (c.q !== undefined) held.q = c.q;
+    return held;
   }
 }
 
-function copy(r: SubscriptionRegistration): SubscriptionRegistration {
-  return {
-    ...r,
-    impus: [...r.impus],
-    barred: [...r.barred],
-    ids: { ...r.ids },
-    contacts: r.contacts.map((c) => ({ ...c, params: c.params.map((p) => [p[0], p[1]] as [string, string | null]), path: [...c.path], receivedFrom: { ...c.receivedFrom } })),
-  };
+const EMPTY: string[] = Object.freeze([]) as unknown as string[];
+
+/** One copy of each value that repeats across registrations; held values are never changed in place. */
+class Shared {
+  private readonly strings = new Map<string, string>();
+  private readonly lists = new Map<string, string[]>();
+  private readonly addresses = new Map<string, TransportAddress>();
+
+  string(value: string): string {
+    const known = this.strings.get(value);
+    if (known !== undefined) return known;
+    this.strings.set(value, value);
+    return value;
+  }
+
+  list(values: string[]): string[] {
+    if (values.length === 0) return EMPTY;
+    const key = values.join('\n');
+    let known = this.lists.get(key);
+    if (!known) this.lists.set(key, (known = Object.freeze([...values]) as string[]));
+    return known;
+  }
+
+  address(a: TransportAddress): TransportAddress {
+    const key = `${a.transport} ${a.address} ${a.port}`;
+    let known = this.addresses.get(key);
+    if (!known) this.addresses.set(key, (known = Object.freeze({ ...a })));
+    return known;
+  }
+}
+
+function copyContact(c: HeldContact): ContactBinding {
+  return { ...c, params: c.params.map((p) => [p[0], p[1]] as [string, string | null]), path: [...c.path], receivedFrom: { ...c.receivedFrom } };
 }
