@@ -123,10 +123,7 @@ export class MemorySubscriberStore implements SubscriberStore {
         else delete entry.registration;
         continue;
       }
-      const held: Omit<Registration, 'impu'> = { state: r.state, authPending: r.authPending };
-      if (r.serverName !== undefined) held.serverName = this.strings.get(r.serverName);
-      if (r.scscfHost !== undefined) held.scscfHost = this.strings.get(r.scscfHost);
-      if (r.scscfRealm !== undefined) held.scscfRealm = this.strings.get(r.scscfRealm);
+      const held = this.strings.registration(r);
       if (entry) entry.registration = held;
       else this.identities.set(key, { registration: held });
     }
@@ -196,12 +193,30 @@ function keyOf(uri: string): string {
 class Interner {
   private readonly strings = new Map<string, string>();
   private readonly lists = new Map<string, readonly string[]>();
+  private readonly registrations = new Map<string, Omit<Registration, 'impu'>>();
 
   get(value: string): string {
     const known = this.strings.get(value);
     if (known !== undefined) return known;
     this.strings.set(value, value);
     return value;
+  }
+
+  /**
+   * One frozen object per distinct state (every identity REGISTERED at one S-CSCF shares one): held states are
+   * replaced, never changed in place.
+   */
+  registration(r: Registration): Omit<Registration, 'impu'> {
+    const key = `${r.state}\n${r.serverName ?? ''}\n${r.scscfHost ?? ''}\n${r.scscfRealm ?? ''}\n${r.authPending ? 1 : 0}`;
+    let known = this.registrations.get(key);
+    if (!known) {
+      const held: Omit<Registration, 'impu'> = { state: r.state, authPending: r.authPending };
+      if (r.serverName !== undefined) held.serverName = this.get(r.serverName);
+      if (r.scscfHost !== undefined) held.scscfHost = this.get(r.scscfHost);
+      if (r.scscfRealm !== undefined) held.scscfRealm = this.get(r.scscfRealm);
+      this.registrations.set(key, (known = Object.freeze(held)));
+    }
+    return known;
   }
 
   list(values: readonly string[]): string[] {

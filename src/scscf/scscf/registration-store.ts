@@ -73,7 +73,10 @@ export function impuKey(uri: string): string {
  * A contact binding as the store keeps it: the same fields, with the values that repeat across UEs (Path
  * behind one P-CSCF, the address it came from, parameter names) shared instead of copied per UE.
  */
-type HeldContact = ContactBinding;
+interface HeldContact extends Omit<ContactBinding, 'params'> {
+  /** name, value, name, value …: one array where the binding has one per parameter. */
+  params: ReadonlyArray<string | null>;
+}
 
 /**
  * What the store keeps of one subscription. A million must fit in well under 2 KiB per UE beside the HSS
@@ -175,7 +178,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private hold(c: ContactBinding): HeldContact {
     const held: HeldContact = {
       uri: c.uri,
-      params: c.params.length === 0 ? (EMPTY as unknown as HeldContact['params']) : c.params.map((p) => [this.shared.string(p[0]), p[1]] as [string, string | null]),
+      params: c.params.length === 0 ? EMPTY : c.params.flatMap((p) => [this.shared.string(p[0]), p[1]]),
       expiresAt: c.expiresAt,
       registeredAt: c.registeredAt,
       callId: c.callId,
@@ -224,5 +227,7 @@ class Shared {
 }
 
 function copyContact(c: HeldContact): ContactBinding {
-  return { ...c, params: c.params.map((p) => [p[0], p[1]] as [string, string | null]), path: [...c.path], receivedFrom: { ...c.receivedFrom } };
+  const params: Array<[string, string | null]> = [];
+  for (let i = 0; i < c.params.length; i += 2) params.push([c.params[i]!, c.params[i + 1] ?? null]);
+  return { ...c, params, path: [...c.path], receivedFrom: { ...c.receivedFrom } };
 }

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { imsSubscriptionXml } from '../../src/hss/user-data.js';
+import { MemorySubscriberStore } from '../../src/hss/memory-store.js';
+import type { Subscriber } from '../../src/hss/subscriber.js';
+import { MemoryRegistrationStore, type SubscriptionRegistration } from '../../src/scscf/scscf/registration-store.js';
+import { parseUserProfile } from '../../src/scscf/user-profile.js';
+
+function subscriber(i: number, extra: Partial<Subscriber> = {}): Subscriber {
+  return {
+    impi: `u${i}@ims.lab`,
+    impus: [{ uri: `sip:u${i}@ims.lab`, barred: false }, { uri: `tel:+1555${String(i).padStart(4, '0')}`, barred: i % 2 === 1 }],
+    authSchemes: ['AKAv1-MD5'],
+    k: Buffer.alloc(16, i),
+    opc: Buffer.alloc(16, 0xa0 + (i & 15)),
+    amf: Buffer.from([0x80, i & 255]),
+    sqn: BigInt(2 ** 47 + i),
+    allowedVisitedNetworks: [],
+    ...extra,
+  };
+}
+
+function registration(i: number): SubscriptionRegistration {
+  const profile = parseUserProfile(imsSubscriptionXml(subscriber(i)));
+  const impus = profile.identities.map((p) => p.uri);
+  return {
+    impi: `u${i}@ims.lab`,
+    impus,
+    barred: i % 2 === 1 ? [impus[1]!] : [],
+    profile,
+    contacts: [
+      {
+        uri: `sip:u${i}@10.0.0.${i & 255}:5062`,
+        params: [['+sip.instance', `"<urn:gsma:imei:${i}>"`], ['reg-id', '1'], ['+g.3gpp.smsip', null]],
+        instance: `<urn:gsma:imei:${i}>`,
+        regId: 1,
+        expiresAt: 1_000_000 + i,
+        registeredAt: 1_000,
+        callId: `call-${i}`,
+        cseq: 2,
+        path: ['<sip:term@pcscf.ims.lab;lr>'],
+        receivedFrom: { transport: 'udp', address: '127.0.0.3', port: 5060 },
+        id: `c${i}`,
+      },
+    ],
+    ids: Object.fromEntries(impus.map((u, k) => [u, `r${i}-${k}`])),
+  };
+}
+
+describe('MemoryRegistrationStore, compact form', () => {
+  it('hands back every field as put, with profiles reparsed once they left the cache', () => {
+    const store = new MemoryRegistrationStore();
+    // More than the 1,024 parsed profiles it caches: the first ones come back from their User-Data.
+    for (let i = 0; i < 1500; i++) store.put(registration(i));
+    for (const i of [0, 1, 777, 1499]) {
+      const got = store.byImpu(`tel:+1555${String(i).padStart(4, '0')}`)!;
+      const want = registration(i);
+      expect({ ...got, profile: undefined }).toEqual({ ...want, profile: undefined });
+      expect(got.profile).toEqual(want.profile);
+    }
+    // Shared values are not shared with callers: a copy changed by one does not change what the next gets.
+    const a = store.byImpi('u3@ims.lab')!;
+    a.contacts[0]!.path.push('<sip:evil@x>');
+    a.contacts[0]!.receivedFrom.port = 1;
+    a.contacts[0]!.params[0]![1] = 'x';
+    const b = store.byImpi('u4@ims.lab')!;
+    expect(b.contacts[0]!.path).toEqual(['<sip:term@pcscf.ims.lab;lr>']);
+    expect(b.contacts[0]!.receivedFrom.port).toBe(5060);
+    expect(store.byImpi('u3@ims.lab')!.contacts[0]!.params[0]).toEqual(['+sip.instance', '"<urn:gsma:imei:3>"']);
+  });
+
+  it('keeps ids that are not keyed by the implicit set as they were given', () => {
+    const store = new MemoryRegistrationStore();
+    const r = { ...registration(5), ids: { 'sip:other@ims.lab': 'x1' } };
+    store.put(r);
+    expect(store.byImpi('u5@ims.lab')!.ids).toEqual({ 'sip:other@ims.lab': 'x1' });
+  });
+});
+
+describe('MemorySubscriberStore, compact form', () => {
+  it('gives back K, OP, OPc, AMF and a 48-bit SQN exactly, with or without each field', () => {
+    const store = new MemorySubscriberStore();
+    const withOp = subscriber(1, { opc: undefined, op: Buffer.alloc(16, 0x33) });
+    delete withOp.opc;
+    store.put(subscriber(0));
+    store.put(withOp);
+    expect(store.get('u0@ims.lab')).toEqual(subscriber(0));
+    expect(store.get('u1@ims.lab')).toEqual(withOp);
+    expect(store.nextSqn('u0@ims.lab', (q) => q + 32n)).toBe(BigInt(2 ** 47 + 32));
+    expect(store.get('u0@ims.lab')!.sqn).toBe(BigInt(2 ** 47 + 32));
+    // A Buffer handed out is the caller's: changing it does not change the store.
+    store.get('u0@ims.lab')!.k!.fill(0);
+    expect(store.get('u0@ims.lab')!.k).toEqual(Buffer.alloc(16, 0));
+  });
+
+  it('shares one registration state between identities and hands out copies with their own impu', () => {
+    const store = new MemorySubscriberStore();
+    store.put(subscriber(2));
+    const scscf = { state: 'REGISTERED' as const, serverName: 'sip:scscf.ims.lab:6060', scscfHost: 'scscf.ims.lab', scscfRealm: 'ims.lab', authPending: false };
+    store.setRegistrations([{ impu: 'sip:u2@ims.lab', ...scscf }, { impu: 'tel:+15550002', ...scscf }]);
+    const a = store.getRegistration('sip:u2@ims.lab');
+    a.state = 'NOT_REGISTERED';
+    expect(store.getRegistration('tel:+15550002')).toEqual({ impu: 'tel:+15550002', ...scscf });
+    expect(store.getRegistration('sip:u2@ims.lab')).toEqual({ impu: 'sip:u2@ims.lab', ...scscf });
+    store.setRegistrations([{ impu: 'sip:u2@ims.lab', state: 'NOT_REGISTERED', authPending: false }]);
+    expect(store.listRegistrations().map((r) => r.impu)).toEqual(['tel:+15550002']);
+    expect(store.findImpiByImpu('sip:u2@ims.lab')).toBe('u2@ims.lab');
+    // A state for an identity nobody owns: kept, but it names no owner.
+    store.setRegistrations([{ impu: 'sip:nobody@ims.lab', ...scscf }]);
+    expect(store.findImpiByImpu('sip:nobody@ims.lab')).toBeUndefined();
+    expect(store.getRegistration('sip:nobody@ims.lab').state).toBe('REGISTERED');
+  });
+});
