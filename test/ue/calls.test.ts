@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { Container } from 'inversify';
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -7,18 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsToPcap } from '../../src/trace/pcap.js';
-import { TOKENS } from '../../src/topology/tokens.js';
-import { Directory } from '../../src/topology/directory.js';
-import type { NodeSpec } from '../../src/topology/node-spec.js';
 import { TraceBus, type NoteEvent, type PacketEvent, type TraceEvent } from '../../src/trace/events.js';
 import { SystemClock } from '../../src/util/clock.js';
-import { SeededRandom } from '../../src/util/random.js';
-import { TransportLayer } from '../../src/sip/transport/layer.js';
-import { TransactionLayer } from '../../src/sip/transaction/index.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { isRequest, type SipMessage } from '../../src/sip/message.js';
 import { parseSessionDescription } from '../../src/sdp/index.js';
-import { bindUe, type CallState, type Ue } from '../../src/ue/index.js';
+import { type CallState, type Ue } from '../../src/ue/index.js';
+import { labUe } from './helpers/ue-node.js';
 
 /**
  * Calls and messages between two simulated UEs with no core in between: each UE's "P-CSCF" in its directory
@@ -39,47 +33,13 @@ interface Lab {
 
 let labs: Lab[] = [];
 
-function ueContainer(name: string, address: string, peer: string, bus: TraceBus, settings: Record<string, unknown>): Ue {
-  const clock = new SystemClock();
-  const directory = new Directory(
-    [
-      { name: 'pcscf1', kind: 'pcscf', address: peer, ports: { udp: 5060 }, domain: DOMAIN },
-      { name: 'alice', kind: 'ue', address: A, ports: { udp: 5060 }, domain: DOMAIN },
-      { name: 'bob', kind: 'ue', address: B, ports: { udp: 5060 }, domain: DOMAIN },
-    ],
-    DOMAIN,
-  );
-  const spec: NodeSpec = {
-    name,
-    kind: 'ue',
-    address,
-    ports: { udp: 5060 },
-    domain: DOMAIN,
-    settings: { impi: `${name}@${DOMAIN}`, impu: `sip:${name}@${DOMAIN}`, pcscf: 'pcscf1', transport: 'udp', secAgree: false, auth: 'digest', password: 'x', expires: 600, ...settings },
-  };
-  const random = new SeededRandom(name);
-  const transport = new TransportLayer({ node: name, address, ports: { udp: 5060 }, trace: bus, clock, random: random.fork('transport') });
-  // A short T4 so that the callee's INVITE transaction ends soon after a CANCEL (Timer I, RFC 3261 §17.2.1).
-  const transactions = new TransactionLayer(transport, clock, random.fork('transactions'), { trace: bus, node: name, timers: { t4: 200 } });
-  const c = new Container();
-  c.bind(TOKENS.Clock).toConstantValue(clock);
-  c.bind(TOKENS.Random).toConstantValue(random);
-  c.bind(TOKENS.TraceBus).toConstantValue(bus);
-  c.bind(TOKENS.Directory).toConstantValue(directory);
-  c.bind(TOKENS.NodeSpec).toConstantValue(spec);
-  c.bind(TOKENS.DataDir).toConstantValue('/nonexistent');
-  c.bind(TOKENS.Transport).toConstantValue(transport);
-  c.bind(TOKENS.Transactions).toConstantValue(transactions);
-  bindUe(c);
-  return c.get<Ue>(TOKENS.Node);
-}
-
 async function lab(bobSettings: Record<string, unknown> = {}): Promise<Lab> {
   const bus = new TraceBus(new SystemClock());
   const events: TraceEvent[] = [];
   bus.events$.subscribe((e) => events.push(e));
-  const alice = ueContainer('alice', A, B, bus, {});
-  const bob = ueContainer('bob', B, A, bus, bobSettings);
+  // A short T4 so that the callee's INVITE transaction ends soon after a CANCEL (Timer I, RFC 3261 §17.2.1).
+  const alice = labUe('alice', { alice: A, bob: B }, bus, {}, { t4: 200 }).ue;
+  const bob = labUe('bob', { alice: A, bob: B }, bus, bobSettings, { t4: 200 }).ue;
   const l = { bus, events, alice, bob };
   labs.push(l);
   await alice.start();

@@ -1,15 +1,10 @@
 import 'reflect-metadata';
-import { Container } from 'inversify';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TOKENS } from '../../src/topology/tokens.js';
 import { Directory } from '../../src/topology/directory.js';
 import type { NodeSpec, UeSettings } from '../../src/topology/node-spec.js';
 import { TraceBus, type NoteEvent } from '../../src/trace/events.js';
 import { FakeClock } from '../../src/util/clock.js';
-import { SeededRandom } from '../../src/util/random.js';
-import { TransportLayer } from '../../src/sip/transport/layer.js';
-import { TransactionLayer } from '../../src/sip/transaction/index.js';
 import { parseCredentials } from '../../src/sip/headers/auth.js';
 import { parseContact } from '../../src/sip/headers/contact.js';
 import { ipsecParams, parseSecurityMechanisms } from '../../src/sip/headers/security.js';
@@ -18,9 +13,10 @@ import { resynchronise } from '../../src/aka/resync.js';
 import { computeOpc } from '../../src/aka/milenage.js';
 import { sqnToNumber } from '../../src/aka/sqn.js';
 import type { SipRequest } from '../../src/sip/message.js';
-import { bindUe, type Ue, type UeState } from '../../src/ue/index.js';
+import { type Ue, type UeState } from '../../src/ue/index.js';
 import { nextMessage } from '../sip/ua/stack.js';
 import { DOMAIN, K, OP, ScriptedRegistrar, type RegistrarOptions } from './scripted-registrar.js';
+import { ueNode, type UeNode } from './helpers/ue-node.js';
 
 const UE_ADDR = '127.0.43.30';
 const REG_ADDR = '127.0.43.31';
@@ -68,29 +64,17 @@ async function world(settings: Partial<UeSettings> = {}, registrar: RegistrarOpt
     ...settings,
   };
   const spec: NodeSpec = { name: 'alice', kind: 'ue', address: UE_ADDR, ports: { udp: 0 }, domain: DOMAIN, settings: ueSettings as unknown as Record<string, unknown> };
-  const random = new SeededRandom('alice');
-  const transport = new TransportLayer({ node: 'alice', address: UE_ADDR, ports: { udp: 0 }, trace: bus, clock, random: random.fork('transport') });
-  const transactions = new TransactionLayer(transport, clock, random.fork('transactions'), { trace: bus, node: 'alice' });
-  const c = new Container();
-  c.bind(TOKENS.Clock).toConstantValue(clock);
-  c.bind(TOKENS.Random).toConstantValue(random);
-  c.bind(TOKENS.TraceBus).toConstantValue(bus);
-  c.bind(TOKENS.Directory).toConstantValue(directory);
-  c.bind(TOKENS.NodeSpec).toConstantValue(spec);
-  c.bind(TOKENS.DataDir).toConstantValue('/nonexistent');
-  c.bind(TOKENS.Transport).toConstantValue(transport);
-  c.bind(TOKENS.Transactions).toConstantValue(transactions);
-  bindUe(c);
-  let ue: Ue;
+  let node: UeNode | undefined;
   try {
-    ue = c.get<Ue>(TOKENS.Node);
-    await ue.start();
+    node = ueNode({ clock, bus, directory, spec });
+    await node.ue.start();
   } catch (err) {
-    transactions.close();
-    await transport.close();
+    node?.transactions.close();
+    await node?.transport.close();
     await reg.close();
     throw err;
   }
+  const ue = node.ue;
   const w = { clock, bus, registrar: reg, ue, notes };
   worlds.push(w);
   return w;

@@ -1,18 +1,12 @@
 import 'reflect-metadata';
-import { Container } from 'inversify';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TOKENS } from '../../src/topology/tokens.js';
-import { Directory } from '../../src/topology/directory.js';
-import type { NodeSpec } from '../../src/topology/node-spec.js';
 import { TraceBus, type NoteEvent, type PacketEvent, type TraceEvent } from '../../src/trace/events.js';
 import { FakeClock, SystemClock } from '../../src/util/clock.js';
-import { SeededRandom } from '../../src/util/random.js';
 import { TransportLayer } from '../../src/sip/transport/layer.js';
-import { TransactionLayer } from '../../src/sip/transaction/index.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { Headers, isRequest, type SipMessage, type SipResponse } from '../../src/sip/message.js';
-import { bindUe, callSettings, UeSettingsError, type Call, type CallState, type Ue } from '../../src/ue/index.js';
+import { callSettings, UeSettingsError, type Call, type CallState, type Ue } from '../../src/ue/index.js';
 import {
   byeLeadMs,
   decideAsUas,
@@ -24,6 +18,7 @@ import {
   type SessionExpiry,
 } from '../../src/ue/session-timer.js';
 import { MediaWatchdog } from '../../src/ue/media-watchdog.js';
+import { labUe } from './helpers/ue-node.js';
 
 /**
  * RFC 4028 session timers and the RTP inactivity timeout of the simulated UE: the pure parts on a FakeClock,
@@ -184,49 +179,19 @@ interface Lab {
 
 let labs: Lab[] = [];
 
-function ueContainer(name: string, address: string, peer: string, bus: TraceBus, settings: Record<string, unknown>, transports: Map<string, TransportLayer>): Ue {
-  const clock = new SystemClock();
-  const directory = new Directory(
-    [
-      { name: 'pcscf1', kind: 'pcscf', address: peer, ports: { udp: 5060 }, domain: DOMAIN },
-      { name: 'alice', kind: 'ue', address: A, ports: { udp: 5060 }, domain: DOMAIN },
-      { name: 'bob', kind: 'ue', address: B, ports: { udp: 5060 }, domain: DOMAIN },
-    ],
-    DOMAIN,
-  );
-  const spec: NodeSpec = {
-    name,
-    kind: 'ue',
-    address,
-    ports: { udp: 5060 },
-    domain: DOMAIN,
-    settings: { impi: `${name}@${DOMAIN}`, impu: `sip:${name}@${DOMAIN}`, pcscf: 'pcscf1', transport: 'udp', secAgree: false, auth: 'digest', password: 'x', expires: 600, ...settings },
-  };
-  const random = new SeededRandom(name);
-  const transport = new TransportLayer({ node: name, address, ports: { udp: 5060 }, trace: bus, clock, random: random.fork('transport') });
-  transports.set(name, transport);
-  // T1 25 ms: a request to a vanished peer times out after 64·T1 = 1.6 s (RFC 3261 §17.1.2.2 Timer F).
-  const transactions = new TransactionLayer(transport, clock, random.fork('transactions'), { trace: bus, node: name, timers: { t1: 25, t2: 400, t4: 200 } });
-  const c = new Container();
-  c.bind(TOKENS.Clock).toConstantValue(clock);
-  c.bind(TOKENS.Random).toConstantValue(random);
-  c.bind(TOKENS.TraceBus).toConstantValue(bus);
-  c.bind(TOKENS.Directory).toConstantValue(directory);
-  c.bind(TOKENS.NodeSpec).toConstantValue(spec);
-  c.bind(TOKENS.DataDir).toConstantValue('/nonexistent');
-  c.bind(TOKENS.Transport).toConstantValue(transport);
-  c.bind(TOKENS.Transactions).toConstantValue(transactions);
-  bindUe(c);
-  return c.get<Ue>(TOKENS.Node);
-}
-
 async function lab(aliceSettings: Record<string, unknown>, bobSettings: Record<string, unknown>): Promise<Lab> {
   const bus = new TraceBus(new SystemClock());
   const events: TraceEvent[] = [];
   bus.events$.subscribe((e) => events.push(e));
   const transports = new Map<string, TransportLayer>();
-  const alice = ueContainer('alice', A, B, bus, aliceSettings, transports);
-  const bob = ueContainer('bob', B, A, bus, bobSettings, transports);
+  // T1 25 ms: a request to a vanished peer times out after 64·T1 = 1.6 s (RFC 3261 §17.1.2.2 Timer F).
+  const timers = { t1: 25, t2: 400, t4: 200 };
+  const a = labUe('alice', { alice: A, bob: B }, bus, aliceSettings, timers);
+  const b = labUe('bob', { alice: A, bob: B }, bus, bobSettings, timers);
+  transports.set('alice', a.transport);
+  transports.set('bob', b.transport);
+  const alice = a.ue;
+  const bob = b.ue;
   const l = { bus, events, alice, bob, transports };
   labs.push(l);
   await alice.start();

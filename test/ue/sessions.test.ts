@@ -1,19 +1,14 @@
 import 'reflect-metadata';
-import { Container } from 'inversify';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TOKENS } from '../../src/topology/tokens.js';
-import { Directory } from '../../src/topology/directory.js';
-import type { NodeSpec } from '../../src/topology/node-spec.js';
 import { TraceBus, type PacketEvent, type TraceEvent } from '../../src/trace/events.js';
 import { SystemClock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
-import { TransportLayer } from '../../src/sip/transport/layer.js';
-import { TransactionLayer } from '../../src/sip/transaction/index.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { isRequest, type SipMessage } from '../../src/sip/message.js';
 import { parseSessionDescription, readPreconditions } from '../../src/sdp/index.js';
-import { bindUe, type CallState, type Ue } from '../../src/ue/index.js';
+import { type CallState, type Ue } from '../../src/ue/index.js';
+import { labUe } from './helpers/ue-node.js';
 
 /**
  * Session features between two simulated UEs with no core in between (each UE's "P-CSCF" is the other):
@@ -34,46 +29,12 @@ interface Lab {
 
 let labs: Lab[] = [];
 
-function ueContainer(name: string, address: string, peer: string, bus: TraceBus, settings: Record<string, unknown>): Ue {
-  const clock = new SystemClock();
-  const directory = new Directory(
-    [
-      { name: 'pcscf1', kind: 'pcscf', address: peer, ports: { udp: 5060 }, domain: DOMAIN },
-      { name: 'alice', kind: 'ue', address: A, ports: { udp: 5060 }, domain: DOMAIN },
-      { name: 'bob', kind: 'ue', address: B, ports: { udp: 5060 }, domain: DOMAIN },
-    ],
-    DOMAIN,
-  );
-  const spec: NodeSpec = {
-    name,
-    kind: 'ue',
-    address,
-    ports: { udp: 5060 },
-    domain: DOMAIN,
-    settings: { impi: `${name}@${DOMAIN}`, impu: `sip:${name}@${DOMAIN}`, pcscf: 'pcscf1', transport: 'udp', secAgree: false, auth: 'digest', password: 'x', expires: 600, ...settings },
-  };
-  const random = new SeededRandom(name);
-  const transport = new TransportLayer({ node: name, address, ports: { udp: 5060 }, trace: bus, clock, random: random.fork('transport') });
-  const transactions = new TransactionLayer(transport, clock, random.fork('transactions'), { trace: bus, node: name, timers: { t4: 200 } });
-  const c = new Container();
-  c.bind(TOKENS.Clock).toConstantValue(clock);
-  c.bind(TOKENS.Random).toConstantValue(random);
-  c.bind(TOKENS.TraceBus).toConstantValue(bus);
-  c.bind(TOKENS.Directory).toConstantValue(directory);
-  c.bind(TOKENS.NodeSpec).toConstantValue(spec);
-  c.bind(TOKENS.DataDir).toConstantValue('/nonexistent');
-  c.bind(TOKENS.Transport).toConstantValue(transport);
-  c.bind(TOKENS.Transactions).toConstantValue(transactions);
-  bindUe(c);
-  return c.get<Ue>(TOKENS.Node);
-}
-
 async function lab(aliceSettings: Record<string, unknown> = {}, bobSettings: Record<string, unknown> = {}): Promise<Lab> {
   const bus = new TraceBus(new SystemClock());
   const events: TraceEvent[] = [];
   bus.events$.subscribe((e) => events.push(e));
-  const alice = ueContainer('alice', A, B, bus, aliceSettings);
-  const bob = ueContainer('bob', B, A, bus, bobSettings);
+  const alice = labUe('alice', { alice: A, bob: B }, bus, aliceSettings, { t4: 200 }).ue;
+  const bob = labUe('bob', { alice: A, bob: B }, bus, bobSettings, { t4: 200 }).ue;
   const l = { bus, events, alice, bob };
   labs.push(l);
   await alice.start();
