@@ -55,6 +55,9 @@ describe.skipIf(skip !== undefined)("Kamailio's P-CSCF (ims_pcscf) in front of i
     };
     const host: Record<string, string> = { pcscf: P, icscf: I, scscf: S, hss: HSS };
     for (const n of topo.nodes) n.address = host[n.kind]!;
+    // Kamailio is a P-CSCF of our trust domain (TS 33.210): the I-CSCF and S-CSCF believe what it asserts
+    // (P-Asserted-Identity, integrity-protected), as they believe the topology's own P-CSCF.
+    for (const n of topo.nodes) if (n.kind === 'icscf' || n.kind === 'scscf') (n as { trustedPeers?: string[] }).trustedPeers = [KAMAILIO];
     for (const u of topo.ues) u.address = u.name === 'alice' ? `${NET}.130` : BOB;
     delete topo.scenarios;
     delete topo.defaultScenario;
