@@ -8,8 +8,9 @@ import { RegisterStormClient, type RegisterOutcome } from '../../bench/storm/reg
 import { STORM_DOMAIN, writeStormTopology, type StormSubscriber } from '../../bench/storm/topology.js';
 
 const BIN = fileURLToPath(new URL('../../bin/imslab.mjs', import.meta.url));
-const USERS = 300;
-const KILL_AFTER = 100;
+/** 300 in the suite; issue 8's full check is `IMSLAB_RESTART_USERS=10000 npx vitest run test/reliability/restart.test.ts`. */
+const USERS = Number(process.env['IMSLAB_RESTART_USERS'] ?? 300);
+const KILL_AFTER = Math.floor(USERS / 3);
 const CONCURRENCY = 30;
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -128,5 +129,5 @@ describe('SIGKILL of imslab serve in the middle of a registration storm (issue 8
     // Every subscriber that was challenged before the kill has an SQN above its provisioned 0.
     for (const impi of confirmedBeforeKill) expect(atKill.sqn.get(impi)! > 0n).toBe(true);
     await killed(child);
-  }, 180_000);
+  }, 180_000 + USERS * 40);
 });
