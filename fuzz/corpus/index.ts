@@ -8,16 +8,19 @@ import { extname, join } from 'node:path';
 import type { CorpusKind } from '../types.js';
 import { diameterSeeds } from './diameter.js';
 import { deriveSdp, deriveUris, loadShippedSipSeeds, loadTortureMessages } from './sip.js';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Where the RFC 4475 torture messages are looked for when the caller names no directory: IMSLAB_RFC4475_DIR,
- * else the lab's shared vector directory. Absent is fine: the shipped seeds are enough to run.
+ * else the published vectors beside the checkout or in the lab's shared directory. Absent is fine: the shipped seeds are enough to run.
  */
 export function defaultTortureDir(): string | undefined {
   const fromEnv = process.env.IMSLAB_RFC4475_DIR;
   if (fromEnv) return fromEnv;
-  const lab = '/work/shared/vectors/rfc4475';
-  return existsSync(lab) ? lab : undefined;
+  // ../shared/vectors beside the checkout (how CI lays it out), else the lab's shared directory.
+  const beside = fileURLToPath(new URL('../../../shared/vectors/rfc4475', import.meta.url));
+  for (const dir of [beside, '/work/shared/vectors/rfc4475']) if (existsSync(dir)) return dir;
+  return undefined;
 }
 
 export interface CorpusOptions {

@@ -6,9 +6,10 @@ import { generateVector } from '../../src/aka/vector.js';
 import { computeOpc, Milenage } from '../../src/aka/milenage.js';
 import { akaPassword, computeDigestResponse, encodeAkaNonce } from '../../src/sip/auth/digest.js';
 import { formatCredentials } from '../../src/sip/auth/credentials.js';
+import { vectorPath } from '../helpers/vectors.js';
 
 const BIN = fileURLToPath(new URL('../../bin/imslab.mjs', import.meta.url));
-const shared = JSON.parse(readFileSync('/work/shared/vectors/milenage.json', 'utf8')) as {
+const shared = JSON.parse(readFileSync(vectorPath('milenage.json'), 'utf8')) as {
   sets: Array<Record<string, string>>;
   extra_examples: Array<Record<string, string>>;
 };

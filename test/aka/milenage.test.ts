@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Milenage, computeOpc, f1, f1star, f2345, f5star } from '../../src/aka/milenage.js';
 import { generateVector, parseAutn } from '../../src/aka/vector.js';
 import { AkaInputError } from '../../src/aka/bytes.js';
+import { vectorPath } from '../helpers/vectors.js';
 
 interface MilenageSet {
   id: string;
@@ -22,7 +23,7 @@ interface MilenageSet {
   derived_AUTN: string;
 }
 
-const shared = JSON.parse(readFileSync('/work/shared/vectors/milenage.json', 'utf8')) as {
+const shared = JSON.parse(readFileSync(vectorPath('milenage.json'), 'utf8')) as {
   sets: MilenageSet[];
   extra_examples: Array<Record<string, string>>;
 };

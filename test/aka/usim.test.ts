@@ -6,8 +6,9 @@ import { computeAuts, resynchronise, splitResyncAuthorization } from '../../src/
 import { SqnTracker, joinSqn, nextSqn, splitSqn, sqnAfterResync, sqnToNumber } from '../../src/aka/sqn.js';
 import { computeOpc } from '../../src/aka/milenage.js';
 import { SeededRandom } from '../../src/util/random.js';
+import { vectorPath } from '../helpers/vectors.js';
 
-const shared = JSON.parse(readFileSync('/work/shared/vectors/milenage.json', 'utf8')) as {
+const shared = JSON.parse(readFileSync(vectorPath('milenage.json'), 'utf8')) as {
   extra_examples: Array<Record<string, string>>;
 };
 const h = (s: string) => Buffer.from(s, 'hex');

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CX_APPLICATION_ID, CX_EXPERIMENTAL_RESULT_CODES, VENDOR_ID_3GPP, defaultDictionary } from '../../src/diameter/dictionary/index.js';
 import { ExperimentalResultCode } from '../../src/diameter/cx/constants.js';
+import { vectorPath } from '../helpers/vectors.js';
 
 interface JsonAvp {
   name: string;
@@ -21,7 +22,7 @@ interface JsonCommand {
   request_optional: string[];
   answer_avps: string[];
 }
-const json = JSON.parse(readFileSync('/work/shared/vectors/cx_dictionary.json', 'utf8')) as {
+const json = JSON.parse(readFileSync(vectorPath('cx_dictionary.json'), 'utf8')) as {
   application: { auth_application_id: number; vendor_id: number };
   commands: JsonCommand[];
   cx_avps: JsonAvp[];

@@ -16,8 +16,9 @@ import {
 } from '../../../src/sip/auth/digest.js';
 import { f2345 } from '../../../src/aka/milenage.js';
 import { computeAuts } from '../../../src/aka/resync.js';
+import { vectorPath } from '../../helpers/vectors.js';
 
-const v = JSON.parse(readFileSync('/work/shared/vectors/digest.json', 'utf8')) as any;
+const v = JSON.parse(readFileSync(vectorPath('digest.json'), 'utf8')) as any;
 const h = (s: string) => Buffer.from(s, 'hex');
 
 describe('RFC 2617 digest', () => {

@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { vectorPath } from '../../helpers/vectors.js';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '../../../bin/imslab.mjs');
-const VECTORS = '/work/shared/vectors/rfc4475';
+const VECTORS = vectorPath('rfc4475');
 
 async function imslab(args: string[]): Promise<{ code: number; stdout: string }> {
   try {

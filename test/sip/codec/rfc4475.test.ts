@@ -5,8 +5,9 @@ import { checkMessage, type Role } from '../../../src/sip/check/verdict.js';
 import { parseMessage } from '../../../src/sip/parser.js';
 import { parseContacts } from '../../../src/sip/headers/contact.js';
 import { parseUri, type SipUri } from '../../../src/sip/uri.js';
+import { vectorPath } from '../../helpers/vectors.js';
 
-const VECTORS = '/work/shared/vectors/rfc4475';
+const VECTORS = vectorPath('rfc4475');
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 
 type Expect = ['accept'] | ['discard'] | ['reject', number] | ['reject', number, string];
