@@ -37,14 +37,19 @@ interface RunFlags {
   width?: string;
 }
 
-async function run(file: string, flags: RunFlags): Promise<number> {
-  let topology: Topology;
+/** Loads a topology, or prints why it cannot be loaded (file:line:col: field: what) and answers undefined. */
+function loadOrReport(file: string): Topology | undefined {
   try {
-    topology = loadTopology(file);
+    return loadTopology(file);
   } catch (e) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    return 2;
+    return undefined;
   }
+}
+
+async function run(file: string, flags: RunFlags): Promise<number> {
+  const topology = loadOrReport(file);
+  if (!topology) return 2;
   const name = flags.scenario ?? topology.defaultScenario ?? Object.keys(topology.scenarios)[0];
   const steps = name ? topology.scenarios[name] : undefined;
   if (!name || !steps) {
@@ -94,13 +99,8 @@ interface ServeFlags {
 }
 
 async function serve(file: string, flags: ServeFlags): Promise<number> {
-  let topology: Topology;
-  try {
-    topology = loadTopology(file);
-  } catch (e) {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    return 2;
-  }
+  const topology = loadOrReport(file);
+  if (!topology) return 2;
   const dataDir = resolve(flags.data ?? topology.dataDir ?? `.imslab/${topology.name}`);
   let commands: ControlCommands | undefined;
   let control: ControlServer;
