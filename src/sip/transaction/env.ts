@@ -1,5 +1,5 @@
 import type { Clock } from '../../util/clock.js';
-import type { SipMessage } from '../message.js';
+import type { SipMessage, SipResponse } from '../message.js';
 import type { TransactionCounters } from './counters.js';
 import type { TimerSettings } from './timers.js';
 
@@ -16,4 +16,16 @@ export interface TransactionEnv {
   terminated(): void;
   /** Reports a timer firing or a failure on the trace stream, for ladders and students. */
   note?(text: string, clause: string): void;
+}
+
+/**
+ * Sends a server transaction's response; a transport error is counted, noted and handed to `failed`, which
+ * ends the transaction and tells the TU (§17.2.4: the TU is informed of a failure to send a response).
+ */
+export function transmitResponse(env: TransactionEnv, response: SipResponse, failed: () => void): void {
+  env.send(response).catch((err: unknown) => {
+    env.counters.transportErrors++;
+    env.note?.(`transport error sending ${response.status}: ${(err as Error).message}`, 'RFC 3261 §17.2.4');
+    failed();
+  });
 }

@@ -1,6 +1,6 @@
 import type { SipRequest, SipResponse } from '../message.js';
 import type { ReceivedMessage } from '../transport/types.js';
-import type { TransactionEnv } from './env.js';
+import { transmitResponse, type TransactionEnv } from './env.js';
 import { tagOf } from './response.js';
 import { TransactionTimer } from './timers.js';
 import type { ServerState, ServerTermination, ServerTransaction } from './types.js';
@@ -66,11 +66,7 @@ export class ServerNonInviteTransaction implements ServerTransaction {
   }
 
   private transmit(response: SipResponse): void {
-    this.env.send(response).catch((err: unknown) => {
-      this.env.counters.transportErrors++;
-      this.env.note?.(`transport error sending ${response.status}: ${(err as Error).message}`, 'RFC 3261 §17.2.4');
-      this.terminate('transport-error');
-    });
+    transmitResponse(this.env, response, () => this.terminate('transport-error'));
   }
 
   private terminate(reason: ServerTermination): void {
