@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/topology/loader.js';
-import { startTopology } from '../../src/topology/runner.js';
-import { runScenario } from '../../src/topology/scenario.js';
 import type { NoteEvent, PacketEvent, TraceEvent } from '../../src/trace/events.js';
 import { eventsToPcap } from '../../src/trace/pcap.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { isRequest, type SipMessage } from '../../src/sip/message.js';
+import { playScenario } from './helpers/play.js';
 
 /**
  * basic.yaml's default scenario through the runner, as `npm start` runs it: register, a 2 s call from alice
@@ -61,17 +60,8 @@ function diameterSent(events: TraceEvent[], address: string): string[] {
 describe('a call and a message end to end (basic.yaml default scenario)', () => {
   it('INVITE via P → S → I (LIR) → S → P, RTP both ways without loss, BYE, MESSAGE, clean captures', async () => {
     const topology = loadTopology(join(__dirname, '../../topologies/basic.yaml'));
-    const run = await startTopology(topology, { seed: 7 });
-    const events: TraceEvent[] = [];
-    run.bus.events$.subscribe((e) => events.push(e));
-    let result;
-    try {
-      result = await runScenario(run, 'default', topology.scenarios['default']!);
-    } finally {
-      await run.stop();
-    }
-    const failed = result.steps.find((s) => !s.ok);
-    expect(failed ? `${failed.label}: ${failed.reason}` : undefined).toBeUndefined();
+    const { events, result, failed } = await playScenario(topology, 'default', 7);
+    expect(failed).toBeUndefined();
     expect(result.steps.map((s) => s.ok)).toEqual(topology.scenarios['default']!.map(() => true));
 
     // TS 24.228 §7.2: originating P-CSCF and S-CSCF, the I-CSCF of the home network, terminating S and P.

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/topology/loader.js';
-import { startTopology, type RunningTopology } from '../../src/topology/runner.js';
-import { runScenario } from '../../src/topology/scenario.js';
+import type { RunningTopology } from '../../src/topology/runner.js';
 import type { TraceEvent } from '../../src/trace/events.js';
 import { eventsToPcap } from '../../src/trace/pcap.js';
+import { playScenario } from './helpers/play.js';
 
 /**
  * The walking product: basic.yaml's UEs register with IMS AKA through P-CSCF, I-CSCF, S-CSCF and HSS over
@@ -33,15 +33,9 @@ const ROLE_OF: Record<string, string> = {
   HSS: '127.0.4.1',
 };
 
-async function runBasic(scenario: string, seed = 7): Promise<{ events: TraceEvent[]; ok: boolean; failed?: string; run: RunningTopology }> {
-  const topology = loadTopology(join(__dirname, '../../topologies/basic.yaml'));
-  const run = await startTopology(topology, { seed });
-  const events: TraceEvent[] = [];
-  run.bus.events$.subscribe((e) => events.push(e));
-  const result = await runScenario(run, scenario, topology.scenarios[scenario]!);
-  await run.stop();
-  const failed = result.steps.find((s) => !s.ok);
-  return { events, ok: result.ok, ...(failed ? { failed: `${failed.label}: ${failed.reason}` } : {}), run };
+async function runBasic(scenario: string, seed = 7): Promise<{ events: TraceEvent[]; ok: boolean; failed?: string }> {
+  const { events, result, failed } = await playScenario(loadTopology(join(__dirname, '../../topologies/basic.yaml')), scenario, seed);
+  return { events, ok: result.ok, ...(failed ? { failed } : {}) };
 }
 
 interface Row {

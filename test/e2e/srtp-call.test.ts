@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTopology } from '../../src/topology/loader.js';
-import { startTopology } from '../../src/topology/runner.js';
-import { runScenario } from '../../src/topology/scenario.js';
-import type { NoteEvent, PacketEvent, TraceEvent } from '../../src/trace/events.js';
+import type { NoteEvent, PacketEvent } from '../../src/trace/events.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { isRequest } from '../../src/sip/message.js';
 import { decodeRtp } from '../../src/rtp/packet.js';
@@ -12,6 +10,7 @@ import { createPayloadSource } from '../../src/rtp/frames.js';
 import { SrtpContext } from '../../src/rtp/srtp/index.js';
 import { cryptoAttributesByMedia, parseCryptoAttribute, usableMasterKey } from '../../src/sdp/crypto.js';
 import { mediaPlan } from '../../src/ue/media-plan.js';
+import { playScenario } from './helpers/play.js';
 
 /**
  * basic.yaml with `srtp: true` on both UEs (issue 8 point 4), moved to 127.62.x.x so it runs beside the other
@@ -54,17 +53,8 @@ describe('an SRTP call end to end (basic.yaml, UEs with srtp: true)', () => {
   it('RTP/SAVP offer and answer with SDES keys, SRTP both ways without loss or failures, no plain G.711 on the wire', async () => {
     const topology = srtpTopology();
     expect(topology.ues.map((u) => u.srtp)).toEqual([true, true]);
-    const run = await startTopology(topology, { seed: 7 });
-    const events: TraceEvent[] = [];
-    run.bus.events$.subscribe((e) => events.push(e));
-    let result;
-    try {
-      result = await runScenario(run, 'default', topology.scenarios['default']!);
-    } finally {
-      await run.stop();
-    }
-    const failed = result.steps.find((s) => !s.ok);
-    expect(failed ? `${failed.label}: ${failed.reason}` : undefined).toBeUndefined();
+    const { events, failed } = await playScenario(topology, 'default', 7);
+    expect(failed).toBeUndefined();
 
     // The offer as bob received it (after the P-CSCFs and S-CSCF) and bob's answer as alice received it.
     const sip = events
@@ -111,17 +101,8 @@ describe('an SRTP call end to end (basic.yaml, UEs with srtp: true)', () => {
 
   it('hold and resume from either side keep the SDES keys (RFC 4568 §7.1.4): no re-key, no SRTP failure, DTMF arrives', async () => {
     const topology = srtpTopology();
-    const run = await startTopology(topology, { seed: 11 });
-    const events: TraceEvent[] = [];
-    run.bus.events$.subscribe((e) => events.push(e));
-    let result;
-    try {
-      result = await runScenario(run, 'hold-resume', topology.scenarios['hold-resume']!);
-    } finally {
-      await run.stop();
-    }
-    const failed = result.steps.find((s) => !s.ok);
-    expect(failed ? `${failed.label}: ${failed.reason}` : undefined).toBeUndefined();
+    const { events, failed } = await playScenario(topology, 'hold-resume', 11);
+    expect(failed).toBeUndefined();
 
     // Every INVITE a UE sent (the first and four re-INVITEs) carries a=crypto; each side always offers the same key.
     const invites = events
