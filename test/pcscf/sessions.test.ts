@@ -5,22 +5,19 @@
  */
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HssNode } from '../../src/hss/hss-node.js';
 import { MemorySubscriberStore } from '../../src/hss/memory-store.js';
-import { bindPcscf, type Pcscf } from '../../src/pcscf/index.js';
-import { bindIcscf, bindScscf, type Icscf, type Scscf } from '../../src/scscf/index.js';
+import type { Pcscf } from '../../src/pcscf/index.js';
 import { Headers, SipRequest, isRequest, type SipMessage, type SipResponse } from '../../src/sip/message.js';
 import { parseMessage } from '../../src/sip/parser.js';
-import { createNodeContainer, type RunServices } from '../../src/topology/container.js';
+import type { RunServices } from '../../src/topology/container.js';
 import { Directory } from '../../src/topology/directory.js';
-import type { NodeSpec } from '../../src/topology/node-spec.js';
 import { DEFAULT_TIMERS } from '../../src/topology/schema.js';
-import { TOKENS } from '../../src/topology/tokens.js';
 import { TraceBus, type NoteEvent, type PacketEvent, type TraceEvent } from '../../src/trace/events.js';
 import { SystemClock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { bindUe, type Ue, type UeState } from '../../src/ue/index.js';
 import { PORT, RawSip, until } from './helpers.js';
+import { startRealCore } from './real-core.js';
 
 const DOMAIN = 'ims.sessions.test';
 const IP = { pcscf: '127.0.51.21', icscf: '127.0.51.22', scscf: '127.0.51.23', hss: '127.0.51.24', alice: '127.0.51.30', bob: '127.0.51.31', stranger: '127.0.51.40' };
@@ -79,24 +76,7 @@ async function build(bobSettings: Record<string, unknown> = {}): Promise<Chain> 
     for (const s of stops.reverse()) await s().catch(() => undefined);
   };
   try {
-    const hss = new HssNode({
-      spec: { name: 'hss1', kind: 'hss', address: IP.hss, ports: { diameter: 3868 }, domain: DOMAIN, settings: { realm: DOMAIN } },
-      clock, random: random.fork('hss1'), trace: bus, dataDir: '/nonexistent', store,
-    });
-    await hss.start();
-    stops.push(() => hss.stop());
-    const node = async <T extends { start(): Promise<void>; stop(): Promise<void> }>(spec: NodeSpec, bind: (c: ReturnType<typeof createNodeContainer>) => void) => {
-      const c = createNodeContainer(run, spec, { tryingImmediately: spec.kind !== 'ue' });
-      bind(c);
-      const n = c.get<T>(TOKENS.Node);
-      await n.start();
-      stops.push(() => n.stop());
-      return n;
-    };
-    const base = (name: string, kind: NodeSpec['kind'], address: string, settings: Record<string, unknown>): NodeSpec => ({ name, kind, address, ports: { udp: PORT }, domain: DOMAIN, settings });
-    await node<Scscf>(base('scscf1', 'scscf', IP.scscf, { hss: 'hss1', capabilities: [0] }), bindScscf);
-    await node<Icscf>(base('icscf1', 'icscf', IP.icscf, { hss: 'hss1', scscfs: ['scscf1'], scscfCapabilities: { scscf1: [0] } }), (c) => bindIcscf(c));
-    const pcscf = await node<Pcscf>(base('pcscf1', 'pcscf', IP.pcscf, { icscf: 'icscf1', secAgree: true }), bindPcscf);
+    const { pcscf, node } = await startRealCore({ run, domain: DOMAIN, store, ip: IP, stops });
     const ue = (name: 'alice' | 'bob', extra: Record<string, unknown>) =>
       node<Ue>(
         {
