@@ -1,26 +1,45 @@
 /**
  * Memory per registered UE (issue 7: "RSS per registered UE with 100,000 registered, and the projection to
- * 1,000,000"). It measures the state a core keeps for a UE that has registered, built through the stores
- * that hold it, not through the network:
+ * 1,000,000"). It measures the state the core keeps for a UE that has registered, built through the stores
+ * that hold it (not through the network), one phase per network function that keeps per-UE state:
  *  - the HSS: one subscription in MemorySubscriberStore (IMPI, two IMPUs, K, OPc, AMF, SQN) and the
  *    REGISTERED state of both IMPUs with the assigned S-CSCF (TS 29.228 §6.1.2);
  *  - the S-CSCF: one registration in the RegistrationStore of src/scscf (the implicit set, the user profile
  *    parsed from the User-Data the HSS generates, one contact binding with Path, +sip.instance and reg-id,
- *    TS 24.229 §5.4.1.2.2, RFC 3327, RFC 5626). When that store is not in the tree, an object of the same
- *    shape stands in and the result says so (`scscf_source`).
- * Not included: P-CSCF state (security associations, TS 33.203 §7) and transactions in flight, which do
- * not exist yet or are not per registered UE.
- * Each phase is measured after a full GC (the process must run with --expose-gc) as the growth of
- * heapUsed + external (what V8 and Buffers hold) and of RSS (what the OS gave the process).
+ *    TS 24.229 §5.4.1.2.2, RFC 3327, RFC 5626);
+ *  - the P-CSCF: one entry of its RegistrationCache as a protected REGISTER's 200 leaves it (TS 24.229
+ *    §5.2.2.1): P-Associated-URI, Service-Route, its own Path, the UE's address, Call-ID, times, the expiry
+ *    timer on the system clock, and the security association pair in use (TS 33.203 §7.1: the UE's offer as
+ *    readOffers parses it from Security-Client, the choice chooseIpsec makes, the Security-Server sent, CK/IK).
+ * Every value that arrives per UE in a real message (identities, Call-ID, Path, Service-Route) is a fresh
+ * string per UE here too, as a parser would make it, so that sharing happens only where a store shares.
+ * Not included: transactions and dialogs in flight, which are not per registered UE.
+ *
+ * How it is measured: each phase is built in batches of BATCH UEs with a full GC between batches (the process
+ * must run with --expose-gc), and each figure is the growth after a full GC of heapUsed + external (what V8
+ * and Buffers hold: the primary figure, it does not depend on how V8 lays out pages) and of RSS (what the OS
+ * gave the process, which a projection to 1 M UEs needs). The inputs of a batch are garbage by the end of the
+ * batch; collecting it there keeps old space from filling with it, so RSS follows the heap instead of
+ * holding on to pages that once held the bench's own garbage.
  * Run alone: `node --expose-gc --import tsx bench/memory.ts [ues]`.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { MemorySubscriberStore } from '../src/hss/memory-store.js';
 import type { Subscriber } from '../src/hss/subscriber.js';
 import { imsSubscriptionXml } from '../src/hss/user-data.js';
+import { pathValue } from '../src/pcscf/register-headers.js';
+import { RegistrationCache, type PcscfRegistration } from '../src/pcscf/registration-cache.js';
+import { chooseIpsec, formatServerMechanism, mechanismsOf, readOffers } from '../src/pcscf/sec-agree.js';
+import type { SecurityAssociation } from '../src/pcscf/security-associations.js';
+import { MemoryRegistrationStore, type SubscriptionRegistration } from '../src/scscf/scscf/registration-store.js';
+import { parseUserProfile } from '../src/scscf/user-profile.js';
+import { Headers } from '../src/sip/message.js';
+import { SystemClock } from '../src/util/clock.js';
+import { SeededRandom } from '../src/util/random.js';
 
 const DOMAIN = 'ims.example.net';
+/** UEs built between two full GCs. */
+const BATCH = 10_000;
 
 export interface MemoryPhase {
   /** Growth of heapUsed + external per UE, bytes. */
@@ -33,40 +52,21 @@ export interface MemoryResult {
   ues: number;
   hss: MemoryPhase;
   scscf: MemoryPhase;
-  /** Where the S-CSCF registration came from: the registrar's own store, or a stand-in of the same shape. */
-  scscf_source: 'src/scscf RegistrationStore' | 'stand-in object (no RegistrationStore in src/scscf)';
-  /** Both phases together: what one registered UE costs the core's stores. */
+  pcscf: MemoryPhase;
+  /** The three phases together: what one registered UE costs the core. */
   total: MemoryPhase;
   /** RSS of the process before anything was built (runtime, code, libraries). */
   baseline_rss_bytes: number;
   /** baseline RSS + 1,000,000 × RSS per UE: the linear projection the issue asks for. */
   projected_rss_1m_bytes: number;
+  /** baseline RSS + 1,000,000 × heap per UE: the same projection from the primary figure. */
+  projected_heap_1m_bytes: number;
   seconds: number;
 }
 
-/** The part of src/scscf's RegistrationStore the measurement drives (put, then byImpu to prove it landed). */
-interface RegistrationStoreLike {
-  put(registration: unknown): void;
-  byImpu(impu: string): unknown;
-}
-
-interface ScscfModules {
-  store: RegistrationStoreLike;
-  parseProfile: (xml: string) => { identities: Array<{ uri: string; barred: boolean }> };
-}
-
-/**
- * The registrar's store is loaded by path, not by a static import: the S-CSCF is built in parallel, and the
- * bench must keep working (with the stand-in) until it lands, and measure it as soon as it does.
- */
-async function loadScscf(): Promise<ScscfModules | undefined> {
-  const storeUrl = new URL('../src/scscf/scscf/registration-store.ts', import.meta.url);
-  const profileUrl = new URL('../src/scscf/user-profile.ts', import.meta.url);
-  if (!existsSync(fileURLToPath(storeUrl)) || !existsSync(fileURLToPath(profileUrl))) return undefined;
-  const storeModule = (await import(storeUrl.href)) as { MemoryRegistrationStore?: new () => RegistrationStoreLike };
-  const profileModule = (await import(profileUrl.href)) as { parseUserProfile?: ScscfModules['parseProfile'] };
-  if (typeof storeModule.MemoryRegistrationStore !== 'function' || typeof profileModule.parseUserProfile !== 'function') return undefined;
-  return { store: new storeModule.MemoryRegistrationStore(), parseProfile: profileModule.parseUserProfile };
+/** A copy of `s` in a string of its own, as a parser cutting it out of a message would make it. */
+function fresh(s: string): string {
+  return (' ' + s).slice(1);
 }
 
 /** Fixed-width identities, so every UE costs the same and the figure does not drift with N. */
@@ -76,8 +76,9 @@ function identity(i: number) {
     impi: `00101${msin}@${DOMAIN}`,
     sip: `sip:00101${msin}@${DOMAIN}`,
     tel: `tel:+1555${String(i).padStart(7, '0')}`,
-    contact: `sip:00101${msin}@10.45.${(i >> 8) & 255}.${i & 255}:5062`,
+    address: `10.45.${(i >> 8) & 255}.${i & 255}`,
     instance: `<urn:gsma:imei:35622500-${String(i).padStart(6, '0')}-0>`,
+    callId: `${String(i).padStart(10, '0')}-2394@10.45.0.2`,
   };
 }
 
@@ -99,15 +100,26 @@ function subscriber(i: number): Subscriber {
   };
 }
 
-function usage(gc: () => void): { heap: number; rss: number } {
+type Usage = { heap: number; rss: number };
+
+function usage(gc: () => void): Usage {
   gc();
   gc();
   const m = process.memoryUsage();
   return { heap: m.heapUsed + m.external, rss: m.rss };
 }
 
-function perUe(before: { heap: number; rss: number }, after: { heap: number; rss: number }, n: number): MemoryPhase {
+function perUe(before: Usage, after: Usage, n: number): MemoryPhase {
   return { heap_bytes_per_ue: Math.round((after.heap - before.heap) / n), rss_bytes_per_ue: Math.round((after.rss - before.rss) / n) };
+}
+
+/** Calls build(i) for every UE, BATCH at a time, collecting the batch's garbage before the next. */
+function inBatches(n: number, gc: () => void, build: (i: number) => void): void {
+  for (let from = 0; from < n; from += BATCH) {
+    const to = Math.min(n, from + BATCH);
+    for (let i = from; i < to; i++) build(i);
+    gc();
+  }
 }
 
 export async function benchMemory(opts: { ues: number; step?: (name: string) => void }): Promise<MemoryResult> {
@@ -115,73 +127,116 @@ export async function benchMemory(opts: { ues: number; step?: (name: string) => 
   if (typeof gc !== 'function') throw new Error('the memory suite needs node --expose-gc');
   const n = Math.max(1000, Math.min(1_000_000, Math.floor(opts.ues)));
   const t0 = performance.now();
-  opts.step?.('load the S-CSCF registration store');
-  const scscf = await loadScscf();
-  const now = Date.now();
+  const clock = new SystemClock();
+  const random = new SeededRandom(7);
+  const now = clock.now();
   const base = usage(gc);
 
   opts.step?.(`provision and register ${n} subscribers in the HSS store`);
   const hss = new MemorySubscriberStore();
-  for (let i = 0; i < n; i++) {
+  inBatches(n, gc, (i) => {
     const s = subscriber(i);
     hss.put(s);
     hss.setRegistrations(
       s.impus.map((p) => ({ impu: p.uri, state: 'REGISTERED' as const, serverName: `sip:scscf.${DOMAIN}:6060`, scscfHost: `scscf.${DOMAIN}`, scscfRealm: DOMAIN, authPending: false })),
     );
-  }
+  });
   const afterHss = usage(gc);
 
   opts.step?.(`register ${n} UEs in the S-CSCF store`);
-  const standIn: unknown[] = [];
-  for (let i = 0; i < n; i++) {
+  const scscf = new MemoryRegistrationStore();
+  inBatches(n, gc, (i) => {
     const id = identity(i);
     // The profile as the S-CSCF receives it: the HSS's User-Data document, parsed by the S-CSCF's parser.
-    const xml = imsSubscriptionXml(hss.get(id.impi)!);
-    const profile = scscf ? scscf.parseProfile(xml) : { privateId: id.impi, identities: [{ uri: id.sip, barred: false }, { uri: id.tel, barred: false }], initialFilterCriteria: [[]], xml };
-    const registration = {
+    const profile = parseUserProfile(imsSubscriptionXml(hss.get(id.impi)!));
+    const registration: SubscriptionRegistration = {
       impi: id.impi,
       impus: profile.identities.map((p) => p.uri),
-      barred: [] as string[],
+      barred: [],
       profile,
       contacts: [
         {
-          uri: id.contact,
-          params: [['+sip.instance', `"${id.instance}"`], ['reg-id', '1']] as Array<[string, string | null]>,
+          uri: `sip:00101${id.impi.slice(5, 15)}@${id.address}:5062`,
+          params: [['+sip.instance', `"${id.instance}"`], ['reg-id', '1']],
           instance: id.instance,
           regId: 1,
           expiresAt: now + 600_000,
           registeredAt: now,
-          callId: `${String(i).padStart(10, '0')}-2394@10.45.0.2`,
+          callId: id.callId,
           cseq: 2,
           path: [`<sip:term@pcscf.${DOMAIN};lr>`],
-          receivedFrom: { transport: 'udp' as const, address: '127.0.0.3', port: 5060 },
+          receivedFrom: { transport: 'udp', address: '127.0.0.3', port: 5060 },
           id: String(i).padStart(8, '0'),
         },
       ],
       ids: Object.fromEntries(profile.identities.map((p, k) => [p.uri, `${String(i).padStart(7, '0')}${k}`])),
     };
-    if (scscf) scscf.store.put(registration);
-    else standIn.push(registration);
-  }
+    scscf.put(registration);
+  });
   const afterScscf = usage(gc);
+
+  opts.step?.(`register ${n} UEs in the P-CSCF registration cache`);
+  const pcscf = new RegistrationCache(clock);
+  const pcscfPath = pathValue('127.0.0.1', 5060, 'udp');
+  inBatches(n, gc, (i) => {
+    const id = identity(i);
+    // As the transport hands the source up: one address string, which the SA and the registration share.
+    const address = fresh(id.address);
+    const spi = 0x10000 + 2 * i;
+    const client = Headers.from([['Security-Client', `ipsec-3gpp;alg=hmac-sha-1-96;ealg=null;spi-c=${spi};spi-s=${spi + 1};port-c=5063;port-s=5064`]]);
+    const { offer, choice } = chooseIpsec(readOffers(client), { portC: 5065, portS: 5066 }, random);
+    const keys = { ck: random.bytes(16).toString('hex'), ik: random.bytes(16).toString('hex') };
+    const sa: SecurityAssociation = {
+      ueAddress: address,
+      transport: 'udp',
+      ue: offer,
+      pcscf: choice,
+      sent: mechanismsOf(formatServerMechanism(choice)),
+      keys,
+      state: 'in-use',
+      createdAt: now,
+      impi: fresh(id.impi),
+    };
+    const reg: PcscfRegistration = {
+      contact: `sip:00101${id.impi.slice(5, 15)}@${address}:5064`,
+      instance: fresh(id.instance),
+      impi: fresh(id.impi),
+      impus: [fresh(id.sip), fresh(id.tel)],
+      registeredImpu: fresh(id.sip),
+      serviceRoute: [fresh(`<sip:orig@scscf.${DOMAIN}:6060;lr>`)],
+      path: fresh(pcscfPath),
+      ue: { transport: 'udp', address, port: 5063 },
+      callId: fresh(id.callId),
+      registeredAt: now,
+      refreshedAt: now,
+      expiresAt: now + 600_000,
+      authentication: 'ims-aka',
+      sa,
+    };
+    pcscf.put(reg);
+  });
+  const afterPcscf = usage(gc);
 
   opts.step?.('check that every UE is held');
   for (const i of [0, n >> 1, n - 1]) {
     const id = identity(i);
     if (!hss.get(id.impi)) throw new Error(`the HSS store lost ${id.impi}`);
-    if (scscf && !scscf.store.byImpu(id.tel)) throw new Error(`the S-CSCF store lost ${id.tel}`);
+    if (!scscf.byImpu(id.tel)) throw new Error(`the S-CSCF store lost ${id.tel}`);
+    if (pcscf.byImpu(id.tel).length !== 1) throw new Error(`the P-CSCF cache lost ${id.tel}`);
   }
-  if (!scscf && standIn.length !== n) throw new Error('the stand-in registrations were not all kept');
+  if (pcscf.size !== n) throw new Error(`the P-CSCF cache holds ${pcscf.size} registrations, not ${n}`);
+  pcscf.close();
 
-  const total = perUe(base, afterScscf, n);
+  const total = perUe(base, afterPcscf, n);
   return {
     ues: n,
     hss: perUe(base, afterHss, n),
     scscf: perUe(afterHss, afterScscf, n),
-    scscf_source: scscf ? 'src/scscf RegistrationStore' : 'stand-in object (no RegistrationStore in src/scscf)',
+    pcscf: perUe(afterScscf, afterPcscf, n),
     total,
     baseline_rss_bytes: base.rss,
     projected_rss_1m_bytes: base.rss + 1_000_000 * total.rss_bytes_per_ue,
+    projected_heap_1m_bytes: base.rss + 1_000_000 * total.heap_bytes_per_ue,
     seconds: Math.round(performance.now() - t0) / 1000,
   };
 }

@@ -134,12 +134,13 @@ const MEMORY_UES = { quick: 50_000, full: 100_000 };
 
 const memory: BenchSuite = {
   name: 'memory',
-  title: 'memory per registered UE (HSS and S-CSCF stores)',
+  title: 'memory per registered UE (HSS, S-CSCF and P-CSCF state)',
   keys: [
     'memory.bytes_per_registered_ue',
     'memory.heap_bytes_per_registered_ue',
     'memory.hss_bytes_per_subscriber',
     'memory.scscf_bytes_per_registration',
+    'memory.pcscf_bytes_per_registration',
     'memory.projected_rss_1m_ues_bytes',
   ],
   nodeFlags: ['--expose-gc'],
@@ -147,13 +148,14 @@ const memory: BenchSuite = {
   async run(ctx): Promise<SuiteOutput> {
     const ues = ctx.quick ? MEMORY_UES.quick : MEMORY_UES.full;
     const r = await benchMemory({ ues, step: (s) => ctx.step(s) });
-    const what = `${r.ues.toLocaleString('en')} UEs held in the HSS store (subscription + REGISTERED state) and in the S-CSCF's ${r.scscf_source}; RSS growth after GC; no P-CSCF state (not built yet), no transactions`;
+    const what = `${r.ues.toLocaleString('en')} UEs held in the HSS store (subscription + REGISTERED state), the S-CSCF's RegistrationStore and the P-CSCF's RegistrationCache (with its SA pair and expiry timer); RSS growth after GC, built in batches with a GC between them; no transactions`;
     return {
       figures: {
         'memory.bytes_per_registered_ue': r.total.rss_bytes_per_ue,
         'memory.heap_bytes_per_registered_ue': r.total.heap_bytes_per_ue,
         'memory.hss_bytes_per_subscriber': r.hss.rss_bytes_per_ue,
         'memory.scscf_bytes_per_registration': r.scscf.rss_bytes_per_ue,
+        'memory.pcscf_bytes_per_registration': r.pcscf.rss_bytes_per_ue,
         'memory.projected_rss_1m_ues_bytes': r.projected_rss_1m_bytes,
       },
       notes: {
