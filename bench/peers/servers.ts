@@ -27,7 +27,10 @@ function capture(child: ChildProcess): () => string {
 
 /** `imslab node --topology FILE --name NODE`, ready when it prints its ready line. */
 export async function startImslab(topologyFile: string, nodeName: string, address: string, port: number): Promise<Server> {
-  const child = spawn(process.execPath, [`${ROOT}bin/imslab.mjs`, 'node', '--topology', topologyFile, '--name', nodeName, '--stdin-lifeline'], {
+  // IMSLAB_PEERS_CPU_PROF=DIR: a V8 CPU profile of the proxy's process, written to DIR when it stops.
+  const prof = process.env.IMSLAB_PEERS_CPU_PROF;
+  const flags = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : [];
+  const child = spawn(process.execPath, [...flags, `${ROOT}bin/imslab.mjs`, 'node', '--topology', topologyFile, '--name', nodeName, '--stdin-lifeline'], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

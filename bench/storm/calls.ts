@@ -14,9 +14,10 @@
  * way at 50 packets/s, then released; the figure is the highest number carried without losing a packet and at
  * ≥ 99 % of real-time pace, the same judgement as `rtp.max_streams_without_loss`, which has no signalling.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { CallStormClient, type CallOutcome, type LiveCall } from './call-client.js';
 import { startCore, type CoreMode } from './core.js';
+import { cpuMsOf } from './cpu.js';
 import { planOf } from './registration.js';
 import { runSteps, type StepPlan, type SteppedResult } from './stepper.js';
 import { DEFAULT_NETWORK, STORM_DOMAIN, writeStormTopology, type StormNetwork } from './topology.js';
@@ -256,24 +257,6 @@ async function mediaStep(client: CallStormClient, n: number, seconds: number): P
     setupSeconds,
     failures,
   };
-}
-
-/** CPU time (user + system, ms) of this process and of the given children, from /proc where there is one. */
-function cpuMsOf(children: readonly number[]): number {
-  const own = process.cpuUsage();
-  let ms = (own.user + own.system) / 1000;
-  for (const pid of children) {
-    try {
-      // proc(5): fields 14 and 15 are utime and stime in clock ticks (USER_HZ, 100 on Linux); the name in
-      // parentheses may hold spaces, so fields are counted after its closing parenthesis.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ms += (Number(fields[11]) + Number(fields[12])) * 10;
-    } catch {
-      // No /proc (not Linux) or the child is gone: its share is not counted.
-    }
-  }
-  return ms;
 }
 
 function delay(ms: number): Promise<void> {

@@ -5,6 +5,7 @@
  */
 import { rmSync } from 'node:fs';
 import { startCore, type CoreMode } from './core.js';
+import { cpuMsOf } from './cpu.js';
 import { RegisterStormClient } from './register-client.js';
 import { DOC_CRITERIA, runSteps, type StepPlan, type SteppedResult } from './stepper.js';
 import { DEFAULT_NETWORK, STORM_DOMAIN, writeStormTopology, type StormNetwork } from './topology.js';
@@ -29,6 +30,8 @@ export interface StormOptions {
 export interface StormResult extends SteppedResult {
   mode: CoreMode;
   subscribers: number;
+  /** CPU (user + system) of the generator and every core process per attempt, step by step: a figure that holds on a busy machine. */
+  cpuMsPerRegistration: Array<{ saps: number; cpu_ms_per_registration: number }>;
 }
 
 export function planOf(o: Pick<StormOptions, 'steps' | 'windowSeconds' | 'maxAttemptsPerStep' | 'pauseMs' | 'drainMs' | 'latencyThresholdMs'>): StepPlan {
@@ -72,12 +75,18 @@ export async function runRegistrationStorm(o: StormOptions): Promise<StormResult
     // The P-CSCF subscribes to each new registration's reg event (TS 24.229 §5.2.3): let that settle first.
     await new Promise((r) => setTimeout(r, plan.pauseMs));
     const rest = storm.subscribers.slice(PREAMBLE);
+    const marks: number[] = [];
     const stepped = await runSteps(
       plan,
       (i) => (i < rest.length ? client.register(rest[i]!) : Promise.resolve({ ok: false, latencyMs: 0, reason: 'no subscriber left' })),
-      (saps) => o.step?.(`registration storm (${o.mode}): ${saps} SAPS for ${plan.windowSeconds} s`),
+      (saps) => {
+        marks.push(cpuMsOf(core!.pids));
+        o.step?.(`registration storm (${o.mode}): ${saps} SAPS for ${plan.windowSeconds} s`);
+      },
     );
-    return { mode: o.mode, subscribers: count, ...stepped };
+    marks.push(cpuMsOf(core.pids));
+    const cpuMsPerRegistration = stepped.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_registration: Math.round(((marks[k + 1]! - marks[k]!) / st.attempts) * 100) / 100 }));
+    return { mode: o.mode, subscribers: count, cpuMsPerRegistration, ...stepped };
   } finally {
     await client.close().catch(() => undefined);
     await core?.stop().catch(() => undefined);
