@@ -10,7 +10,7 @@
  *  - the P-CSCF: one entry of its RegistrationCache as a protected REGISTER's 200 leaves it (TS 24.229
  *    §5.2.2.1): P-Associated-URI, Service-Route, its own Path, the UE's address, Call-ID, times, the expiry
  *    timer on the system clock, and the security association pair in use (TS 33.203 §7.1: the UE's offer as
- *    readOffers parses it from Security-Client, the choice chooseIpsec makes, the Security-Server sent, CK/IK).
+ *    readOffers parses it from Security-Client, the choice chooseIpsec makes, CK/IK, as register.ts records them).
  * Every value that arrives per UE in a real message (identities, Call-ID, Path, Service-Route) is a fresh
  * string per UE here too, as a parser would make it, so that sharing happens only where a store shares.
  * Not included: transactions and dialogs in flight, which are not per registered UE.
@@ -29,8 +29,8 @@ import type { Subscriber } from '../src/hss/subscriber.js';
 import { imsSubscriptionXml } from '../src/hss/user-data.js';
 import { pathValue } from '../src/pcscf/register-headers.js';
 import { RegistrationCache, type PcscfRegistration } from '../src/pcscf/registration-cache.js';
-import { chooseIpsec, formatServerMechanism, mechanismsOf, readOffers } from '../src/pcscf/sec-agree.js';
-import type { SecurityAssociation } from '../src/pcscf/security-associations.js';
+import { chooseIpsec, formatServerMechanism, readOffers } from '../src/pcscf/sec-agree.js';
+import { newSecurityAssociation } from '../src/pcscf/security-associations.js';
 import { MemoryRegistrationStore, type SubscriptionRegistration } from '../src/scscf/scscf/registration-store.js';
 import { parseUserProfile } from '../src/scscf/user-profile.js';
 import { Headers } from '../src/sip/message.js';
@@ -186,17 +186,8 @@ export async function benchMemory(opts: { ues: number; step?: (name: string) => 
     const client = Headers.from([['Security-Client', `ipsec-3gpp;alg=hmac-sha-1-96;ealg=null;spi-c=${spi};spi-s=${spi + 1};port-c=5063;port-s=5064`]]);
     const { offer, choice } = chooseIpsec(readOffers(client), { portC: 5065, portS: 5066 }, random);
     const keys = { ck: random.bytes(16).toString('hex'), ik: random.bytes(16).toString('hex') };
-    const sa: SecurityAssociation = {
-      ueAddress: address,
-      transport: 'udp',
-      ue: offer,
-      pcscf: choice,
-      sent: mechanismsOf(formatServerMechanism(choice)),
-      keys,
-      state: 'in-use',
-      createdAt: now,
-      impi: fresh(id.impi),
-    };
+    formatServerMechanism(choice); // the Security-Server of the 401
+    const sa = newSecurityAssociation({ ueAddress: address, transport: 'udp', ue: offer, pcscf: choice, keys, state: 'in-use', createdAt: now, impi: fresh(id.impi) });
     const reg: PcscfRegistration = {
       contact: `sip:00101${id.impi.slice(5, 15)}@${address}:5064`,
       instance: fresh(id.instance),

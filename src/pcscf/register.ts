@@ -34,14 +34,13 @@ import {
   asksForIpsec,
   chooseIpsec,
   formatServerMechanism,
-  mechanismsOf,
   readOffers,
   SecAgreeError,
   stripSecAgree,
   verifyMismatch,
   type IpsecOffer,
 } from './sec-agree.js';
-import type { PendingSecurityAssociations, SecurityAssociation } from './security-associations.js';
+import { newSecurityAssociation, type PendingSecurityAssociations, type SecurityAssociation } from './security-associations.js';
 
 export interface RegisterContext {
   node: string;
@@ -239,17 +238,16 @@ export class RegisterProcedure {
       return;
     }
     const server = formatServerMechanism(chosen.choice);
-    const sa: SecurityAssociation = {
+    const sa = newSecurityAssociation({
       ueAddress: info.received.source.address,
       transport,
       ue: chosen.offer,
       pcscf: chosen.choice,
-      sent: mechanismsOf(server),
       keys,
       state: 'pending',
       createdAt: this.ctx.clock.now(),
       ...(read.credentials?.username ? { impi: read.credentials.username } : {}),
-    };
+    });
     this.ctx.sas.add(sa);
     response.headers.append('Security-Server', server);
     const c = chosen.choice;

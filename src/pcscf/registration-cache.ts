@@ -6,7 +6,8 @@
  */
 import { Subject, type Observable } from 'rxjs';
 import type { TransportAddress } from '../sip/transport/types.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { DeadlineQueue } from '../util/deadline-queue.js';
 import { saKey, type SecurityAssociation } from './security-associations.js';
 
 export interface PcscfRegistration {
@@ -52,56 +53,66 @@ export function contactKey(contact: string): string {
   return contact.trim().toLowerCase();
 }
 
-/** Contact keys under a lookup value, each set in insertion order (the order `list()` has). */
+/**
+ * Contact keys under a lookup value, in insertion order (the order `list()` has). Most values (a UE's address,
+ * its IMPUs, its SA pair) lead to one contact, and a Set costs ≈ 230 bytes where a string costs nothing more
+ * (issue 7: memory per registered UE), so a value holds its one key as a string and a Set only from the second.
+ */
 class Index {
-  private readonly sets = new Map<string, Set<string>>();
+  private readonly at = new Map<string, string | Set<string>>();
 
-  add(at: string, key: string): void {
-    const set = this.sets.get(at);
-    if (set) set.add(key);
-    else this.sets.set(at, new Set([key]));
+  add(value: string, key: string): void {
+    const held = this.at.get(value);
+    if (held === undefined) this.at.set(value, key);
+    else if (typeof held === 'string') {
+      if (held !== key) this.at.set(value, new Set([held, key]));
+    } else held.add(key);
   }
 
-  remove(at: string, key: string): void {
-    const set = this.sets.get(at);
-    if (!set) return;
-    set.delete(key);
-    if (set.size === 0) this.sets.delete(at);
+  remove(value: string, key: string): void {
+    const held = this.at.get(value);
+    if (held === undefined) return;
+    if (typeof held === 'string') {
+      if (held === key) this.at.delete(value);
+      return;
+    }
+    held.delete(key);
+    if (held.size === 1) this.at.set(value, held.values().next().value!);
   }
 
-  get(at: string): ReadonlySet<string> | undefined {
-    return this.sets.get(at);
+  get(value: string): Iterable<string> | undefined {
+    const held = this.at.get(value);
+    return typeof held === 'string' ? [held] : held;
   }
 
   clear(): void {
-    this.sets.clear();
+    this.at.clear();
   }
-}
-
-/** Where a registration is found besides its contact. */
-interface IndexKeys {
-  readonly address: string;
-  readonly endpoint: string;
-  /** Its implicit set and the identity it registered, lowercased. */
-  readonly impus: ReadonlySet<string>;
-  /** Its SA pair in use (security-associations.ts saKey), if any. */
-  readonly sa: string | undefined;
 }
 
 function endpointKey(address: string, port: number): string {
   return `${address} ${port}`;
 }
 
-function indexKeys(reg: PcscfRegistration): IndexKeys {
-  const impus = new Set<string>();
-  for (const u of reg.impus) impus.add(u.trim().toLowerCase());
-  impus.add(reg.registeredImpu.trim().toLowerCase());
-  return {
-    address: reg.ue.address,
-    endpoint: endpointKey(reg.ue.address, reg.ue.port),
-    impus,
-    sa: reg.sa ? saKey(reg.sa.ueAddress, reg.sa.ue) : undefined,
-  };
+/** An IMPU as the index compares it (as IMPU keys are: case-insensitively). */
+function impuIndexKey(impu: string): string {
+  return impu.trim().toLowerCase();
+}
+
+/** The implicit set and the identity registered, as index keys, each once. */
+function impuKeys(reg: PcscfRegistration): string[] {
+  const keys: string[] = [];
+  for (const u of reg.impus) {
+    const k = impuIndexKey(u);
+    if (!keys.includes(k)) keys.push(k);
+  }
+  const registered = impuIndexKey(reg.registeredImpu);
+  if (!keys.includes(registered)) keys.push(registered);
+  return keys;
+}
+
+function saIndexKey(reg: PcscfRegistration | undefined): string | undefined {
+  return reg?.sa ? saKey(reg.sa.ueAddress, reg.sa.ue) : undefined;
 }
 
 /**
@@ -110,7 +121,10 @@ function indexKeys(reg: PcscfRegistration): IndexKeys {
  * identity), so a lookup costs the registrations it returns, not the size of the cache.
  */
 export class RegistrationCache {
-  private readonly byContact = new Map<string, { reg: PcscfRegistration; timer: TimerHandle; at: IndexKeys }>();
+  /** Index keys are derived from the registration each time, not kept beside it: one record per contact. */
+  private readonly byContact = new Map<string, PcscfRegistration>();
+  /** One timer for every expiry, not one per registration (src/util/deadline-queue.ts). */
+  private readonly expiries: DeadlineQueue<string>;
   private readonly byAddress = new Index();
   private readonly byEndpoint = new Index();
   private readonly byImpuKey = new Index();
@@ -119,38 +133,41 @@ export class RegistrationCache {
   /** Every change: sessions and the reg-event subscriber follow it; the trace notes come from the P-CSCF. */
   readonly changes$: Observable<RegistrationChange> = this.changes.asObservable();
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly clock: Clock) {
+    this.expiries = new DeadlineQueue(clock, (key) => {
+      const reg = this.byContact.get(key);
+      // A refreshed registration left its earlier deadline behind: only the current one removes it.
+      if (reg && reg.expiresAt <= this.clock.now()) this.remove(reg.contact, 'expired');
+    });
+  }
 
-  /** Stores or refreshes a registration; its timer removes it at expiresAt (TS 24.229 §5.2.2.1). */
+  /** Stores or refreshes a registration; it is removed at expiresAt (TS 24.229 §5.2.2.1). */
   put(reg: PcscfRegistration): void {
     const key = contactKey(reg.contact);
     const old = this.byContact.get(key);
-    old?.timer.cancel();
-    const timer = this.clock.setTimeout(() => this.remove(reg.contact, 'expired'), Math.max(0, reg.expiresAt - this.clock.now()));
-    const at = indexKeys(reg);
-    this.reindex(key, old?.at, at);
-    this.byContact.set(key, { reg, timer, at });
+    this.expiries.schedule(key, reg.expiresAt);
+    this.reindex(key, old, reg);
+    this.byContact.set(key, reg);
     this.changes.next({ kind: old ? 'refreshed' : 'registered', registration: reg });
   }
 
   remove(contact: string, reason: RemovalReason): PcscfRegistration | undefined {
     const key = contactKey(contact);
-    const entry = this.byContact.get(key);
-    if (!entry) return undefined;
-    entry.timer.cancel();
+    const reg = this.byContact.get(key);
+    if (!reg) return undefined;
     this.byContact.delete(key);
-    this.reindex(key, entry.at, undefined);
-    this.changes.next({ kind: 'removed', registration: entry.reg, reason });
-    return entry.reg;
+    this.reindex(key, reg, undefined);
+    this.changes.next({ kind: 'removed', registration: reg, reason });
+    return reg;
   }
 
   get(contact: string): PcscfRegistration | undefined {
-    return this.byContact.get(contactKey(contact))?.reg;
+    return this.byContact.get(contactKey(contact));
   }
 
   /** Registrations whose implicit set holds `impu` (compared case-insensitively, as IMPU keys are). */
   byImpu(impu: string): PcscfRegistration[] {
-    return this.collect(this.byImpuKey.get(impu.trim().toLowerCase()));
+    return this.collect(this.byImpuKey.get(impuIndexKey(impu)));
   }
 
   /** Registrations made from one UE address (and port, when given). */
@@ -164,7 +181,7 @@ export class RegistrationCache {
   }
 
   list(): PcscfRegistration[] {
-    return [...this.byContact.values()].map((e) => e.reg);
+    return [...this.byContact.values()];
   }
 
   get size(): number {
@@ -173,10 +190,8 @@ export class RegistrationCache {
 
   /** Cancels every timer; registrations are dropped without notice to anyone but the changes stream. */
   clear(): void {
-    for (const { reg, timer } of [...this.byContact.values()]) {
-      timer.cancel();
-      this.changes.next({ kind: 'removed', registration: reg, reason: 'stopped' });
-    }
+    this.expiries.clear();
+    for (const reg of [...this.byContact.values()]) this.changes.next({ kind: 'removed', registration: reg, reason: 'stopped' });
     this.byContact.clear();
     this.byAddress.clear();
     this.byEndpoint.clear();
@@ -189,23 +204,25 @@ export class RegistrationCache {
     this.changes.complete();
   }
 
-  private collect(keys: ReadonlySet<string> | undefined): PcscfRegistration[] {
+  private collect(keys: Iterable<string> | undefined): PcscfRegistration[] {
     const out: PcscfRegistration[] = [];
-    if (keys) for (const key of keys) out.push(this.byContact.get(key)!.reg);
+    if (keys) for (const key of keys) out.push(this.byContact.get(key)!);
     return out;
   }
 
   /** Moves a contact from its old index entries to its new ones; a refresh that keeps them keeps its place. */
-  private reindex(key: string, from: IndexKeys | undefined, to: IndexKeys | undefined): void {
+  private reindex(key: string, from: PcscfRegistration | undefined, to: PcscfRegistration | undefined): void {
     const move = (index: Index, a: string | undefined, b: string | undefined) => {
       if (a === b) return;
       if (a !== undefined) index.remove(a, key);
       if (b !== undefined) index.add(b, key);
     };
-    move(this.byAddress, from?.address, to?.address);
-    move(this.byEndpoint, from?.endpoint, to?.endpoint);
-    move(this.bySaKey, from?.sa, to?.sa);
-    if (from) for (const u of from.impus) if (!to?.impus.has(u)) this.byImpuKey.remove(u, key);
-    if (to) for (const u of to.impus) if (!from?.impus.has(u)) this.byImpuKey.add(u, key);
+    move(this.byAddress, from?.ue.address, to?.ue.address);
+    move(this.byEndpoint, from && endpointKey(from.ue.address, from.ue.port), to && endpointKey(to.ue.address, to.ue.port));
+    move(this.bySaKey, saIndexKey(from), saIndexKey(to));
+    const before = from ? impuKeys(from) : [];
+    const after = to ? impuKeys(to) : [];
+    for (const u of before) if (!after.includes(u)) this.byImpuKey.remove(u, key);
+    for (const u of after) if (!before.includes(u)) this.byImpuKey.add(u, key);
   }
 }

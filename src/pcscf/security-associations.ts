@@ -7,7 +7,7 @@ import type { SecurityMechanism } from '../sip/headers/security.js';
 import type { TransportProtocol } from '../sip/transport/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { CipherKeys } from './register-headers.js';
-import type { IpsecChoice, IpsecOffer } from './sec-agree.js';
+import { serverMechanism, type IpsecChoice, type IpsecOffer } from './sec-agree.js';
 
 export interface SecurityAssociation {
   /** The UE's address (the SA's remote address, TS 33.203 §7.1). */
@@ -24,6 +24,42 @@ export interface SecurityAssociation {
   impi?: string;
   state: 'pending' | 'in-use';
   createdAt: number;
+}
+
+/**
+ * An SA pair as the P-CSCF records it when the 401 goes out. What it sent in Security-Server is a function of
+ * its choice (sec-agree.ts serverMechanism), so it is derived when a Security-Verify is checked instead of kept
+ * parsed beside every registration (issue 7: the parsed mechanism, a Map of nine parameters, was ≈ 1 KB per UE).
+ */
+export function newSecurityAssociation(init: Omit<SecurityAssociation, 'sent'>): SecurityAssociation {
+  return new HeldSecurityAssociation(init);
+}
+
+class HeldSecurityAssociation implements SecurityAssociation {
+  ueAddress: string;
+  transport: TransportProtocol;
+  ue: IpsecOffer;
+  pcscf: IpsecChoice;
+  keys: CipherKeys;
+  impi?: string;
+  state: 'pending' | 'in-use';
+  createdAt: number;
+
+  constructor(init: Omit<SecurityAssociation, 'sent'>) {
+    this.ueAddress = init.ueAddress;
+    this.transport = init.transport;
+    this.ue = init.ue;
+    this.pcscf = init.pcscf;
+    this.keys = init.keys;
+    if (init.impi !== undefined) this.impi = init.impi;
+    this.state = init.state;
+    this.createdAt = init.createdAt;
+  }
+
+  /** RFC 3329 §2.3.1: the Security-Server sent, which Security-Verify must repeat. */
+  get sent(): readonly SecurityMechanism[] {
+    return [serverMechanism(this.pcscf)];
+  }
 }
 
 /** An SA is found by the UE's address and its own SPIs (RFC 4301 §4.1: SPI plus destination identify an SA). */
