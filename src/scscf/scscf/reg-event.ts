@@ -72,6 +72,8 @@ const DEFAULT_SUBSCRIPTION_S = 600_000;
  */
 export class RegEventNotifier {
   private readonly subs = new Map<string, RegSubscription>();
+  /** The subscriptions of each IMPI: a registration change reaches its watchers without a scan of every subscription. */
+  private readonly byImpi = new Map<string, Set<RegSubscription>>();
   private stopped = false;
 
   constructor(private readonly o: RegEventOptions) {}
@@ -84,6 +86,7 @@ export class RegEventNotifier {
     this.stopped = true;
     for (const s of this.subs.values()) s.timer?.cancel();
     this.subs.clear();
+    this.byImpi.clear();
   }
 
   /** Handles a SUBSCRIBE for Event: reg; returns the response to send, and sends the NOTIFY after it. */
@@ -155,6 +158,9 @@ export class RegEventNotifier {
       receivedFrom: { ...received.source },
     };
     this.subs.set(sub.key, sub);
+    let watchers = this.byImpi.get(sub.impi);
+    if (!watchers) this.byImpi.set(sub.impi, (watchers = new Set()));
+    watchers.add(sub);
     this.o.trace.note({ node: this.o.node, level: 'info', text: `${watcher} subscribed to the reg event of ${target}`, clause: 'TS 24.229 §5.4.2.1.1' });
     return this.accept(request, sub, expires);
   }
@@ -162,8 +168,9 @@ export class RegEventNotifier {
   /** A registration changed: a partial NOTIFY to every watcher of it; a terminated one when it ended. */
   changed(change: RegistrationChange): void {
     if (this.stopped) return;
-    for (const sub of [...this.subs.values()]) {
-      if (sub.impi !== change.impi) continue;
+    const watchers = this.byImpi.get(change.impi);
+    if (!watchers) return;
+    for (const sub of [...watchers]) {
       const reg = change.after ?? change.before;
       if (!reg) continue;
       const registrations = this.elements(reg, change.contacts, change.after === undefined);
@@ -245,6 +252,8 @@ export class RegEventNotifier {
   private end(sub: RegSubscription): void {
     sub.timer?.cancel();
     this.subs.delete(sub.key);
+    const watchers = this.byImpi.get(sub.impi);
+    if (watchers?.delete(sub) && watchers.size === 0) this.byImpi.delete(sub.impi);
   }
 
   /** A NOTIFY within the subscription's dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2). */
