@@ -14,7 +14,7 @@ import { attemptsOf, planOf, PREAMBLE, runRegistrationStorm, type StormResult } 
 import { DOC_CRITERIA } from './stepper.js';
 import { DEFAULT_NETWORK, type StormNetwork } from './topology.js';
 
-const LADDER = { full: [100, 250, 500, 1000, 1500, 2000, 2500, 3000], quick: [100, 250, 500, 1000] };
+const LADDER = { full: [100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000], quick: [100, 250, 500, 1000] };
 const MODES: readonly CoreMode[] = ['one-process', 'separate-processes'];
 /** Starting the core (four Node processes in the separate mode) and provisioning, per mode. */
 const START_SECONDS = 15;
@@ -84,7 +84,7 @@ export const registrationSuite: BenchSuite = {
   },
 };
 
-const CALL_LADDER = { full: [50, 100, 250, 500, 1000, 1500, 2000], quick: [50, 100, 250] };
+const CALL_LADDER = { full: [50, 100, 200, 300, 400, 500, 600, 800, 1000, 1500, 2000], quick: [50, 100, 250] };
 const CALL_PAIRS = { full: 500, quick: 60 };
 const MEDIA_LADDER = { full: [10, 50, 100, 250, 500], quick: [10, 50] };
 
