@@ -1,6 +1,9 @@
 import type { TransportAddress } from '../../sip/transport/types.js';
 import { parseUserProfile, type UserProfile } from '../user-profile.js';
 import { publicIdentityKey } from '../../sip/public-identity.js';
+import { parseUint, unquote } from '../../sip/headers/lexical.js';
+import { ownString } from '../../util/own-string.js';
+import { cutUserData, joinUserData, UserDataTemplates, type UserDataTemplate } from '../user-data-template.js';
 
 /**
  * What the S-CSCF registrar keeps per subscription (TS 24.229 §5.4.1.2.2, RFC 3261 §10.3): the implicit
@@ -71,7 +74,9 @@ export function impuKey(uri: string): string {
 
 /**
  * A contact binding as the store keeps it: the same fields, with the values that repeat across UEs (Path
- * behind one P-CSCF, the address it came from, parameter names) shared instead of copied per UE.
+ * behind one P-CSCF, the address it came from, parameter names) shared instead of copied per UE, and
+ * `instance` / `regId` left out when they are what the +sip.instance / reg-id parameters say (RFC 5626 §4.1:
+ * the fields are read from those parameters; `instance` is kept only when it says something else, even nothing).
  */
 interface HeldContact extends Omit<ContactBinding, 'params'> {
   /** name, value, name, value …: one array where the binding has one per parameter. */
@@ -79,20 +84,22 @@ interface HeldContact extends Omit<ContactBinding, 'params'> {
 }
 
 /**
- * What the store keeps of one subscription. A million must fit in well under 2 KiB per UE beside the HSS
- * (issue 7), and V8 spends 40–100 bytes per small object, so: the User-Data document only (its parsed tree is
- * rebuilt on demand, the recently used ones cached), the reginfo ids as a list beside `impus` rather than a
- * dictionary keyed by URIs, and shared empty lists.
+ * What the store keeps of one subscription. A million must fit beside the HSS and the P-CSCF in about 2 KiB
+ * per UE (issue 7), and V8 spends 40–100 bytes per small object, so: not the User-Data document but its
+ * template (user-data-template.ts: shared by every subscriber provisioned alike) with the identities the
+ * registration holds anyway, the parsed profile rebuilt on demand (the recently used ones cached), the
+ * reginfo ids as one string beside `impus`, one contact as itself rather than in a list, shared empty lists.
+ * Every string is the store's own copy (util/own-string.ts), not a view into the message it was parsed from.
  */
 interface HeldRegistration {
   impi: string;
   impus: string[];
   barred: string[];
-  /** The User-Data as received (TS 29.228 Annex E); parsed again by `profileOf` when not cached. */
-  xml: string;
-  contacts: HeldContact[];
-  /** ids[i] is the reginfo id of impus[i]; a record when the ids are not keyed by exactly the impus. */
-  ids: string[] | Record<string, string>;
+  /** The User-Data's template, joined with impi and impus to give it back; the document itself when it does not cut. */
+  userData: UserDataTemplate | string;
+  contacts: HeldContact | HeldContact[];
+  /** The reginfo ids of impus[0], impus[1] … joined by spaces; a record when they are not keyed by exactly the impus. */
+  ids: string | Record<string, string>;
 }
 
 /** Parsed profiles kept for the subscriptions used last: terminating requests read the same few often. */
@@ -103,6 +110,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private readonly index = new Map<string, string>();
   private readonly profiles = new Map<string, UserProfile>();
   private readonly shared = new Shared();
+  private readonly templates = new UserDataTemplates();
 
   byImpi(impi: string): SubscriptionRegistration | undefined {
     const r = this.regs.get(impi);
@@ -117,19 +125,24 @@ export class MemoryRegistrationStore implements RegistrationStore {
   put(registration: SubscriptionRegistration): void {
     this.remove(registration.impi);
     const r = registration;
-    const idsByImpu = Object.keys(r.ids).length === r.impus.length && r.impus.every((u) => Object.hasOwn(r.ids, u));
-    this.regs.set(r.impi, {
-      impi: r.impi,
-      impus: [...r.impus],
-      barred: r.barred.length === 0 ? EMPTY : [...r.barred],
-      xml: r.profile.xml,
-      contacts: r.contacts.map((c) => this.hold(c)),
-      ids: idsByImpu ? r.impus.map((u) => r.ids[u]!) : { ...r.ids },
+    const impi = ownString(r.impi);
+    const impus = r.impus.map(ownString);
+    const ids = r.impus.map((u) => (Object.hasOwn(r.ids, u) ? r.ids[u]! : undefined));
+    const idsByImpu = Object.keys(r.ids).length === r.impus.length && ids.every((id) => id !== undefined && id !== '' && !id.includes(' '));
+    const template = cutUserData(r.profile.xml, r.impi, r.impus);
+    const userData = template && joinUserData(template, r.impi, r.impus) === r.profile.xml ? this.templates.share(template) : ownString(r.profile.xml);
+    this.regs.set(impi, {
+      impi,
+      impus,
+      barred: r.barred.length === 0 ? EMPTY : r.barred.map((b) => impus[r.impus.indexOf(b)] ?? ownString(b)),
+      userData,
+      contacts: r.contacts.length === 1 ? this.hold(r.contacts[0]!) : r.contacts.map((c) => this.hold(c)),
+      ids: idsByImpu ? ids.join(' ') : { ...r.ids },
     });
-    this.cacheProfile(r.impi, r.profile);
-    for (const u of r.impus) {
+    this.cacheProfile(impi, r.profile);
+    for (const u of impus) {
       const key = impuKey(u);
-      this.index.set(key === u ? u : key, r.impi);
+      this.index.set(key === u ? u : key, impi);
     }
   }
 
@@ -146,16 +159,24 @@ export class MemoryRegistrationStore implements RegistrationStore {
     return [...this.regs.values()].map((r) => this.expand(r));
   }
 
+  /** Distinct User-Data templates held: 1 when every subscriber is provisioned alike. */
+  get userDataTemplates(): number {
+    return this.templates.size;
+  }
+
   private expand(r: HeldRegistration): SubscriptionRegistration {
-    const ids: Record<string, string> = {};
-    if (Array.isArray(r.ids)) r.impus.forEach((u, i) => (ids[u] = (r.ids as string[])[i]!));
-    else Object.assign(ids, r.ids);
+    let ids: Record<string, string>;
+    if (typeof r.ids === 'string') {
+      ids = {};
+      const list = r.ids.split(' ');
+      r.impus.forEach((u, i) => (ids[u] = list[i]!));
+    } else ids = { ...r.ids };
     return {
       impi: r.impi,
       impus: [...r.impus],
       barred: [...r.barred],
       profile: this.profileOf(r),
-      contacts: r.contacts.map(copyContact),
+      contacts: Array.isArray(r.contacts) ? r.contacts.map(copyContact) : [copyContact(r.contacts)],
       ids,
     };
   }
@@ -163,8 +184,8 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private profileOf(r: HeldRegistration): UserProfile {
     const cached = this.profiles.get(r.impi);
     if (cached) return cached;
-    // It parsed when it was put (the caller parsed it), so it parses again.
-    const profile = parseUserProfile(r.xml);
+    // It parsed when it was put (the caller parsed it), and the join gives back the same document.
+    const profile = parseUserProfile(typeof r.userData === 'string' ? r.userData : joinUserData(r.userData, r.impi, r.impus));
     this.cacheProfile(r.impi, profile);
     return profile;
   }
@@ -177,25 +198,43 @@ export class MemoryRegistrationStore implements RegistrationStore {
 
   private hold(c: ContactBinding): HeldContact {
     const held: HeldContact = {
-      uri: c.uri,
-      params: c.params.length === 0 ? EMPTY : c.params.flatMap((p) => [this.shared.string(p[0]), p[1]]),
+      uri: ownString(c.uri),
+      params: c.params.length === 0 ? EMPTY : c.params.flatMap((p) => [this.shared.string(p[0]), p[1] === null ? null : ownString(p[1])]),
       expiresAt: c.expiresAt,
       registeredAt: c.registeredAt,
-      callId: c.callId,
+      callId: ownString(c.callId),
       cseq: c.cseq,
       path: this.shared.list(c.path),
       receivedFrom: this.shared.address(c.receivedFrom),
-      id: c.id,
+      id: ownString(c.id),
     };
-    if (c.displayName !== undefined) held.displayName = c.displayName;
-    if (c.instance !== undefined) held.instance = c.instance;
-    if (c.regId !== undefined) held.regId = c.regId;
+    if (c.displayName !== undefined) held.displayName = ownString(c.displayName);
+    if (c.instance !== instanceOf(held.params)) held.instance = c.instance === undefined ? undefined : ownString(c.instance);
+    if (c.regId !== regIdOf(held.params)) held.regId = c.regId;
     if (c.q !== undefined) held.q = c.q;
     return held;
   }
 }
 
 const EMPTY: string[] = Object.freeze([]) as unknown as string[];
+
+function paramOf(params: ReadonlyArray<string | null>, name: string): string | null | undefined {
+  for (let i = 0; i < params.length; i += 2) if (params[i] === name) return params[i + 1] ?? null;
+  return undefined;
+}
+
+/** +sip.instance as the Contact parser reads it (RFC 5626 §4.1: the value unquoted). */
+function instanceOf(params: ReadonlyArray<string | null>): string | undefined {
+  const v = paramOf(params, '+sip.instance');
+  return v == null ? undefined : unquote(v);
+}
+
+/** reg-id as the Contact parser reads it (RFC 5626 §4.2: a positive integer). */
+function regIdOf(params: ReadonlyArray<string | null>): number | undefined {
+  const v = paramOf(params, 'reg-id');
+  const n = v == null ? undefined : parseUint(v, 0xffffffff);
+  return n === 0 ? undefined : n;
+}
 
 /** One copy of each value that repeats across registrations; held values are never changed in place. */
 class Shared {
@@ -206,22 +245,23 @@ class Shared {
   string(value: string): string {
     const known = this.strings.get(value);
     if (known !== undefined) return known;
-    this.strings.set(value, value);
-    return value;
+    const own = ownString(value);
+    this.strings.set(own, own);
+    return own;
   }
 
   list(values: string[]): string[] {
     if (values.length === 0) return EMPTY;
     const key = values.join('\n');
     let known = this.lists.get(key);
-    if (!known) this.lists.set(key, (known = Object.freeze([...values]) as string[]));
+    if (!known) this.lists.set(ownString(key), (known = Object.freeze(values.map(ownString)) as string[]));
     return known;
   }
 
   address(a: TransportAddress): TransportAddress {
     const key = `${a.transport} ${a.address} ${a.port}`;
     let known = this.addresses.get(key);
-    if (!known) this.addresses.set(key, (known = Object.freeze({ ...a })));
+    if (!known) this.addresses.set(ownString(key), (known = Object.freeze({ transport: a.transport, address: ownString(a.address), port: a.port })));
     return known;
   }
 }
@@ -229,5 +269,14 @@ class Shared {
 function copyContact(c: HeldContact): ContactBinding {
   const params: Array<[string, string | null]> = [];
   for (let i = 0; i < c.params.length; i += 2) params.push([c.params[i]!, c.params[i + 1] ?? null]);
-  return { ...c, params, path: [...c.path], receivedFrom: { ...c.receivedFrom } };
+  const out: ContactBinding = { ...c, params, path: [...c.path], receivedFrom: { ...c.receivedFrom } };
+  if (!Object.hasOwn(c, 'instance')) {
+    const instance = instanceOf(c.params);
+    if (instance !== undefined) out.instance = instance;
+  }
+  if (!Object.hasOwn(c, 'regId')) {
+    const regId = regIdOf(c.params);
+    if (regId !== undefined) out.regId = regId;
+  }
+  return out;
 }
