@@ -27,13 +27,18 @@ import { pathToFileURL } from 'node:url';
 import { MemorySubscriberStore } from '../src/hss/memory-store.js';
 import type { Subscriber } from '../src/hss/subscriber.js';
 import { imsSubscriptionXml } from '../src/hss/user-data.js';
-import { pathValue } from '../src/pcscf/register-headers.js';
+import { readRegister } from '../src/pcscf/register.js';
+import { pathValue, takeCipherKeys } from '../src/pcscf/register-headers.js';
 import { RegistrationCache, type PcscfRegistration } from '../src/pcscf/registration-cache.js';
 import { chooseIpsec, formatServerMechanism, readOffers } from '../src/pcscf/sec-agree.js';
 import { newSecurityAssociation } from '../src/pcscf/security-associations.js';
 import { MemoryRegistrationStore, type SubscriptionRegistration } from '../src/scscf/scscf/registration-store.js';
 import { parseUserProfile } from '../src/scscf/user-profile.js';
-import { Headers } from '../src/sip/message.js';
+import { parseCredentials } from '../src/sip/headers/auth.js';
+import { parseNameAddr } from '../src/sip/headers/name-addr.js';
+import { parseContacts } from '../src/sip/headers/contact.js';
+import type { SipRequest, SipResponse } from '../src/sip/message.js';
+import { parseMessage } from '../src/sip/parser.js';
 import { SystemClock } from '../src/util/clock.js';
 import { SeededRandom } from '../src/util/random.js';
 
@@ -79,6 +84,69 @@ function identity(i: number) {
     address: `10.45.${(i >> 8) & 255}.${i & 255}`,
     instance: `<urn:gsma:imei:35622500-${String(i).padStart(6, '0')}-0>`,
     callId: `${String(i).padStart(10, '0')}-2394@10.45.0.2`,
+  };
+}
+
+/**
+ * The messages of one registration as the nodes receive them (TS 24.229 §5.2.2.1, TS 24.228 §6.2 flows), so
+ * that every value a node keeps is cut out of a parsed message by the project's own parser and readers, as
+ * in a running core: V8 cuts substrings as views into the message text, and a store that keeps such a view
+ * keeps the whole message (issue 7). `hops` is the Via and Path count in front of the node.
+ */
+function messages(i: number) {
+  const id = identity(i);
+  const spi = 0x10000 + 2 * i;
+  const hex = (n: number, len: number) => n.toString(16).padStart(len, '0');
+  const nonce = Buffer.alloc(32, i & 255).toString('base64');
+  const aor = `<${id.sip}>`;
+  const contact = `<sip:00101${id.impi.slice(5, 15)}@${id.address}:5064>;+sip.instance="${id.instance}";reg-id=1;+g.3gpp.icsi-ref="urn%3Aurn-7%3A3gpp-service.ims.icsi.mmtel";+g.3gpp.smsip`;
+  const viaUe = `SIP/2.0/UDP ${id.address}:5064;branch=z9hG4bK${hex(i, 8)}b;rport=5064;received=${id.address}`;
+  const viaP = `SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bK${hex(i, 8)}p`;
+  const viaI = `SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bK${hex(i, 8)}i`;
+  const common = [`From: ${aor};tag=${hex(i, 8)}`, `Call-ID: ${id.callId}`, 'CSeq: 2 REGISTER'];
+  const register = (vias: string[], path: string[]) =>
+    [
+      `REGISTER sip:${DOMAIN} SIP/2.0`,
+      ...vias.map((v) => `Via: ${v}`),
+      'Max-Forwards: 69',
+      ...path.map((p) => `Path: ${p}`),
+      `To: ${aor}`,
+      ...common,
+      `Contact: ${contact};expires=600000`,
+      'Expires: 600000',
+      `Authorization: Digest username="${id.impi}", realm="${DOMAIN}", uri="sip:${DOMAIN}", nonce="${nonce}", algorithm=AKAv1-MD5, response="${hex(i, 32)}", qop=auth, nc=00000001, cnonce="${hex(i, 16)}"`,
+      `Security-Client: ipsec-3gpp;alg=hmac-sha-1-96;ealg=null;spi-c=${spi};spi-s=${spi + 1};port-c=5063;port-s=5064`,
+      `Security-Verify: ipsec-3gpp;q=0.1;alg=hmac-sha-1-96;ealg=null;spi-c=4096;spi-s=4097;port-c=5065;port-s=5066;prot=esp;mod=trans`,
+      'Require: sec-agree',
+      'Proxy-Require: sec-agree',
+      'Supported: path, gruu, outbound',
+      'User-Agent: imslab-bench-ue',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+  const response = (status: string, lines: string[]) =>
+    [`SIP/2.0 ${status}`, `Via: ${viaP}`, `Via: ${viaUe}`, `To: ${aor};tag=${hex(i, 8)}s`, ...common, ...lines, 'Content-Length: 0', '', ''].join('\r\n');
+  const parse = (text: string) => parseMessage(Buffer.from(text, 'utf8'));
+  return {
+    id,
+    /** The protected REGISTER at the P-CSCF (it came from the UE) and at the S-CSCF (behind P and I). */
+    atPcscf: () => parse(register([viaUe], [])) as SipRequest,
+    atScscf: () => parse(register([viaI, viaP, viaUe], [`<sip:term@pcscf.${DOMAIN};lr>`])) as SipRequest,
+    /** The 401 with CK/IK as the P-CSCF receives it from the I-CSCF. */
+    challenge: () =>
+      parse(response('401 Unauthorized', [`WWW-Authenticate: Digest realm="${DOMAIN}", nonce="${nonce}", algorithm=AKAv1-MD5, qop="auth", ck="${hex(i, 32)}", ik="${hex(i + 1, 32)}"`])) as SipResponse,
+    /** The 200 as the P-CSCF receives it. */
+    ok: () =>
+      parse(
+        response('200 OK', [
+          `Contact: ${contact};expires=600`,
+          `Path: <sip:term@pcscf.${DOMAIN};lr>`,
+          `Service-Route: <sip:orig@scscf.${DOMAIN}:6060;lr>`,
+          `P-Associated-URI: <${id.sip}>, <${id.tel}>`,
+          `P-Charging-Function-Addresses: ccf=pri-ccf.${DOMAIN}`,
+        ]),
+      ) as SipResponse,
   };
 }
 
@@ -146,30 +214,35 @@ export async function benchMemory(opts: { ues: number; step?: (name: string) => 
   opts.step?.(`register ${n} UEs in the S-CSCF store`);
   const scscf = new MemoryRegistrationStore();
   inBatches(n, gc, (i) => {
-    const id = identity(i);
+    const m = messages(i);
     // The profile as the S-CSCF receives it: the HSS's User-Data document, parsed by the S-CSCF's parser.
-    const profile = parseUserProfile(imsSubscriptionXml(hss.get(id.impi)!));
+    const profile = parseUserProfile(fresh(imsSubscriptionXml(hss.get(m.id.impi)!)));
+    // The binding as the registrar makes it from the REGISTER (registrar.ts, RFC 3261 §10.3, RFC 3327 §5.3).
+    const request = m.atScscf();
+    const contacts = parseContacts(request.headers);
+    if (contacts === '*') throw new Error('the bench REGISTER has Contact *');
+    const c = contacts[0]!;
     const registration: SubscriptionRegistration = {
-      impi: id.impi,
+      impi: parseCredentials(request.headers.get('Authorization')!).username!,
       impus: profile.identities.map((p) => p.uri),
       barred: [],
       profile,
       contacts: [
         {
-          uri: `sip:00101${id.impi.slice(5, 15)}@${id.address}:5062`,
-          params: [['+sip.instance', `"${id.instance}"`], ['reg-id', '1']],
-          instance: id.instance,
-          regId: 1,
+          uri: c.uri,
+          params: [...c.params].filter(([k]) => k !== 'expires'),
+          ...(c.instance !== undefined ? { instance: c.instance } : {}),
+          ...(c.regId !== undefined ? { regId: c.regId } : {}),
           expiresAt: now + 600_000,
           registeredAt: now,
-          callId: id.callId,
+          callId: request.headers.get('Call-ID')!,
           cseq: 2,
-          path: [`<sip:term@pcscf.${DOMAIN};lr>`],
-          receivedFrom: { transport: 'udp', address: '127.0.0.3', port: 5060 },
-          id: String(i).padStart(8, '0'),
+          path: request.headers.list('Path'),
+          receivedFrom: { transport: 'udp', address: fresh('127.0.0.2'), port: 5060 },
+          id: random.token(8),
         },
       ],
-      ids: Object.fromEntries(profile.identities.map((p, k) => [p.uri, `${String(i).padStart(7, '0')}${k}`])),
+      ids: Object.fromEntries(profile.identities.map((p) => [p.uri, random.token(8)])),
     };
     scscf.put(registration);
   });
@@ -177,27 +250,36 @@ export async function benchMemory(opts: { ues: number; step?: (name: string) => 
 
   opts.step?.(`register ${n} UEs in the P-CSCF registration cache`);
   const pcscf = new RegistrationCache(clock);
-  const pcscfPath = pathValue('127.0.0.1', 5060, 'udp');
+  // register.ts builds its Path value once per REGISTER.
+  let pcscfPath = '';
   inBatches(n, gc, (i) => {
-    const id = identity(i);
-    // As the transport hands the source up: one address string, which the SA and the registration share.
-    const address = fresh(id.address);
-    const spi = 0x10000 + 2 * i;
-    const client = Headers.from([['Security-Client', `ipsec-3gpp;alg=hmac-sha-1-96;ealg=null;spi-c=${spi};spi-s=${spi + 1};port-c=5063;port-s=5064`]]);
-    const { offer, choice } = chooseIpsec(readOffers(client), { portC: 5065, portS: 5066 }, random);
-    const keys = { ck: random.bytes(16).toString('hex'), ik: random.bytes(16).toString('hex') };
+    const m = messages(i);
+    // As register.ts does at the 401 (SA recorded) and at the 200 (registration stored), TS 24.229 §5.2.2.1.
+    pcscfPath = pathValue('127.0.0.1', 5060, 'udp');
+    const request = m.atPcscf();
+    const read = readRegister(request);
+    if (typeof read === 'string') throw new Error(`the bench REGISTER does not read: ${read}`);
+    if (read.contacts === '*') throw new Error('the bench REGISTER has Contact *');
+    // The transport hands up one source per datagram: the SA's comes from the first REGISTER, the registration's from this one.
+    const source = () => ({ transport: 'udp' as const, address: fresh(m.id.address), port: 5063 });
+    const { offer, choice } = chooseIpsec(readOffers(request.headers), { portC: 5065, portS: 5066 }, random);
+    const keys = takeCipherKeys(m.challenge().headers);
+    if (!keys) throw new Error('the bench 401 has no CK/IK');
     formatServerMechanism(choice); // the Security-Server of the 401
-    const sa = newSecurityAssociation({ ueAddress: address, transport: 'udp', ue: offer, pcscf: choice, keys, state: 'in-use', createdAt: now, impi: fresh(id.impi) });
+    const sa = newSecurityAssociation({ ueAddress: source().address, transport: 'udp', ue: offer, pcscf: choice, keys, state: 'in-use', createdAt: now, impi: read.credentials!.username });
+    const ok = m.ok();
+    const impus = ok.headers.list('P-Associated-URI').map((v) => parseNameAddr(v).uri);
+    const c = read.contacts[0]!;
     const reg: PcscfRegistration = {
-      contact: `sip:00101${id.impi.slice(5, 15)}@${address}:5064`,
-      instance: fresh(id.instance),
-      impi: fresh(id.impi),
-      impus: [fresh(id.sip), fresh(id.tel)],
-      registeredImpu: fresh(id.sip),
-      serviceRoute: [fresh(`<sip:orig@scscf.${DOMAIN}:6060;lr>`)],
-      path: fresh(pcscfPath),
-      ue: { transport: 'udp', address, port: 5063 },
-      callId: fresh(id.callId),
+      contact: c.uri,
+      ...(c.instance !== undefined ? { instance: c.instance } : {}),
+      impi: read.credentials!.username,
+      impus,
+      registeredImpu: read.impu,
+      serviceRoute: ok.headers.list('Service-Route').map((v) => v.trim()),
+      path: pcscfPath,
+      ue: source(),
+      callId: read.callId,
       registeredAt: now,
       refreshedAt: now,
       expiresAt: now + 600_000,
