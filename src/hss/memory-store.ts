@@ -1,3 +1,4 @@
+import { ownString } from '../util/own-string.js';
 import { StoreError, type SubscriberStore } from './store.js';
 import {
   normaliseImpu,
@@ -20,7 +21,10 @@ import {
  */
 interface HeldSubscriber {
   impi: string;
-  impus: PublicIdentity[];
+  /** The URIs of the public identities, in order; what else each has (barring, service profile) is in `attributes`. */
+  impus: string[];
+  /** attributes[i] belongs to impus[i]: one frozen list shared by every subscriber whose identities have the same. */
+  attributes: ReadonlyArray<Omit<PublicIdentity, 'uri'>>;
   authSchemes: AuthScheme[];
   /** Per field (K, OP, OPc, AMF) a presence octet and the octets: see packSecrets. */
   secrets: string;
@@ -36,9 +40,13 @@ interface HeldSubscriber {
  * registration's impu is the map key, not a second copy of it).
  */
 interface HeldIdentity {
-  /** Absent for a state stored for an identity no subscription owns (the contract does not forbid it). */
-  impi?: string;
-  registration?: Omit<Registration, 'impu'>;
+  /** Undefined for a state stored for an identity no subscription owns (the contract does not forbid it). */
+  impi: string | undefined;
+  /**
+   * Both fields exist from the start, even when undefined: V8 then keeps them inside the object instead of
+   * adding a property array (40 bytes) when a registration arrives later.
+   */
+  registration: Omit<Registration, 'impu'> | undefined;
 }
 
 /** The same contract as SqliteSubscriberStore, held in memory: for unit tests and benchmarks of the Cx logic. */
@@ -72,23 +80,24 @@ export class MemorySubscriberStore implements SubscriberStore {
     });
     const keep = new Set(keys);
     const previous = this.subscribers.get(s.impi);
-    for (const p of previous?.impus ?? []) {
-      const key = keyOf(p.uri);
+    for (const uri of previous?.impus ?? []) {
+      const key = keyOf(uri);
       if (!keep.has(key)) this.identities.delete(key);
     }
     const held = this.hold(s);
-    for (const key of keep) {
+    // Keyed by the held strings (the store's own copies), not by the caller's.
+    for (const key of new Set(held.impus.map(keyOf))) {
       const entry = this.identities.get(key);
       if (entry) entry.impi = held.impi;
-      else this.identities.set(key, { impi: held.impi });
+      else this.identities.set(key, { impi: held.impi, registration: undefined });
     }
-    this.subscribers.set(s.impi, held);
+    this.subscribers.set(held.impi, held);
   }
 
   remove(impi: string): boolean {
     const s = this.subscribers.get(impi);
     if (!s) return false;
-    for (const p of s.impus) this.identities.delete(keyOf(p.uri));
+    for (const uri of s.impus) this.identities.delete(keyOf(uri));
     return this.subscribers.delete(impi);
   }
 
@@ -120,12 +129,12 @@ export class MemorySubscriberStore implements SubscriberStore {
       const entry = this.identities.get(key);
       if (r.state === 'NOT_REGISTERED' && !r.serverName && !r.authPending) {
         if (entry?.impi === undefined) this.identities.delete(key);
-        else delete entry.registration;
+        else entry.registration = undefined;
         continue;
       }
       const held = this.strings.registration(r);
       if (entry) entry.registration = held;
-      else this.identities.set(key, { registration: held });
+      else this.identities.set(key, { impi: undefined, registration: held });
     }
   }
 
@@ -168,9 +177,11 @@ export class MemorySubscriberStore implements SubscriberStore {
   close(): void {}
 
   private hold(s: Subscriber): HeldSubscriber {
+    // Own copies: a string cut from a provisioning file or a message would keep all of it (util/own-string.ts).
     const held: HeldSubscriber = {
-      impi: s.impi,
-      impus: s.impus.map((p) => (p.serviceProfileId !== undefined ? { uri: p.uri, barred: p.barred, serviceProfileId: p.serviceProfileId } : { uri: p.uri, barred: p.barred })),
+      impi: ownString(s.impi),
+      impus: s.impus.map((p) => ownString(p.uri)),
+      attributes: this.strings.attributes(s.impus),
       authSchemes: this.strings.list(s.authSchemes) as AuthScheme[],
       secrets: packSecrets(s),
       sqn: Number(s.sqn),
@@ -194,6 +205,20 @@ class Interner {
   private readonly strings = new Map<string, string>();
   private readonly lists = new Map<string, readonly string[]>();
   private readonly registrations = new Map<string, Omit<Registration, 'impu'>>();
+  private readonly attributeLists = new Map<string, ReadonlyArray<Omit<PublicIdentity, 'uri'>>>();
+
+  /** The identities' barring and service profile ids, one frozen list per distinct sequence of them. */
+  attributes(impus: readonly PublicIdentity[]): ReadonlyArray<Omit<PublicIdentity, 'uri'>> {
+    const key = JSON.stringify(impus.map((p) => [p.barred, p.serviceProfileId ?? null]));
+    let known = this.attributeLists.get(key);
+    if (!known) {
+      known = Object.freeze(
+        impus.map((p) => Object.freeze(p.serviceProfileId !== undefined ? { barred: p.barred, serviceProfileId: this.get(p.serviceProfileId) } : { barred: p.barred })),
+      );
+      this.attributeLists.set(key, known);
+    }
+    return known;
+  }
 
   get(value: string): string {
     const known = this.strings.get(value);
@@ -234,13 +259,17 @@ const SECRET_FIELDS = ['k', 'op', 'opc', 'amf'] as const;
 
 /** K, OP, OPc, AMF as one latin1 string: per field one octet (its length, 0 = absent) then its octets. */
 function packSecrets(s: Subscriber): string {
-  let out = '';
+  // Built in one Buffer: `+=` would leave a rope of eight cons strings (32 bytes each) behind every subscriber.
+  let length = 0;
+  for (const field of SECRET_FIELDS) length += 1 + (s[field]?.length ?? 0);
+  const out = Buffer.allocUnsafe(length);
+  let at = 0;
   for (const field of SECRET_FIELDS) {
     const b = s[field];
-    out += String.fromCharCode(b ? b.length : 0);
-    if (b) out += b.toString('latin1');
+    out[at++] = b ? b.length : 0;
+    if (b) at += b.copy(out, at);
   }
-  return out;
+  return out.toString('latin1');
 }
 
 function toSubscriber(h: HeldSubscriber): Subscriber {
@@ -255,7 +284,7 @@ function toSubscriber(h: HeldSubscriber): Subscriber {
   }
   const s: Subscriber = {
     impi: h.impi,
-    impus: h.impus.map((p) => ({ ...p })),
+    impus: h.impus.map((uri, i) => ({ uri, ...h.attributes[i]! })),
     authSchemes: [...h.authSchemes],
     amf: fields.amf!,
     sqn: BigInt(h.sqn),

@@ -8,6 +8,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { TransportAddress } from '../sip/transport/types.js';
 import type { Clock } from '../util/clock.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
+import { ownString } from '../util/own-string.js';
 import { saKey, type SecurityAssociation } from './security-associations.js';
 
 export interface PcscfRegistration {
@@ -47,6 +48,36 @@ export type RegistrationChange =
 
 /** Why a registration left the cache. */
 export type RemovalReason = 'deregistered' | 'expired' | 'network' | 'stopped';
+
+/**
+ * The registration as the cache keeps it: the same fields, every string its own copy rather than a view into
+ * the REGISTER or 200 it was cut from (util/own-string.ts: such a view keeps the whole message, ≈ 1 KB each,
+ * issue 7), and a value that occurs twice (the registered IMPU among the implicit set, the UE's address in its
+ * SA, the IMPI in its SA) held once.
+ */
+function held(reg: PcscfRegistration): PcscfRegistration {
+  const impus = reg.impus.map(ownString);
+  const registeredImpu = impus.find((u) => u === reg.registeredImpu) ?? ownString(reg.registeredImpu);
+  const address = reg.sa?.ueAddress === reg.ue.address ? reg.sa.ueAddress : ownString(reg.ue.address);
+  const impi = reg.impi === undefined ? undefined : reg.sa?.impi === reg.impi ? reg.sa.impi : ownString(reg.impi);
+  return {
+    contact: ownString(reg.contact),
+    ...(reg.instance !== undefined ? { instance: ownString(reg.instance) } : {}),
+    ...(impi !== undefined ? { impi } : {}),
+    impus,
+    registeredImpu,
+    serviceRoute: reg.serviceRoute.map(ownString),
+    path: ownString(reg.path),
+    ue: { transport: reg.ue.transport, address, port: reg.ue.port },
+    ...(reg.connectionId !== undefined ? { connectionId: ownString(reg.connectionId) } : {}),
+    callId: ownString(reg.callId),
+    registeredAt: reg.registeredAt,
+    refreshedAt: reg.refreshedAt,
+    expiresAt: reg.expiresAt,
+    ...(reg.authentication !== undefined ? { authentication: reg.authentication } : {}),
+    ...(reg.sa !== undefined ? { sa: reg.sa } : {}),
+  };
+}
 
 /** Contacts compared as written, the host part case-insensitively (RFC 3261 §19.1.4 would also ignore order of params). */
 export function contactKey(contact: string): string {
@@ -141,8 +172,12 @@ export class RegistrationCache {
     });
   }
 
-  /** Stores or refreshes a registration; it is removed at expiresAt (TS 24.229 §5.2.2.1). */
-  put(reg: PcscfRegistration): void {
+  /**
+   * Stores or refreshes a registration; it is removed at expiresAt (TS 24.229 §5.2.2.1). The cache keeps a
+   * copy (see `held`): what `get` and the changes stream give is equal to `given`, not the same object.
+   */
+  put(given: PcscfRegistration): void {
+    const reg = held(given);
     const key = contactKey(reg.contact);
     const old = this.byContact.get(key);
     this.expiries.schedule(key, reg.expiresAt);

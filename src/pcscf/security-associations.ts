@@ -7,7 +7,8 @@ import type { SecurityMechanism } from '../sip/headers/security.js';
 import type { TransportProtocol } from '../sip/transport/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { CipherKeys } from './register-headers.js';
-import { serverMechanism, type IpsecChoice, type IpsecOffer } from './sec-agree.js';
+import { ownString } from '../util/own-string.js';
+import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, serverMechanism, type IpsecChoice, type IpsecOffer } from './sec-agree.js';
 
 export interface SecurityAssociation {
   /** The UE's address (the SA's remote address, TS 33.203 §7.1). */
@@ -46,12 +47,13 @@ class HeldSecurityAssociation implements SecurityAssociation {
   createdAt: number;
 
   constructor(init: Omit<SecurityAssociation, 'sent'>) {
-    this.ueAddress = init.ueAddress;
+    // It lives as long as the registration: its own copies, not views into the REGISTER and 401 they came from.
+    this.ueAddress = ownString(init.ueAddress);
     this.transport = init.transport;
-    this.ue = init.ue;
+    this.ue = ownOffer(init.ue);
     this.pcscf = init.pcscf;
-    this.keys = init.keys;
-    if (init.impi !== undefined) this.impi = init.impi;
+    this.keys = { ck: ownString(init.keys.ck), ik: ownString(init.keys.ik) };
+    if (init.impi !== undefined) this.impi = ownString(init.impi);
     this.state = init.state;
     this.createdAt = init.createdAt;
   }
@@ -60,6 +62,19 @@ class HeldSecurityAssociation implements SecurityAssociation {
   get sent(): readonly SecurityMechanism[] {
     return [serverMechanism(this.pcscf)];
   }
+}
+
+/** The offer with its algorithm names as the P-CSCF's own constants when they are one of them. */
+function ownOffer(o: IpsecOffer): IpsecOffer {
+  const copy: IpsecOffer = { ...o, alg: known(o.alg, INTEGRITY_ALGORITHMS) };
+  if (o.ealg !== undefined) copy.ealg = known(o.ealg, ENCRYPTION_ALGORITHMS);
+  if (o.prot !== undefined) copy.prot = ownString(o.prot);
+  if (o.mod !== undefined) copy.mod = ownString(o.mod);
+  return copy;
+}
+
+function known(name: string, names: readonly string[]): string {
+  return names.find((n) => n === name) ?? ownString(name);
 }
 
 /** An SA is found by the UE's address and its own SPIs (RFC 4301 §4.1: SPI plus destination identify an SA). */

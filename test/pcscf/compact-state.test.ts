@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { RegistrationCache, type PcscfRegistration } from '../../src/pcscf/registration-cache.js';
+import { chooseIpsec, formatServerMechanism, mechanismsOf, readOffers } from '../../src/pcscf/sec-agree.js';
+import { newSecurityAssociation } from '../../src/pcscf/security-associations.js';
+import { Headers } from '../../src/sip/message.js';
+import { FakeClock } from '../../src/util/clock.js';
+import { ownString } from '../../src/util/own-string.js';
+import { SeededRandom } from '../../src/util/random.js';
+
+// Issue 7: what the P-CSCF keeps per registration is smaller, and must say exactly what it said before.
+describe('P-CSCF per-registration state, compact', () => {
+  const offerHeaders = Headers.from([['Security-Client', 'ipsec-3gpp;alg=hmac-sha-1-96;ealg=null;spi-c=1111;spi-s=2222;port-c=5063;port-s=5064']]);
+  const { offer, choice } = chooseIpsec(readOffers(offerHeaders), { portC: 5065, portS: 5066 }, new SeededRandom(1));
+  const sa = newSecurityAssociation({ ueAddress: '10.0.0.9', transport: 'udp', ue: offer, pcscf: choice, keys: { ck: 'a'.repeat(32), ik: 'b'.repeat(32) }, state: 'pending', createdAt: 5, impi: 'u@ims.lab' });
+
+  it('derives the Security-Server an SA sent from its choice, as the 401 carried it', () => {
+    expect(sa.sent).toEqual(mechanismsOf(formatServerMechanism(choice)));
+    expect(sa.ue).toEqual(offer);
+    expect(sa.ue).not.toBe(offer);
+    expect(sa.keys).toEqual({ ck: 'a'.repeat(32), ik: 'b'.repeat(32) });
+    sa.state = 'in-use';
+    expect(sa.state).toBe('in-use');
+  });
+
+  it('gives back a registration equal to the one put, optional fields included, and expires the current deadline only', () => {
+    const clock = new FakeClock(0);
+    const cache = new RegistrationCache(clock);
+    const removed: string[] = [];
+    cache.changes$.subscribe((c) => c.kind === 'removed' && removed.push(`${c.registration.contact} ${c.reason}`));
+    const full: PcscfRegistration = {
+      contact: 'sip:u@10.0.0.9:5064', instance: '<urn:uuid:1>', impi: 'u@ims.lab', impus: ['sip:u@ims.lab', 'tel:+1'], registeredImpu: 'sip:u@ims.lab',
+      serviceRoute: ['<sip:orig@scscf.ims.lab;lr>'], path: '<sip:term@pcscf.ims.lab;lr>', ue: { transport: 'tcp', address: '10.0.0.9', port: 5063 },
+      connectionId: 'tcp-7', callId: 'call-1', registeredAt: 0, refreshedAt: 0, expiresAt: 1000, authentication: 'ims-aka', sa,
+    };
+    const bare: PcscfRegistration = { ...full, contact: 'sip:v@10.0.0.8', ue: { transport: 'udp', address: '10.0.0.8', port: 5060 }, expiresAt: 3000 };
+    for (const k of ['instance', 'impi', 'connectionId', 'authentication', 'sa'] as const) delete bare[k];
+    cache.put(full);
+    cache.put(bare);
+    expect(cache.get(full.contact)).toEqual(full);
+    expect(cache.get(full.contact)!.sa).toBe(sa);
+    expect(Object.keys(cache.get(bare.contact)!).sort()).toEqual(Object.keys(bare).sort());
+    // Refreshed before its first deadline: that deadline passes without removing it.
+    clock.advance(900);
+    cache.put({ ...full, refreshedAt: 900, expiresAt: 2000 });
+    clock.advance(200);
+    expect(removed).toEqual([]);
+    clock.advance(900);
+    expect(removed).toEqual(['sip:u@10.0.0.9:5064 expired']);
+    clock.advance(1000);
+    expect(removed).toEqual(['sip:u@10.0.0.9:5064 expired', 'sip:v@10.0.0.8 expired']);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('keeps index order when a value goes from one contact to several and back', () => {
+    const cache = new RegistrationCache(new FakeClock(0));
+    const at = (user: string): PcscfRegistration => ({
+      contact: `sip:${user}@10.0.0.1`, impus: ['sip:shared@ims.lab'], registeredImpu: 'sip:shared@ims.lab', serviceRoute: [], path: 'p',
+      ue: { transport: 'udp', address: '10.0.0.1', port: 5060 }, callId: user, registeredAt: 0, refreshedAt: 0, expiresAt: 10_000,
+    });
+    for (const u of ['a', 'b', 'c']) cache.put(at(u));
+    expect(cache.byImpu('sip:shared@ims.lab').map((r) => r.callId)).toEqual(['a', 'b', 'c']);
+    cache.remove('sip:a@10.0.0.1', 'deregistered');
+    cache.remove('sip:c@10.0.0.1', 'deregistered');
+    expect(cache.byUe('10.0.0.1', 5060).map((r) => r.callId)).toEqual(['b']);
+    cache.put(at('d'));
+    expect(cache.byImpu('sip:shared@ims.lab').map((r) => r.callId)).toEqual(['b', 'd']);
+    cache.remove('sip:b@10.0.0.1', 'deregistered');
+    cache.remove('sip:d@10.0.0.1', 'deregistered');
+    expect(cache.byUe('10.0.0.1')).toEqual([]);
+    expect(cache.size).toBe(0);
+  });
+
+  it('ownString copies exactly, lone surrogates included', () => {
+    const message = `REGISTER sip:ims.lab SIP/2.0\r\nCall-ID: ${'x'.repeat(40)}\r\n`;
+    const cut = message.slice(message.indexOf('Call-ID: ') + 9, -2);
+    expect(ownString(cut)).toBe('x'.repeat(40));
+    expect(ownString('short')).toBe('short');
+    const odd = 'sip:\ud800abcdefghijklmnop@ims.lab';
+    expect(ownString(odd)).toBe(odd);
+    expect(ownString('sip:ü€😀@ims.lab.example')).toBe('sip:ü€😀@ims.lab.example');
+  });
+});
