@@ -62,6 +62,17 @@ export class ProxyCore {
     layer.onStrayResponse((response) => this.onStrayResponse(response));
   }
 
+  /**
+   * Forgets the context of `txn`. Made here, not inline in onRequest: a closure there would hold that async
+   * function's whole scope (the request, its working copy, the context and its branches) for as long as the
+   * server transaction keeps the listener, 64·T1 over UDP (§17.2.2 Timer J).
+   */
+  private forgetter(txn: ServerTransaction): () => void {
+    return () => {
+      this.contexts.delete(txn);
+    };
+  }
+
   /** Requests being proxied now. */
   get activeContexts(): number {
     return this.contexts.size;
@@ -103,12 +114,12 @@ export class ProxyCore {
       const working = request.clone();
       const routedToUs = preprocessRoute(working, this.own);
       const ctx = new ResponseContext(
-        { layer: this.layer, timerC: this.timerC, relayStateless: (r) => this.relayResponse(r) },
+        { layer: this.layer, timerC: this.timerC, relayStateless: (r) => this.relayResponse(r), settled: this.forgetter(txn) },
         txn,
         working,
       );
       this.contexts.set(txn, ctx);
-      txn.onTerminated(() => this.contexts.delete(txn));
+      txn.onTerminated(this.forgetter(txn));
 
       const decision = await this.options.router(working, { received, transaction: txn, routedToUs });
       if (txn.state === 'terminated' || ctx.finalSent) return;

@@ -25,6 +25,12 @@ export interface ResponseContextDeps {
   timerC: number;
   /** Sends a response upstream when the server transaction can no longer (a late 2xx fork, §16.7 step 9). */
   relayStateless: (response: SipResponse) => void;
+  /**
+   * A non-INVITE context whose final response has gone upstream: nothing it holds can matter to the upstream
+   * side any more (§16.7 step 5: later finals are not forwarded; no CANCEL applies, §9.2), so its owner may
+   * forget it rather than keep it, with every copy of the request, for the server transaction's Timer J.
+   */
+  settled?: () => void;
 }
 
 /**
@@ -80,6 +86,7 @@ export class ResponseContext {
   respondUpstream(response: SipResponse): void {
     this.finalSent = true;
     this.upstream.respond(response);
+    if (!this.isInvite) this.deps.settled?.();
   }
 
   /**
@@ -126,6 +133,7 @@ export class ResponseContext {
       this.finalSent = true;
       if (this.upstream.state === 'terminated') this.deps.relayStateless(response);
       else this.upstream.respond(response);
+      if (!this.isInvite) this.deps.settled?.();
       // §16.7 step 10: a final sent upstream cancels what is still pending (RFC 3326 says why).
       if (first) this.cancelPending([['Reason', 'SIP;cause=200;text="Call completed elsewhere"']]);
       return;

@@ -16,6 +16,7 @@ import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCa
  */
 export class ClientNonInviteTransaction implements ClientTransaction {
   readonly kind = 'client' as const;
+  readonly method: string;
   state: ClientState = 'trying';
   provisionalReceived = false;
 
@@ -23,20 +24,26 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   private readonly timerF: TransactionTimer;
   private readonly timerK: TransactionTimer;
 
+  /** The request as sent, until a final response: Completed needs nothing of it (see receive). */
+  private sent: SipRequest | undefined;
+
   constructor(
     private readonly env: TransactionEnv,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly destination: TransportAddress,
     readonly branch: string,
-    private readonly tu: ClientTransactionHandlers,
+    private tu: ClientTransactionHandlers,
   ) {
+    this.method = request.method;
+    this.sent = request;
     this.timerE = new TransactionTimer(env.clock);
     this.timerF = new TransactionTimer(env.clock);
     this.timerK = new TransactionTimer(env.clock);
   }
 
-  get method(): string {
-    return this.request.method;
+  get request(): SipRequest {
+    if (!this.sent) throw new Error(`the ${this.method} client transaction ${this.branch} is ${this.state}: its request was let go with its final response (RFC 3261 §17.1.2.2)`);
+    return this.sent;
   }
 
   start(): void {
@@ -63,7 +70,12 @@ export class ClientNonInviteTransaction implements ClientTransaction {
     this.timerE.cancel();
     this.timerF.cancel();
     this.timerK.start(this.env.reliable ? 0 : this.env.timers.t4, () => this.terminate());
-    this.tu.final(response, 'response', received);
+    const tu = this.tu;
+    // Completed only absorbs retransmitted finals (§17.1.2.2): the request, the TU's handlers and all their
+    // closures hold (a proxy's response context with every copy of the request) need not live on for Timer K.
+    this.sent = undefined;
+    this.tu = afterFinal(tu.terminated);
+    tu.final(response, 'response', received);
   }
 
   abort(): void {
@@ -89,13 +101,14 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   }
 
   private fail(cause: FinalCause, status: 408 | 503): void {
-    if (this.state === 'terminated' || this.state === 'completed') return;
-    const synthetic = createResponse(this.request, status);
+    if (this.state === 'terminated' || this.state === 'completed' || !this.sent) return;
+    const synthetic = createResponse(this.sent, status);
     this.terminate(() => this.tu.final(synthetic, cause));
   }
 
   private transmit(): void {
-    this.env.send(this.request).catch((err: unknown) => {
+    if (!this.sent) return;
+    this.env.send(this.sent).catch((err: unknown) => {
       this.env.counters.transportErrors++;
       this.env.note?.(`transport error sending ${this.method}: ${(err as Error).message}`, 'RFC 3261 §17.1.4');
       this.fail('transport-error', 503);
@@ -113,3 +126,10 @@ export class ClientNonInviteTransaction implements ClientTransaction {
     this.env.terminated();
   }
 }
+
+/** What a completed transaction still owes its TU: the news that it has terminated. */
+function afterFinal(terminated: (() => void) | undefined): ClientTransactionHandlers {
+  return terminated ? { final: () => {}, terminated } : DONE;
+}
+
+const DONE: ClientTransactionHandlers = Object.freeze({ final: () => {} });

@@ -123,33 +123,11 @@ export class TransactionLayer {
     const key = clientKey(branch, request.method);
     if (this.clients.has(key)) throw new Error(`a ${request.method} client transaction with branch ${branch} already exists`);
     request.headers.prepend('Via', this.viaFor(destination.transport, branch));
-
-    const env = this.env(destination.transport, (m) => this.transport.send(m, destination), () => {
-      this.clients.delete(key);
-      if (txn instanceof ClientInviteTransaction) this.pendingCancels.delete(txn);
-    });
-    let txn: ClientTxn;
-    if (request.method === 'INVITE') {
-      const invite = new ClientInviteTransaction(env, request, destination, branch, {
-        provisional: (r, rx) => {
-          // §9.1: a CANCEL waits for the first provisional response.
-          const cancel = this.pendingCancels.get(invite);
-          if (cancel) {
-            this.pendingCancels.delete(invite);
-            cancel();
-          }
-          handlers.provisional?.(r, rx);
-        },
-        final: (r, cause, rx) => {
-          this.pendingCancels.delete(invite);
-          handlers.final(r, cause, rx);
-        },
-        terminated: () => handlers.terminated?.(),
-      });
-      txn = invite;
-    } else {
-      txn = new ClientNonInviteTransaction(env, request, destination, branch, handlers);
-    }
+    const env = this.clientEnv(destination, key);
+    const txn: ClientTxn =
+      request.method === 'INVITE'
+        ? this.clientInvite(env, request, destination, branch, handlers)
+        : new ClientNonInviteTransaction(env, request, destination, branch, handlers);
     this.clients.set(key, txn);
     this.counters.clientTransactionsCreated++;
     txn.start();
@@ -212,6 +190,48 @@ export class TransactionLayer {
     this.servers.clear();
     this.legacy.clear();
     this.pendingCancels.clear();
+  }
+
+  /**
+   * The environment of a client transaction, made apart from sendRequest on purpose: closures share their
+   * function's scope, and one made there would keep the TU's handlers (and all they hold) alive for as long as
+   * the transaction keeps its environment, through Completed (§17.1.2.2 Timer K), after the TU let go of them.
+   */
+  private clientEnv(destination: TransportAddress, key: string): TransactionEnv {
+    return this.env(destination.transport, (m) => this.transport.send(m, destination), () => {
+      const txn = this.clients.get(key);
+      this.clients.delete(key);
+      if (txn instanceof ClientInviteTransaction) this.pendingCancels.delete(txn);
+    });
+  }
+
+  /** The environment of a server transaction, apart from createServer for the reason given at clientEnv. */
+  private serverEnv(transport: TransportProtocol, destination: TransportAddress, connectionId: string | undefined, key: string, modern: boolean): TransactionEnv {
+    const sendOptions: SendOptions | undefined = connectionId ? { connectionId } : undefined;
+    return this.env(transport, (r) => this.transport.send(r, destination, sendOptions), () => {
+      if (modern) this.servers.delete(key);
+      else this.legacy.delete(key);
+    });
+  }
+
+  private clientInvite(env: TransactionEnv, request: SipRequest, destination: TransportAddress, branch: string, handlers: ClientTransactionHandlers): ClientInviteTransaction {
+    const invite: ClientInviteTransaction = new ClientInviteTransaction(env, request, destination, branch, {
+      provisional: (r, rx) => {
+        // §9.1: a CANCEL waits for the first provisional response.
+        const cancel = this.pendingCancels.get(invite);
+        if (cancel) {
+          this.pendingCancels.delete(invite);
+          cancel();
+        }
+        handlers.provisional?.(r, rx);
+      },
+      final: (r, cause, rx) => {
+        this.pendingCancels.delete(invite);
+        handlers.final(r, cause, rx);
+      },
+      terminated: () => handlers.terminated?.(),
+    });
+    return invite;
   }
 
   private env(transport: TransportProtocol, send: (m: SipMessage) => Promise<void>, terminated: () => void): TransactionEnv {
@@ -300,12 +320,7 @@ export class TransactionLayer {
 
   private createServer(request: SipRequest, via: Via, m: ReceivedMessage, modern: boolean): void {
     const key = modern ? serverKey(via, request.method) : legacyKey(request, via, request.method);
-    const destination = responseDestination(via) ?? m.source;
-    const sendOptions: SendOptions | undefined = m.connectionId ? { connectionId: m.connectionId } : undefined;
-    const env = this.env(m.source.transport, (r) => this.transport.send(r, destination, sendOptions), () => {
-      if (modern) this.servers.delete(key);
-      else this.legacy.delete(key);
-    });
+    const env = this.serverEnv(m.source.transport, responseDestination(via) ?? m.source, m.connectionId, key, modern);
     const branch = via.branch ?? '';
     const txn: ServerTxn =
       request.method === 'INVITE'

@@ -11,10 +11,13 @@ import type { ServerState, ServerTermination, ServerTransaction } from './types.
  *   Trying --1xx--> Proceeding --200-699--> Completed --Timer J--> Terminated
  *
  * A retransmitted request is dropped in Trying, answered with the last provisional in Proceeding and with
- * the final in Completed. Timer J (64·T1 over UDP, zero when reliable) keeps the final for retransmissions.
+ * the final in Completed. Timer J (64·T1 over UDP, zero when reliable) keeps the final for retransmissions,
+ * and only that: the request is let go at Completed, since a core under load holds tens of thousands of
+ * transactions in Completed at once and each would otherwise keep its request, parsed and raw, for 32 s.
  */
 export class ServerNonInviteTransaction implements ServerTransaction {
   readonly kind = 'server' as const;
+  readonly method: string;
   state: ServerState = 'trying';
   lastResponse: SipResponse | undefined;
   /** The To tag of the final response, for RFC 2543 matching of retransmissions (§17.2.3). */
@@ -23,17 +26,25 @@ export class ServerNonInviteTransaction implements ServerTransaction {
   private readonly timerJ: TransactionTimer;
   private readonly listeners: Array<(reason: ServerTermination) => void> = [];
 
+  private held: { request: SipRequest; received: ReceivedMessage } | undefined;
+
   constructor(
     private readonly env: TransactionEnv,
-    readonly request: SipRequest,
-    readonly received: ReceivedMessage,
+    request: SipRequest,
+    received: ReceivedMessage,
     readonly branch: string,
   ) {
+    this.method = request.method;
+    this.held = { request, received };
     this.timerJ = new TransactionTimer(env.clock);
   }
 
-  get method(): string {
-    return this.request.method;
+  get request(): SipRequest {
+    return this.holding().request;
+  }
+
+  get received(): ReceivedMessage {
+    return this.holding().received;
   }
 
   respond(response: SipResponse): void {
@@ -43,6 +54,7 @@ export class ServerNonInviteTransaction implements ServerTransaction {
       this.state = 'proceeding';
     } else {
       this.state = 'completed';
+      this.held = undefined;
       this.finalToTag = tagOf(response.headers.get('To'));
       this.timerJ.start(this.env.reliable ? 0 : 64 * this.env.timers.t1, () => this.terminate('normal'));
     }
@@ -63,6 +75,11 @@ export class ServerNonInviteTransaction implements ServerTransaction {
 
   abort(): void {
     this.terminate('normal');
+  }
+
+  private holding(): { request: SipRequest; received: ReceivedMessage } {
+    if (!this.held) throw new Error(`the ${this.method} server transaction ${this.branch} is ${this.state}: its request was let go with its final response (RFC 3261 §17.2.2)`);
+    return this.held;
   }
 
   private transmit(response: SipResponse): void {

@@ -101,6 +101,24 @@ describe('ClientNonInviteTransaction (RFC 3261 §17.1.2)', () => {
     expect(s.transport.requests()).toHaveLength(5);
   });
 
+  it('in Completed holds neither the request nor the TU handlers, but still reports its termination', () => {
+    const s = setup();
+    let finals = 0;
+    let ended = 0;
+    const txn = s.layer.sendRequest(options(), PEER, { final: () => finals++, terminated: () => ended++ });
+    expect(txn.request.method).toBe('OPTIONS');
+    s.transport.deliver(answer(s.transport, 200), PEER);
+    expect(finals).toBe(1);
+    // §17.1.2.2: Completed only absorbs retransmitted finals for Timer K; the request is let go.
+    expect(() => txn.request).toThrow(/completed: its request was let go with its final response \(RFC 3261 §17\.1\.2\.2\)/);
+    expect(txn.method).toBe('OPTIONS');
+    s.transport.deliver(answer(s.transport, 200), PEER);
+    expect(finals).toBe(1);
+    s.clock.advance(5000);
+    expect(ended).toBe(1);
+    expect(s.layer.size.client).toBe(0);
+  });
+
   it('over TCP sends once (no Timer E) and ends as soon as the final arrives (Timer K = 0)', () => {
     const s = setup();
     const tcp: TransportAddress = { ...PEER, transport: 'tcp' };

@@ -198,6 +198,23 @@ describe('ServerNonInviteTransaction (RFC 3261 §17.2.2)', () => {
     expect(s.requests).toHaveLength(2);
   });
 
+  it('lets the request go at Completed and still answers retransmissions with the same final bytes', () => {
+    const s = setup();
+    s.transport.deliver(MESSAGE, UAC);
+    const { txn, request } = s.requests[0]!;
+    expect(txn.request).toBe(request);
+    expect(txn.received.message).toBe(request);
+    txn.respond(createResponse(request, 202, undefined, 'b1'));
+    // 32 s of Completed keep only the final response (§17.2.2), not the request, parsed or raw.
+    expect(() => txn.request).toThrow(/completed: its request was let go with its final response \(RFC 3261 §17\.2\.2\)/);
+    expect(() => txn.received).toThrow(/let go/);
+    expect(txn.method).toBe('MESSAGE');
+    s.transport.deliver(MESSAGE, UAC);
+    const finals = s.transport.responses(202);
+    expect(finals).toHaveLength(2);
+    expect(finals[1]!.bytes.equals(finals[0]!.bytes)).toBe(true);
+  });
+
   it('answers 500 when the TU throws, and the layer keeps working', () => {
     const s = setup();
     s.layer.onRequest(() => {
