@@ -8,6 +8,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { TransportAddress } from '../sip/transport/types.js';
 import type { Clock } from '../util/clock.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
+import { Interner } from '../util/interner.js';
 import { ownString } from '../util/own-string.js';
 import { saKey, type SecurityAssociation } from './security-associations.js';
 
@@ -50,33 +51,50 @@ export type RegistrationChange =
 export type RemovalReason = 'deregistered' | 'expired' | 'network' | 'stopped';
 
 /**
- * The registration as the cache keeps it: the same fields, every string its own copy rather than a view into
- * the REGISTER or 200 it was cut from (util/own-string.ts: such a view keeps the whole message, ≈ 1 KB each,
- * issue 7), and a value that occurs twice (the registered IMPU among the implicit set, the UE's address in its
- * SA, the IMPI in its SA) held once.
+ * The registration as the cache keeps it (issue 7: memory per registered UE): the same fields, every string its
+ * own copy rather than a view into the REGISTER or 200 it was cut from (util/own-string.ts: such a view keeps
+ * the whole message, ≈ 1 KB each), the Service-Route and Path every UE behind one S-CSCF shares held once
+ * (util/interner.ts), a value that occurs twice (the registered IMPU among the implicit set, the UE's address
+ * and IMPI in its SA) held once, and optional fields set in the constructor so that V8 keeps them inside the
+ * object.
  */
-function held(reg: PcscfRegistration): PcscfRegistration {
-  const impus = reg.impus.map(ownString);
-  const registeredImpu = impus.find((u) => u === reg.registeredImpu) ?? ownString(reg.registeredImpu);
-  const address = reg.sa?.ueAddress === reg.ue.address ? reg.sa.ueAddress : ownString(reg.ue.address);
-  const impi = reg.impi === undefined ? undefined : reg.sa?.impi === reg.impi ? reg.sa.impi : ownString(reg.impi);
-  return {
-    contact: ownString(reg.contact),
-    ...(reg.instance !== undefined ? { instance: ownString(reg.instance) } : {}),
-    ...(impi !== undefined ? { impi } : {}),
-    impus,
-    registeredImpu,
-    serviceRoute: reg.serviceRoute.map(ownString),
-    path: ownString(reg.path),
-    ue: { transport: reg.ue.transport, address, port: reg.ue.port },
-    ...(reg.connectionId !== undefined ? { connectionId: ownString(reg.connectionId) } : {}),
-    callId: ownString(reg.callId),
-    registeredAt: reg.registeredAt,
-    refreshedAt: reg.refreshedAt,
-    expiresAt: reg.expiresAt,
-    ...(reg.authentication !== undefined ? { authentication: reg.authentication } : {}),
-    ...(reg.sa !== undefined ? { sa: reg.sa } : {}),
-  };
+class HeldRegistration implements PcscfRegistration {
+  readonly contact: string;
+  declare readonly instance?: string;
+  declare readonly impi?: string;
+  readonly impus: readonly string[];
+  readonly registeredImpu: string;
+  readonly serviceRoute: readonly string[];
+  readonly path: string;
+  readonly ue: TransportAddress;
+  declare readonly connectionId?: string;
+  readonly callId: string;
+  readonly registeredAt: number;
+  readonly refreshedAt: number;
+  readonly expiresAt: number;
+  declare readonly authentication?: 'ims-aka' | 'sip-digest';
+  declare readonly sa?: SecurityAssociation;
+
+  constructor(reg: PcscfRegistration, shared: Interner) {
+    const optional = this as { -readonly [K in keyof PcscfRegistration]: PcscfRegistration[K] };
+    this.contact = ownString(reg.contact);
+    if (reg.instance !== undefined) optional.instance = ownString(reg.instance);
+    if (reg.impi !== undefined) optional.impi = reg.sa?.impi === reg.impi ? reg.sa.impi : ownString(reg.impi);
+    const impus = reg.impus.map(ownString);
+    this.impus = impus;
+    this.registeredImpu = impus.find((u) => u === reg.registeredImpu) ?? ownString(reg.registeredImpu);
+    this.serviceRoute = shared.list(reg.serviceRoute);
+    this.path = shared.string(reg.path);
+    const address = reg.sa?.ueAddress === reg.ue.address ? reg.sa.ueAddress : ownString(reg.ue.address);
+    this.ue = { transport: reg.ue.transport, address, port: reg.ue.port };
+    if (reg.connectionId !== undefined) optional.connectionId = ownString(reg.connectionId);
+    this.callId = ownString(reg.callId);
+    this.registeredAt = reg.registeredAt;
+    this.refreshedAt = reg.refreshedAt;
+    this.expiresAt = reg.expiresAt;
+    if (reg.authentication !== undefined) optional.authentication = reg.authentication;
+    if (reg.sa !== undefined) optional.sa = reg.sa;
+  }
 }
 
 /** Contacts compared as written, the host part case-insensitively (RFC 3261 §19.1.4 would also ignore order of params). */
@@ -92,9 +110,10 @@ export function contactKey(contact: string): string {
 class Index {
   private readonly at = new Map<string, string | Set<string>>();
 
-  add(value: string, key: string): void {
+  /** `built`: the value was made with `+` (endpointKey, saKey); the map then keeps a flat copy, not the rope. */
+  add(value: string, key: string, built = false): void {
     const held = this.at.get(value);
-    if (held === undefined) this.at.set(value, key);
+    if (held === undefined) this.at.set(built ? ownString(value) : value, key);
     else if (typeof held === 'string') {
       if (held !== key) this.at.set(value, new Set([held, key]));
     } else held.add(key);
@@ -161,6 +180,8 @@ export class RegistrationCache {
   private readonly byImpuKey = new Index();
   private readonly bySaKey = new Index();
   private readonly changes = new Subject<RegistrationChange>();
+  /** Service-Routes and Paths, shared by every registration through the same S-CSCF and P-CSCF. */
+  private readonly shared = new Interner();
   /** Every change: sessions and the reg-event subscriber follow it; the trace notes come from the P-CSCF. */
   readonly changes$: Observable<RegistrationChange> = this.changes.asObservable();
 
@@ -177,7 +198,7 @@ export class RegistrationCache {
    * copy (see `held`): what `get` and the changes stream give is equal to `given`, not the same object.
    */
   put(given: PcscfRegistration): void {
-    const reg = held(given);
+    const reg = new HeldRegistration(given, this.shared);
     const key = contactKey(reg.contact);
     const old = this.byContact.get(key);
     this.expiries.schedule(key, reg.expiresAt);
@@ -247,14 +268,14 @@ export class RegistrationCache {
 
   /** Moves a contact from its old index entries to its new ones; a refresh that keeps them keeps its place. */
   private reindex(key: string, from: PcscfRegistration | undefined, to: PcscfRegistration | undefined): void {
-    const move = (index: Index, a: string | undefined, b: string | undefined) => {
+    const move = (index: Index, a: string | undefined, b: string | undefined, built: boolean) => {
       if (a === b) return;
       if (a !== undefined) index.remove(a, key);
-      if (b !== undefined) index.add(b, key);
+      if (b !== undefined) index.add(b, key, built);
     };
-    move(this.byAddress, from?.ue.address, to?.ue.address);
-    move(this.byEndpoint, from && endpointKey(from.ue.address, from.ue.port), to && endpointKey(to.ue.address, to.ue.port));
-    move(this.bySaKey, saIndexKey(from), saIndexKey(to));
+    move(this.byAddress, from?.ue.address, to?.ue.address, false);
+    move(this.byEndpoint, from && endpointKey(from.ue.address, from.ue.port), to && endpointKey(to.ue.address, to.ue.port), true);
+    move(this.bySaKey, saIndexKey(from), saIndexKey(to), true);
     const before = from ? impuKeys(from) : [];
     const after = to ? impuKeys(to) : [];
     for (const u of before) if (!after.includes(u)) this.byImpuKey.remove(u, key);

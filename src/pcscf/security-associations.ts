@@ -51,7 +51,7 @@ class HeldSecurityAssociation implements SecurityAssociation {
     this.ueAddress = ownString(init.ueAddress);
     this.transport = init.transport;
     this.ue = ownOffer(init.ue);
-    this.pcscf = init.pcscf;
+    this.pcscf = { ...init.pcscf };
     this.keys = { ck: ownString(init.keys.ck), ik: ownString(init.keys.ik) };
     if (init.impi !== undefined) this.impi = ownString(init.impi);
     this.state = init.state;
