@@ -2,6 +2,7 @@ import type { TransportAddress } from '../../sip/transport/types.js';
 import { parseUserProfile, type UserProfile } from '../user-profile.js';
 import { publicIdentityKey } from '../../sip/public-identity.js';
 import { parseUint, unquote } from '../../sip/headers/lexical.js';
+import { Interner } from '../../util/interner.js';
 import { ownString } from '../../util/own-string.js';
 import { cutUserData, joinUserData, UserDataTemplates, type UserDataTemplate } from '../user-data-template.js';
 
@@ -111,6 +112,8 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private readonly profiles = new Map<string, UserProfile>();
   private readonly shared = new Shared();
   private readonly templates = new UserDataTemplates();
+  /** Contact parameter values (bounded: values that never repeat stop being remembered). */
+  private readonly values = new Interner();
 
   byImpi(impi: string): SubscriptionRegistration | undefined {
     const r = this.regs.get(impi);
@@ -199,7 +202,12 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private hold(c: ContactBinding): HeldContact {
     const held: HeldContact = {
       uri: ownString(c.uri),
-      params: c.params.length === 0 ? EMPTY : c.params.flatMap((p) => [this.shared.string(p[0]), p[1] === null ? null : ownString(p[1])]),
+      // Feature tags (+g.3gpp.icsi-ref …) repeat across every handset of a kind: their values are shared too,
+      // all but +sip.instance, which is one per UE (RFC 5626 §4.1) and would only fill the interner.
+      params:
+        c.params.length === 0
+          ? EMPTY
+          : c.params.flatMap((p) => [this.shared.string(p[0]), p[1] === null ? null : p[0] === '+sip.instance' ? ownString(p[1]) : this.values.string(p[1])]),
       expiresAt: c.expiresAt,
       registeredAt: c.registeredAt,
       callId: ownString(c.callId),
