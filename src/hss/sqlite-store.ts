@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { BoundedCache } from '../util/bounded-cache.js';
 import { GroupCommit } from '../util/group-commit.js';
 import { StoreError, type SubscriberStore } from './store.js';
 import {
@@ -96,6 +97,17 @@ export class SqliteSubscriberStore implements SubscriberStore {
   private readonly stmt;
   /** Set when writes are grouped per event-loop turn; undefined: each write commits before it returns. */
   readonly groupCommit: GroupCommit | undefined;
+  /**
+   * Read-through caches: a registration reads its subscription, owner and registration state a dozen times over
+   * UAR, MAR, UAR and SAR within milliseconds. Entries are frozen (a caller cannot change what the next one
+   * reads), writes go through to SQLite and then update or drop them, and any rollback empties them all.
+   */
+  private readonly subscribers = new BoundedCache<string, Subscriber>(CACHE_ENTRIES);
+  private readonly owners = new BoundedCache<string, string>(CACHE_ENTRIES);
+  private readonly registrations = new BoundedCache<string, Registration>(CACHE_ENTRIES);
+  /** PRAGMA data_version: changes when another connection (`imslab hss add` while serve runs) commits. */
+  private readonly dataVersion: Database.Statement<[], number>;
+  private seenDataVersion = -1;
 
   constructor(dataDir: string, options: { fileName?: string; groupCommit?: boolean } = {}) {
     mkdirSync(dataDir, { recursive: true });
@@ -106,8 +118,9 @@ export class SqliteSubscriberStore implements SubscriberStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.groupCommit = options.groupCommit ? new GroupCommit(this.db) : undefined;
+    this.groupCommit = options.groupCommit ? new GroupCommit(this.db, () => this.forgetCached()) : undefined;
     const db = this.db;
+    this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.stmt = {
       getSubscriber: db.prepare<[string], SubscriberRow>('SELECT * FROM subscriber WHERE impi = ?'),
       listSubscribers: db.prepare<[], SubscriberRow>('SELECT * FROM subscriber ORDER BY impi'),
@@ -145,12 +158,24 @@ export class SqliteSubscriberStore implements SubscriberStore {
   }
 
   get(impi: string): Subscriber | undefined {
+    this.revalidate();
+    const cached = this.subscribers.get(impi);
+    if (cached) return cached;
     const row = this.stmt.getSubscriber.get(impi);
-    return row ? this.toSubscriber(row) : undefined;
+    if (!row) return undefined;
+    const s = freezeSubscriber(this.toSubscriber(row));
+    this.subscribers.set(impi, s);
+    return s;
   }
 
   findImpiByImpu(impu: string): string | undefined {
-    return this.stmt.ownerOf.get(normaliseImpu(impu))?.impi;
+    const key = normaliseImpu(impu);
+    this.revalidate();
+    const cached = this.owners.get(key);
+    if (cached !== undefined) return cached;
+    const impi = this.stmt.ownerOf.get(key)?.impi;
+    if (impi !== undefined) this.owners.set(key, impi);
+    return impi;
   }
 
   list(): Subscriber[] {
@@ -189,40 +214,50 @@ export class SqliteSubscriberStore implements SubscriberStore {
       });
       // An identity taken out of the subscription takes its registration state with it.
       for (const key of previous) if (!keep.has(key)) this.stmt.deleteRegistration.run(key);
+      this.forgetSubscription(s.impi, [...previous, ...keep]);
     })();
   }
 
   remove(impi: string): boolean {
     this.groupCommit?.join();
     return this.db.transaction(() => {
-      const impus = this.stmt.impusOf.all(impi);
-      for (const p of impus) this.stmt.deleteRegistration.run(normaliseImpu(p.uri));
+      const keys = this.stmt.impusOf.all(impi).map((p) => normaliseImpu(p.uri));
+      for (const key of keys) this.stmt.deleteRegistration.run(key);
+      this.forgetSubscription(impi, keys);
       return this.stmt.deleteSubscriber.run(impi).changes > 0;
     })();
   }
 
   nextSqn(impi: string, advance: (sqn: bigint) => bigint): bigint {
     this.groupCommit?.join();
-    return this.db.transaction(() => {
+    const next = this.db.transaction(() => {
       const row = this.stmt.getSqn.get(impi);
       if (!row) throw new StoreError(`no subscriber ${impi}`);
-      const next = advance(BigInt(row.sqn));
-      checkSqn(next);
-      this.stmt.setSqn.run(Number(next), impi);
-      return next;
+      const n = advance(BigInt(row.sqn));
+      checkSqn(n);
+      this.stmt.setSqn.run(Number(n), impi);
+      return n;
     }).immediate();
+    this.cachedSqn(impi, next);
+    return next;
   }
 
   setSqn(impi: string, sqn: bigint): void {
     checkSqn(sqn);
     this.groupCommit?.join();
     if (this.stmt.setSqn.run(Number(sqn), impi).changes === 0) throw new StoreError(`no subscriber ${impi}`);
+    this.cachedSqn(impi, sqn);
   }
 
   getRegistration(impu: string): Registration {
     const key = normaliseImpu(impu);
+    this.revalidate();
+    const cached = this.registrations.get(key);
+    if (cached) return cached;
     const row = this.stmt.getRegistration.get(key);
-    return row ? toRegistration(row) : notRegistered(key);
+    const r = Object.freeze(row ? toRegistration(row) : notRegistered(key));
+    this.registrations.set(key, r);
+    return r;
   }
 
   setRegistrations(registrations: Registration[]): void {
@@ -233,6 +268,8 @@ export class SqliteSubscriberStore implements SubscriberStore {
         if (r.state === 'NOT_REGISTERED' && !r.serverName && !r.authPending) this.stmt.deleteRegistration.run(key);
         else
           this.stmt.upsertRegistration.run(key, r.state, r.serverName ?? null, r.scscfHost ?? null, r.scscfRealm ?? null, r.authPending ? 1 : 0);
+        // Dropped, not stored: the next read builds it from the row exactly as a fresh store would.
+        this.registrations.delete(key);
       }
     })();
   }
@@ -261,7 +298,13 @@ export class SqliteSubscriberStore implements SubscriberStore {
 
   transaction<T>(fn: (store: SubscriberStore) => T): T {
     this.groupCommit?.join();
-    return this.db.transaction(() => fn(this))();
+    try {
+      return this.db.transaction(() => fn(this))();
+    } catch (err) {
+      // Rolled back: what the cache learnt inside may not be in the file.
+      this.forgetCached();
+      throw err;
+    }
   }
 
   flush(): Promise<void> {
@@ -271,6 +314,34 @@ export class SqliteSubscriberStore implements SubscriberStore {
   close(): void {
     this.groupCommit?.close();
     if (this.db.open) this.db.close();
+  }
+
+  private forgetSubscription(impi: string, impuKeys: Iterable<string>): void {
+    this.subscribers.delete(impi);
+    for (const key of impuKeys) {
+      this.owners.delete(key);
+      this.registrations.delete(key);
+    }
+  }
+
+  private cachedSqn(impi: string, sqn: bigint): void {
+    const s = this.subscribers.get(impi);
+    if (s) this.subscribers.set(impi, Object.freeze({ ...s, sqn }));
+  }
+
+  /** Another process wrote the file (a provisioning command beside a running core): nothing cached holds. */
+  private revalidate(): void {
+    const v = this.dataVersion.get()!;
+    if (v !== this.seenDataVersion) {
+      this.seenDataVersion = v;
+      this.forgetCached();
+    }
+  }
+
+  private forgetCached(): void {
+    this.subscribers.clear();
+    this.owners.clear();
+    this.registrations.clear();
   }
 
   private toSubscriber(row: SubscriberRow): Subscriber {
@@ -295,6 +366,17 @@ export class SqliteSubscriberStore implements SubscriberStore {
     if (row.capabilities !== null) s.capabilities = JSON.parse(row.capabilities) as Subscriber['capabilities'];
     return s;
   }
+}
+
+/** Enough for a registration's requests to find their subscription in memory, bounded whatever the subscriber count. */
+const CACHE_ENTRIES = 4096;
+
+function freezeSubscriber(s: Subscriber): Subscriber {
+  for (const p of s.impus) Object.freeze(p);
+  Object.freeze(s.impus);
+  Object.freeze(s.authSchemes);
+  Object.freeze(s.allowedVisitedNetworks);
+  return Object.freeze(s);
 }
 
 function toRegistration(row: RegistrationRow): Registration {

@@ -140,6 +140,47 @@ describe.each([
 });
 
 describe('sqlite persistence', () => {
+  it('reads through its cache yet sees what another connection committed (a provisioning command beside serve)', () => {
+    const dir = tempDir();
+    const core = open(dir, { groupCommit: true });
+    core.put(alice());
+    core.close();
+    const serving = open(dir, { groupCommit: true });
+    expect(serving.get('alice@ims.lab')!.password).toBe('secret'); // now cached
+    expect(serving.getRegistration('sip:alice@ims.lab').state).toBe('NOT_REGISTERED');
+    const cli = open(dir);
+    cli.put({ ...alice(), password: 'changed' });
+    cli.setRegistrations([{ impu: 'sip:alice@ims.lab', state: 'REGISTERED', serverName: SCSCF, authPending: false }]);
+    expect(serving.get('alice@ims.lab')!.password).toBe('changed');
+    expect(serving.getRegistration('sip:alice@ims.lab').state).toBe('REGISTERED');
+    expect(cli.remove('alice@ims.lab')).toBe(true);
+    expect(serving.get('alice@ims.lab')).toBeUndefined();
+    expect(serving.findImpiByImpu('sip:alice@ims.lab')).toBeUndefined();
+    expect(serving.getRegistration('sip:alice@ims.lab').state).toBe('NOT_REGISTERED');
+  });
+
+  it('hands out frozen entries and keeps them true to its own writes and rollbacks', () => {
+    const s = open(tempDir(), { groupCommit: true });
+    s.put(alice());
+    const first = s.get('alice@ims.lab')!;
+    expect(Object.isFrozen(first) && Object.isFrozen(first.impus[0])).toBe(true);
+    expect(s.nextSqn('alice@ims.lab', (q) => q + 32n)).toBe(0x40n);
+    expect(s.get('alice@ims.lab')!.sqn).toBe(0x40n);
+    s.setRegistrations([{ impu: 'sip:alice@ims.lab', state: 'REGISTERED', serverName: SCSCF, authPending: false }]);
+    expect(s.getRegistration('sip:alice@ims.lab').state).toBe('REGISTERED');
+    expect(() =>
+      s.transaction((tx) => {
+        tx.setRegistrations([{ impu: 'sip:alice@ims.lab', state: 'NOT_REGISTERED', authPending: false }]);
+        expect(tx.getRegistration('sip:alice@ims.lab').state).toBe('NOT_REGISTERED'); // read, and cached, inside
+        tx.setSqn('alice@ims.lab', 0x999n);
+        expect(tx.get('alice@ims.lab')!.sqn).toBe(0x999n);
+        throw new StoreError('give up');
+      }),
+    ).toThrow('give up');
+    expect(s.getRegistration('sip:alice@ims.lab').state).toBe('REGISTERED');
+    expect(s.get('alice@ims.lab')!.sqn).toBe(0x40n);
+  });
+
   it('write, close, reopen: same subscribers, SQN, registrations and S-CSCF table', () => {
     const dir = tempDir();
     const a = open(dir);
