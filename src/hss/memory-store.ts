@@ -33,27 +33,46 @@ interface HeldSubscriber {
   password?: string;
   userData?: string;
   capabilities?: RequiredCapabilities;
+  /**
+   * states[i] is the registration state of impus[i] (undefined: none stored). One frozen list shared by every
+   * subscriber in the same states (all identities REGISTERED at one S-CSCF: one list), replaced, never changed.
+   */
+  states: ReadonlyArray<HeldState | undefined>;
+}
+
+type HeldState = Omit<Registration, 'impu'>;
+
+/** A registration state stored for an identity no subscription owns (the contract does not forbid it). */
+interface OrphanState {
+  orphan: HeldState;
 }
 
 /**
- * One public identity's entry: its owner and, when it has one, its registration state (one Map for both; the
- * registration's impu is the map key, not a second copy of it).
+ * What the identity map holds per public identity: its subscriber itself (whose states hold the identity's
+ * registration state), so that an identity costs a Map entry and no object of its own (issue 7).
  */
-interface HeldIdentity {
-  /** Undefined for a state stored for an identity no subscription owns (the contract does not forbid it). */
-  impi: string | undefined;
-  /**
-   * Both fields exist from the start, even when undefined: V8 then keeps them inside the object instead of
-   * adding a property array (40 bytes) when a registration arrives later.
-   */
-  registration: Omit<Registration, 'impu'> | undefined;
+type IdentityEntry = HeldSubscriber | OrphanState;
+
+function isOrphan(e: IdentityEntry): e is OrphanState {
+  return (e as OrphanState).orphan !== undefined;
+}
+
+/** Where the identity keyed `key` sits in its subscriber's impus. */
+function indexOfKey(s: HeldSubscriber, key: string): number {
+  for (let i = 0; i < s.impus.length; i++) if (s.impus[i] === key || keyOf(s.impus[i]!) === key) return i;
+  return -1;
+}
+
+function stateOf(e: IdentityEntry | undefined, key: string): HeldState | undefined {
+  if (!e) return undefined;
+  return isOrphan(e) ? e.orphan : e.states[indexOfKey(e, key)];
 }
 
 /** The same contract as SqliteSubscriberStore, held in memory: for unit tests and benchmarks of the Cx logic. */
 export class MemorySubscriberStore implements SubscriberStore {
   private subscribers = new Map<string, HeldSubscriber>();
   /** By normalised public identity (TS 23.003 §13.4). */
-  private identities = new Map<string, HeldIdentity>();
+  private identities = new Map<string, IdentityEntry>();
   private scscfs = new Map<string, ScscfCapabilities>();
   /** Server names, hosts, realms and list values repeat across subscribers: one copy of each. */
   private readonly strings = new Interner();
@@ -64,7 +83,8 @@ export class MemorySubscriberStore implements SubscriberStore {
   }
 
   findImpiByImpu(impu: string): string | undefined {
-    return this.identities.get(normaliseImpu(impu))?.impi;
+    const e = this.identities.get(normaliseImpu(impu));
+    return e && !isOrphan(e) ? e.impi : undefined;
   }
 
   list(): Subscriber[] {
@@ -75,7 +95,8 @@ export class MemorySubscriberStore implements SubscriberStore {
     validateSubscriber(s);
     const keys = s.impus.map((p) => keyOf(p.uri));
     keys.forEach((key, i) => {
-      const owner = this.identities.get(key)?.impi;
+      const e = this.identities.get(key);
+      const owner = e && !isOrphan(e) ? e.impi : undefined;
       if (owner !== undefined && owner !== s.impi) throw new StoreError(`public identity ${s.impus[i]!.uri} already belongs to ${owner}`);
     });
     const keep = new Set(keys);
@@ -85,12 +106,11 @@ export class MemorySubscriberStore implements SubscriberStore {
       if (!keep.has(key)) this.identities.delete(key);
     }
     const held = this.hold(s);
+    // The states the identities had (as this subscriber's before, or stored with no owner) stay theirs.
+    const heldKeys = held.impus.map(keyOf);
+    held.states = this.strings.states(heldKeys.map((key) => stateOf(this.identities.get(key), key)));
     // Keyed by the held strings (the store's own copies), not by the caller's.
-    for (const key of new Set(held.impus.map(keyOf))) {
-      const entry = this.identities.get(key);
-      if (entry) entry.impi = held.impi;
-      else this.identities.set(key, { impi: held.impi, registration: undefined });
-    }
+    for (const key of heldKeys) this.identities.set(key, held);
     this.subscribers.set(held.impi, held);
   }
 
@@ -119,7 +139,7 @@ export class MemorySubscriberStore implements SubscriberStore {
 
   getRegistration(impu: string): Registration {
     const key = normaliseImpu(impu);
-    const r = this.identities.get(key)?.registration;
+    const r = stateOf(this.identities.get(key), key);
     return r ? { impu: key, ...r } : notRegistered(key);
   }
 
@@ -127,20 +147,23 @@ export class MemorySubscriberStore implements SubscriberStore {
     for (const r of registrations) {
       const key = keyOf(r.impu);
       const entry = this.identities.get(key);
-      if (r.state === 'NOT_REGISTERED' && !r.serverName && !r.authPending) {
-        if (entry?.impi === undefined) this.identities.delete(key);
-        else entry.registration = undefined;
-        continue;
-      }
-      const held = this.strings.registration(r);
-      if (entry) entry.registration = held;
-      else this.identities.set(key, { impi: undefined, registration: held });
+      const cleared = r.state === 'NOT_REGISTERED' && !r.serverName && !r.authPending;
+      const held = cleared ? undefined : this.strings.registration(r);
+      if (entry && !isOrphan(entry)) {
+        const states = [...entry.states];
+        states[indexOfKey(entry, key)] = held;
+        entry.states = this.strings.states(states);
+      } else if (held) this.identities.set(key, { orphan: held });
+      else this.identities.delete(key);
     }
   }
 
   listRegistrations(): Registration[] {
     const out: Registration[] = [];
-    for (const [impu, entry] of this.identities) if (entry.registration) out.push({ impu, ...entry.registration });
+    for (const [impu, entry] of this.identities) {
+      const state = stateOf(entry, impu);
+      if (state) out.push({ impu, ...state });
+    }
     return out.sort((a, b) => (a.impu < b.impu ? -1 : 1));
   }
 
@@ -157,9 +180,16 @@ export class MemorySubscriberStore implements SubscriberStore {
   }
 
   transaction<T>(fn: (store: SubscriberStore) => T): T {
+    // Identities point at their subscriber's record: the copies must point at the copied records.
+    const copies = new Map<HeldSubscriber, HeldSubscriber>();
+    const subscribers = new Map([...this.subscribers].map(([k, v]) => {
+      const copy = { ...v };
+      copies.set(v, copy);
+      return [k, copy] as const;
+    }));
     const snapshot = {
-      subscribers: new Map([...this.subscribers].map(([k, v]) => [k, { ...v }])),
-      identities: new Map([...this.identities].map(([k, v]) => [k, { ...v }])),
+      subscribers,
+      identities: new Map([...this.identities].map(([k, v]) => [k, isOrphan(v) ? { ...v } : copies.get(v)!] as const)),
       scscfs: new Map(this.scscfs),
     };
     try {
@@ -186,6 +216,7 @@ export class MemorySubscriberStore implements SubscriberStore {
       secrets: packSecrets(s),
       sqn: Number(s.sqn),
       allowedVisitedNetworks: this.strings.list(s.allowedVisitedNetworks),
+      states: NO_STATES,
     };
     if (s.password !== undefined) held.password = s.password;
     if (s.userData !== undefined) held.userData = s.userData;
@@ -205,6 +236,16 @@ class Interner {
   private readonly strings = new Map<string, string>();
   private readonly lists = new Map<string, readonly string[]>();
   private readonly registrations = new Map<string, Omit<Registration, 'impu'>>();
+  private readonly stateKeys = new Map<HeldState, string>();
+  private readonly stateLists = new Map<string, ReadonlyArray<HeldState | undefined>>();
+
+  /** One frozen list per distinct sequence of (interned) states. */
+  states(states: ReadonlyArray<HeldState | undefined>): ReadonlyArray<HeldState | undefined> {
+    const key = states.map((st) => (st ? this.stateKeys.get(st) : '')).join('\u0001');
+    let known = this.stateLists.get(key);
+    if (!known) this.stateLists.set(key, (known = Object.freeze([...states])));
+    return known;
+  }
   private readonly attributeLists = new Map<string, ReadonlyArray<Omit<PublicIdentity, 'uri'>>>();
 
   /** The identities' barring and service profile ids, one frozen list per distinct sequence of them. */
@@ -240,6 +281,7 @@ class Interner {
       if (r.scscfHost !== undefined) held.scscfHost = this.get(r.scscfHost);
       if (r.scscfRealm !== undefined) held.scscfRealm = this.get(r.scscfRealm);
       this.registrations.set(key, (known = Object.freeze(held)));
+      this.stateKeys.set(known, key);
     }
     return known;
   }
@@ -254,6 +296,8 @@ class Interner {
     return known as string[];
   }
 }
+
+const NO_STATES: ReadonlyArray<HeldState | undefined> = Object.freeze([]);
 
 const SECRET_FIELDS = ['k', 'op', 'opc', 'amf'] as const;
 
