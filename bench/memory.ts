@@ -81,7 +81,8 @@ function identity(i: number) {
     impi: `00101${msin}@${DOMAIN}`,
     sip: `sip:00101${msin}@${DOMAIN}`,
     tel: `tel:+1555${String(i).padStart(7, '0')}`,
-    address: `10.45.${(i >> 8) & 255}.${i & 255}`,
+    // One address per UE, as each UE has its own in a real access network (up to 2^24 UEs).
+    address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
     instance: `<urn:gsma:imei:35622500-${String(i).padStart(6, '0')}-0>`,
     callId: `${String(i).padStart(10, '0')}-2394@10.45.0.2`,
   };
