@@ -108,6 +108,8 @@ export class SqliteSubscriberStore implements SubscriberStore {
   /** PRAGMA data_version: changes when another connection (`imslab hss add` while serve runs) commits. */
   private readonly dataVersion: Database.Statement<[], number>;
   private seenDataVersion = -1;
+  /** Checked once per event-loop turn: a turn's reads see one state, as they would inside a transaction. */
+  private versionChecked = false;
 
   constructor(dataDir: string, options: { fileName?: string; groupCommit?: boolean } = {}) {
     mkdirSync(dataDir, { recursive: true });
@@ -331,6 +333,9 @@ export class SqliteSubscriberStore implements SubscriberStore {
 
   /** Another process wrote the file (a provisioning command beside a running core): nothing cached holds. */
   private revalidate(): void {
+    if (this.versionChecked) return;
+    this.versionChecked = true;
+    setImmediate(() => (this.versionChecked = false));
     const v = this.dataVersion.get()!;
     if (v !== this.seenDataVersion) {
       this.seenDataVersion = v;

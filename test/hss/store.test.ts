@@ -140,7 +140,8 @@ describe.each([
 });
 
 describe('sqlite persistence', () => {
-  it('reads through its cache yet sees what another connection committed (a provisioning command beside serve)', () => {
+  it('reads through its cache yet sees, from the next loop turn, what another connection committed (a provisioning command beside serve)', async () => {
+    const nextTurn = () => new Promise<void>((r) => setImmediate(r));
     const dir = tempDir();
     const core = open(dir, { groupCommit: true });
     core.put(alice());
@@ -151,9 +152,13 @@ describe('sqlite persistence', () => {
     const cli = open(dir);
     cli.put({ ...alice(), password: 'changed' });
     cli.setRegistrations([{ impu: 'sip:alice@ims.lab', state: 'REGISTERED', serverName: SCSCF, authPending: false }]);
+    // Within a turn the store answers from one state; the other process's commit shows from the next turn.
+    expect(serving.get('alice@ims.lab')!.password).toBe('secret');
+    await nextTurn();
     expect(serving.get('alice@ims.lab')!.password).toBe('changed');
     expect(serving.getRegistration('sip:alice@ims.lab').state).toBe('REGISTERED');
     expect(cli.remove('alice@ims.lab')).toBe(true);
+    await nextTurn();
     expect(serving.get('alice@ims.lab')).toBeUndefined();
     expect(serving.findImpiByImpu('sip:alice@ims.lab')).toBeUndefined();
     expect(serving.getRegistration('sip:alice@ims.lab').state).toBe('NOT_REGISTERED');
