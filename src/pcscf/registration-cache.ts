@@ -135,6 +135,17 @@ class Index {
     return typeof held === 'string' ? [held] : held;
   }
 
+  /** The one key under `value`, or undefined when there are none or several. */
+  only(value: string): string | undefined {
+    const held = this.at.get(value);
+    return typeof held === 'string' ? held : undefined;
+  }
+
+  count(value: string): number {
+    const held = this.at.get(value);
+    return held === undefined ? 0 : typeof held === 'string' ? 1 : held.size;
+  }
+
   clear(): void {
     this.at.clear();
   }
@@ -176,6 +187,11 @@ export class RegistrationCache {
   /** One timer for every expiry, not one per registration (src/util/deadline-queue.ts). */
   private readonly expiries: DeadlineQueue<string>;
   private readonly byAddress = new Index();
+  /**
+   * Address and port, for addresses with more than one registration only (many UEs behind one NAT, a load
+   * generator): where an address has one, its registration's port is checked directly, and the endpoint key
+   * and its Map entry are not kept (a UE with an address of its own is the common case, issue 7).
+   */
   private readonly byEndpoint = new Index();
   private readonly byImpuKey = new Index();
   private readonly bySaKey = new Index();
@@ -228,7 +244,11 @@ export class RegistrationCache {
 
   /** Registrations made from one UE address (and port, when given). */
   byUe(address: string, port?: number): PcscfRegistration[] {
-    return this.collect(port === undefined ? this.byAddress.get(address) : this.byEndpoint.get(endpointKey(address, port)));
+    if (port === undefined) return this.collect(this.byAddress.get(address));
+    const only = this.byAddress.only(address);
+    if (only === undefined) return this.collect(this.byEndpoint.get(endpointKey(address, port)));
+    const reg = this.byContact.get(only)!;
+    return reg.ue.port === port ? [reg] : [];
   }
 
   /** Registrations whose SA pair in use is the one the UE at `address` set up with these SPIs (TS 33.203 §7.4). */
@@ -273,8 +293,28 @@ export class RegistrationCache {
       if (a !== undefined) index.remove(a, key);
       if (b !== undefined) index.add(b, key, built);
     };
-    move(this.byAddress, from?.ue.address, to?.ue.address, false);
-    move(this.byEndpoint, from && endpointKey(from.ue.address, from.ue.port), to && endpointKey(to.ue.address, to.ue.port), true);
+    const endpoint = (r: PcscfRegistration) => endpointKey(r.ue.address, r.ue.port);
+    if (from?.ue.address === to?.ue.address) {
+      // Same address: only a changed port moves it, and only where the address has endpoint entries.
+      if (from && to && from.ue.port !== to.ue.port && this.byAddress.count(to.ue.address) > 1) move(this.byEndpoint, endpoint(from), endpoint(to), true);
+    } else {
+      if (from) {
+        const address = from.ue.address;
+        this.byAddress.remove(address, key);
+        this.byEndpoint.remove(endpoint(from), key);
+        // Down to one registration at this address: it is found through byAddress alone again.
+        const left = this.byAddress.only(address);
+        if (left !== undefined) this.byEndpoint.remove(endpoint(this.byContact.get(left) ?? from), left);
+      }
+      if (to) {
+        const address = to.ue.address;
+        const before = this.byAddress.only(address);
+        this.byAddress.add(address, key);
+        // From one registration to two: both get endpoint entries, the earlier first (the order `list()` has).
+        if (before !== undefined && before !== key) this.byEndpoint.add(endpoint(this.byContact.get(before)!), before, true);
+        if (this.byAddress.count(address) > 1) this.byEndpoint.add(endpoint(to), key, true);
+      }
+    }
     move(this.bySaKey, saIndexKey(from), saIndexKey(to), true);
     const before = from ? impuKeys(from) : [];
     const after = to ? impuKeys(to) : [];

@@ -70,6 +70,57 @@ describe('P-CSCF per-registration state, compact', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('finds registrations by address and port as an address goes from one registration to several and back', () => {
+    const cache = new RegistrationCache(new FakeClock(0));
+    const reg = (user: string, address: string, port: number): PcscfRegistration => ({
+      contact: `sip:${user}@x`, impus: [`sip:${user}@ims.lab`], registeredImpu: `sip:${user}@ims.lab`, serviceRoute: [], path: 'p',
+      ue: { transport: 'udp', address, port }, callId: user, registeredAt: 0, refreshedAt: 0, expiresAt: 10_000,
+    });
+    const at = (address: string, port?: number) => cache.byUe(address, port).map((r) => r.callId);
+    cache.put(reg('a', '10.0.0.1', 5060));
+    expect([at('10.0.0.1', 5060), at('10.0.0.1', 5062), at('10.0.0.1')]).toEqual([['a'], [], ['a']]);
+    cache.put(reg('a', '10.0.0.1', 5062)); // alone at its address, new port
+    expect([at('10.0.0.1', 5060), at('10.0.0.1', 5062)]).toEqual([[], ['a']]);
+    cache.put(reg('b', '10.0.0.1', 5060));
+    cache.put(reg('c', '10.0.0.1', 5062));
+    expect([at('10.0.0.1', 5060), at('10.0.0.1', 5062), at('10.0.0.1')]).toEqual([['b'], ['a', 'c'], ['a', 'b', 'c']]);
+    cache.put(reg('c', '10.0.0.1', 5060)); // shared address, new port
+    expect([at('10.0.0.1', 5060), at('10.0.0.1', 5062)]).toEqual([['b', 'c'], ['a']]);
+    cache.put(reg('b', '10.0.0.2', 5060)); // moves away
+    expect([at('10.0.0.1', 5060), at('10.0.0.2', 5060), at('10.0.0.2', 5062)]).toEqual([['c'], ['b'], []]);
+    cache.remove('sip:c@x', 'deregistered');
+    expect([at('10.0.0.1', 5060), at('10.0.0.1', 5062), at('10.0.0.1')]).toEqual([[], ['a'], ['a']]);
+    cache.put(reg('d', '10.0.0.1', 5062));
+    expect([at('10.0.0.1', 5062), at('10.0.0.1')]).toEqual([['a', 'd'], ['a', 'd']]);
+    cache.remove('sip:a@x', 'deregistered');
+    cache.remove('sip:d@x', 'deregistered');
+    cache.remove('sip:b@x', 'deregistered');
+    expect([at('10.0.0.1'), at('10.0.0.1', 5062), at('10.0.0.2', 5060)]).toEqual([[], [], []]);
+    expect(cache.size).toBe(0);
+  });
+
+  it('answers byUe as a scan of every registration would, through 3,000 random puts, moves and removals', () => {
+    const cache = new RegistrationCache(new FakeClock(0));
+    let x = 99;
+    const next = (n: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % n);
+    for (let step = 0; step < 3000; step++) {
+      const user = `u${next(12)}`;
+      if (next(4) === 0) cache.remove(`sip:${user}@x`, 'deregistered');
+      else {
+        cache.put({
+          contact: `sip:${user}@x`, impus: [`sip:${user}@ims.lab`], registeredImpu: `sip:${user}@ims.lab`, serviceRoute: [], path: 'p',
+          ue: { transport: 'udp', address: `10.0.0.${next(3)}`, port: 5060 + next(2) }, callId: user, registeredAt: 0, refreshedAt: 0, expiresAt: 10_000,
+        });
+      }
+      for (let a = 0; a < 3; a++) {
+        for (const port of [5060, 5061]) {
+          const want = cache.list().filter((r) => r.ue.address === `10.0.0.${a}` && r.ue.port === port).map((r) => r.callId);
+          expect(cache.byUe(`10.0.0.${a}`, port).map((r) => r.callId)).toEqual(want);
+        }
+      }
+    }
+  });
+
   it('ownString copies exactly, lone surrogates included', () => {
     const message = `REGISTER sip:ims.lab SIP/2.0\r\nCall-ID: ${'x'.repeat(40)}\r\n`;
     const cut = message.slice(message.indexOf('Call-ID: ') + 9, -2);
