@@ -234,17 +234,13 @@ export class TransactionLayer {
     return invite;
   }
 
+  /** One for the layer, shared by every transaction's environment. */
+  private readonly note: TransactionEnv['note'] = this.options.trace
+    ? (text, clause) => this.options.trace!.note({ node: this.options.node ?? 'sip', level: 'info', text, clause })
+    : undefined;
+
   private env(transport: TransportProtocol, send: (m: SipMessage) => Promise<void>, terminated: () => void): TransactionEnv {
-    const { trace, node } = this.options;
-    return {
-      clock: this.clock,
-      timers: this.timers,
-      counters: this.counters,
-      reliable: transport !== 'udp',
-      send,
-      terminated,
-      note: trace ? (text, clause) => trace.note({ node: node ?? 'sip', level: 'info', text, clause }) : undefined,
-    };
+    return { clock: this.clock, timers: this.timers, counters: this.counters, reliable: transport !== 'udp', send, terminated, note: this.note };
   }
 
   private receive(m: ReceivedMessage): void {
