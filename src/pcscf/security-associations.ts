@@ -41,10 +41,12 @@ class HeldSecurityAssociation implements SecurityAssociation {
   transport: TransportProtocol;
   ue: IpsecOffer;
   pcscf: IpsecChoice;
-  keys: CipherKeys;
   impi?: string;
   state: 'pending' | 'in-use';
   createdAt: number;
+  /** CK then IK in one string (nothing reads them but a kernel SA would): one string instead of an object and two. */
+  private readonly cipherKeys: string;
+  private readonly ckLength: number;
 
   constructor(init: Omit<SecurityAssociation, 'sent'>) {
     // It lives as long as the registration: its own copies, not views into the REGISTER and 401 they came from.
@@ -52,10 +54,16 @@ class HeldSecurityAssociation implements SecurityAssociation {
     this.transport = init.transport;
     this.ue = ownOffer(init.ue);
     this.pcscf = { ...init.pcscf };
-    this.keys = { ck: ownString(init.keys.ck), ik: ownString(init.keys.ik) };
+    this.cipherKeys = ownString(init.keys.ck + init.keys.ik);
+    this.ckLength = init.keys.ck.length;
     if (init.impi !== undefined) this.impi = ownString(init.impi);
     this.state = init.state;
     this.createdAt = init.createdAt;
+  }
+
+  /** TS 33.203 §7.1: the keys the SA pair is derived from. */
+  get keys(): CipherKeys {
+    return { ck: this.cipherKeys.slice(0, this.ckLength), ik: this.cipherKeys.slice(this.ckLength) };
   }
 
   /** RFC 3329 §2.3.1: the Security-Server sent, which Security-Verify must repeat. */
