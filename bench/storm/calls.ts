@@ -18,9 +18,10 @@ import { rmSync } from 'node:fs';
 import { CallStormClient, type CallOutcome, type LiveCall } from './call-client.js';
 import { startCore, type CoreMode } from './core.js';
 import { cpuMsOf } from './cpu.js';
+import { startLoadProcess, type LoadHooks, type LoadProcess } from './load-process.js';
 import { planOf } from './registration.js';
 import { runSteps, type StepPlan, type SteppedResult } from './stepper.js';
-import { DEFAULT_NETWORK, STORM_DOMAIN, writeStormTopology, type StormNetwork } from './topology.js';
+import { DEFAULT_NETWORK, STORM_DOMAIN, writeStormTopology, type StormNetwork, type StormSubscriber } from './topology.js';
 
 export const CALL_HOLD_MS = 200;
 /** Calls before the ladder, ten at a time, not counted (JIT, first transactions of every hop). */
@@ -103,47 +104,82 @@ export async function runCallStorm(o: CallStormOptions): Promise<CallStormResult
   o.step?.(`${label}: provisioning ${2 * pairs} IMS AKA subscribers`);
   const storm = writeStormTopology({ subscribers: 2 * pairs, network: o.network ?? DEFAULT_NETWORK });
   let core: Awaited<ReturnType<typeof startCore>> | undefined;
-  const client = new CallStormClient({ pcscf: storm.pcscf, domain: STORM_DOMAIN, addressOf: ueAddress });
+  let load: LoadProcess<CallLoadResult> | undefined;
   try {
     o.step?.(`${label}: starting the core`);
     core = await startCore(storm, o.mode);
-    await client.start(storm.subscribers.slice(0, pairs), storm.subscribers.slice(pairs));
-    o.step?.(`${label}: registering ${2 * pairs} UEs, each from its own address`);
+    const running = core;
+    const marks: number[] = [];
+    const job: CallLoadJob = { kind: 'call', label, plan, holdMs, pcscf: storm.pcscf, callers: storm.subscribers.slice(0, pairs), callees: storm.subscribers.slice(pairs), ...(o.media ? { media: o.media } : {}) };
+    load = startLoadProcess<CallLoadResult>(job, { step: (s) => o.step?.(s), mark: () => marks.push(cpuMsOf([...running.pids, load!.pid])) });
+    const r = await load.result;
+    // The mark after the last step comes with the result, before the media ladder (whose CPU is not per call).
+    const cpuMsPerCall = r.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_call: Math.round(((marks[k + 1]! - marks[k]!) / st.attempts) * 100) / 100 }));
+    const { steps, doc_saps, stoppedBecause, registrationSeconds, calleeProblems, media } = r;
+    return { mode: o.mode, pairs, holdMs, registrationSeconds, calleeProblems, cpuMsPerCall, doc_saps, steps, stoppedBecause, ...(media ? { media } : {}) };
+  } finally {
+    await load?.stop();
+    await core?.stop().catch(() => undefined);
+    rmSync(storm.dir, { recursive: true, force: true });
+  }
+}
+
+/** What the load generator process needs to run the call ladder (and the media ladder) against a core already up. */
+export interface CallLoadJob {
+  kind: 'call';
+  label: string;
+  plan: StepPlan;
+  holdMs: number;
+  pcscf: { address: string; port: number };
+  callers: StormSubscriber[];
+  callees: StormSubscriber[];
+  media?: MediaPlan;
+}
+
+export interface CallLoadResult extends SteppedResult {
+  registrationSeconds: number;
+  calleeProblems: Record<string, number>;
+  media?: MediaResult;
+}
+
+/** The generator's side (in the load process): register every UE, the preamble, the ladder, then media. */
+export async function callLoad(job: CallLoadJob, hooks: LoadHooks): Promise<CallLoadResult> {
+  const { plan, label, holdMs } = job;
+  const pairs = job.callers.length;
+  const client = new CallStormClient({ pcscf: job.pcscf, domain: STORM_DOMAIN, addressOf: ueAddress });
+  try {
+    await client.start(job.callers, job.callees);
+    hooks.step(`${label}: registering ${2 * pairs} UEs, each from its own address`);
     const r0 = performance.now();
     await client.registerAll(16);
     const registrationSeconds = Math.round(performance.now() - r0) / 1000;
     // The P-CSCF subscribes to each registration's reg event (TS 24.229 §5.2.3): let that settle first.
     await delay(plan.pauseMs);
     const hold = () => delay(holdMs);
-    o.step?.(`${label}: preamble of ${CALL_PREAMBLE} calls`);
+    hooks.step(`${label}: preamble of ${CALL_PREAMBLE} calls`);
     for (let i = 0; i < CALL_PREAMBLE; i += 10) {
       const batch = await Promise.all(Array.from({ length: Math.min(10, CALL_PREAMBLE - i) }, (_, j) => client.call(i + j, { hold })));
       const failed = batch.find((r) => !r.ok);
       if (failed) throw new Error(`a preamble call through the core failed: ${failed.reason}`);
     }
     await delay(plan.pauseMs);
-    const pids = core.pids;
-    const marks: Array<{ saps: number; cpuMs: number }> = [];
     const stepped = await runSteps(
       plan,
       (i) => client.call(CALL_PREAMBLE + i, { hold }),
       (saps) => {
-        marks.push({ saps, cpuMs: cpuMsOf(pids) });
-        o.step?.(`${label}: ${saps} SAPS for ${plan.windowSeconds} s`);
+        hooks.mark();
+        hooks.step(`${label}: ${saps} SAPS for ${plan.windowSeconds} s`);
       },
     );
-    marks.push({ saps: 0, cpuMs: cpuMsOf(pids) });
-    const cpuMsPerCall = stepped.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_call: Math.round(((marks[k + 1]!.cpuMs - marks[k]!.cpuMs) / st.attempts) * 100) / 100 }));
+    hooks.mark();
     let media: MediaResult | undefined;
-    if (o.media) {
+    if (job.media) {
       await delay(plan.pauseMs);
-      media = await runMediaSteps(client, o.media, pairs, (s) => o.step?.(`${label}: ${s}`));
+      media = await runMediaSteps(client, job.media, pairs, (s) => hooks.step(`${label}: ${s}`));
     }
-    return { mode: o.mode, pairs, holdMs, registrationSeconds, calleeProblems: { ...client.calleeProblems }, cpuMsPerCall, ...stepped, ...(media ? { media } : {}) };
+    return { ...stepped, registrationSeconds, calleeProblems: { ...client.calleeProblems }, ...(media ? { media } : {}) };
   } finally {
     await client.close().catch(() => undefined);
-    await core?.stop().catch(() => undefined);
-    rmSync(storm.dir, { recursive: true, force: true });
   }
 }
 

@@ -6,9 +6,10 @@
 import { rmSync } from 'node:fs';
 import { startCore, type CoreMode } from './core.js';
 import { cpuMsOf } from './cpu.js';
+import { startLoadProcess, type LoadHooks, type LoadProcess } from './load-process.js';
 import { RegisterStormClient } from './register-client.js';
 import { DOC_CRITERIA, runSteps, type StepPlan, type SteppedResult } from './stepper.js';
-import { DEFAULT_NETWORK, STORM_DOMAIN, writeStormTopology, type StormNetwork } from './topology.js';
+import { DEFAULT_NETWORK, STORM_DOMAIN, writeStormTopology, type StormNetwork, type StormSubscriber } from './topology.js';
 
 /** Registrations before the ladder, ten at a time, not counted. */
 export const PREAMBLE = 200;
@@ -57,39 +58,64 @@ export async function runRegistrationStorm(o: StormOptions): Promise<StormResult
   o.step?.(`registration storm (${o.mode}): provisioning ${count.toLocaleString('en')} IMS AKA subscribers`);
   const storm = writeStormTopology({ subscribers: count, network: o.network ?? DEFAULT_NETWORK });
   let core: Awaited<ReturnType<typeof startCore>> | undefined;
-  const client = new RegisterStormClient({ addresses: storm.clientAddresses, pcscf: storm.pcscf, domain: STORM_DOMAIN });
+  let load: LoadProcess<SteppedResult> | undefined;
   try {
     o.step?.(`registration storm (${o.mode}): starting the core`);
     core = await startCore(storm, o.mode);
+    const running = core;
+    const marks: number[] = [];
+    const job: RegistrationLoadJob = { kind: 'registration', mode: o.mode, plan, clientAddresses: storm.clientAddresses, pcscf: storm.pcscf, subscribers: storm.subscribers };
+    load = startLoadProcess<SteppedResult>(job, { step: (s) => o.step?.(s), mark: () => marks.push(cpuMsOf([...running.pids, load!.pid])) });
+    const stepped = await load.result;
+    const cpuMsPerRegistration = stepped.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_registration: Math.round(((marks[k + 1]! - marks[k]!) / st.attempts) * 100) / 100 }));
+    return { mode: o.mode, subscribers: count, cpuMsPerRegistration, ...stepped };
+  } finally {
+    await load?.stop();
+    await core?.stop().catch(() => undefined);
+    rmSync(storm.dir, { recursive: true, force: true });
+  }
+}
+
+/** What the load generator process needs to run the registration ladder against a core already up. */
+export interface RegistrationLoadJob {
+  kind: 'registration';
+  mode: CoreMode;
+  plan: StepPlan;
+  clientAddresses: string[];
+  pcscf: { address: string; port: number };
+  subscribers: StormSubscriber[];
+}
+
+/** The generator's side (in the load process): the preamble, then every step of the ladder. */
+export async function registrationLoad(job: RegistrationLoadJob, hooks: LoadHooks): Promise<SteppedResult> {
+  const { plan, subscribers } = job;
+  const client = new RegisterStormClient({ addresses: job.clientAddresses, pcscf: job.pcscf, domain: STORM_DOMAIN });
+  try {
     await client.start();
     // A preamble outside the figures (TS 186 008-1 has one too): the Diameter connections open, the JIT warms
     // every process, and a core that cannot register at all fails here with the reason.
-    o.step?.(`registration storm (${o.mode}): preamble of ${PREAMBLE} registrations`);
-    const first = await client.register(storm.subscribers[0]!);
+    hooks.step(`registration storm (${job.mode}): preamble of ${PREAMBLE} registrations`);
+    const first = await client.register(subscribers[0]!);
     if (!first.ok) throw new Error(`the first registration through the core failed: ${first.reason}`);
     for (let i = 1; i < PREAMBLE; i += 10) {
-      const batch = storm.subscribers.slice(i, Math.min(PREAMBLE, i + 10)).map((s) => client.register(s));
+      const batch = subscribers.slice(i, Math.min(PREAMBLE, i + 10)).map((s) => client.register(s));
       const failed = (await Promise.all(batch)).find((r) => !r.ok);
       if (failed) throw new Error(`a preamble registration failed: ${failed.reason}`);
     }
     // The P-CSCF subscribes to each new registration's reg event (TS 24.229 §5.2.3): let that settle first.
     await new Promise((r) => setTimeout(r, plan.pauseMs));
-    const rest = storm.subscribers.slice(PREAMBLE);
-    const marks: number[] = [];
+    const rest = subscribers.slice(PREAMBLE);
     const stepped = await runSteps(
       plan,
       (i) => (i < rest.length ? client.register(rest[i]!) : Promise.resolve({ ok: false, latencyMs: 0, reason: 'no subscriber left' })),
       (saps) => {
-        marks.push(cpuMsOf(core!.pids));
-        o.step?.(`registration storm (${o.mode}): ${saps} SAPS for ${plan.windowSeconds} s`);
+        hooks.mark();
+        hooks.step(`registration storm (${job.mode}): ${saps} SAPS for ${plan.windowSeconds} s`);
       },
     );
-    marks.push(cpuMsOf(core.pids));
-    const cpuMsPerRegistration = stepped.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_registration: Math.round(((marks[k + 1]! - marks[k]!) / st.attempts) * 100) / 100 }));
-    return { mode: o.mode, subscribers: count, cpuMsPerRegistration, ...stepped };
+    hooks.mark();
+    return stepped;
   } finally {
     await client.close().catch(() => undefined);
-    await core?.stop().catch(() => undefined);
-    rmSync(storm.dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,70 @@
+/**
+ * The load generator in a process of its own. TS 186 008-1 keeps the test system apart from the system under
+ * test, and so does this bench: in the one-process mode the core has its event loop to itself (the generator's
+ * transactions, USIM and UA work no longer share it), and in both modes the generator's CPU is still counted
+ * beside the core's, so CPU per attempt stays the cost of the whole scenario.
+ *
+ * The parent forks bench/storm/load-child.ts, hands it a job over IPC, relays its progress and marks the CPU
+ * of every process at each step the child starts; the child stays up, idle, after its result so that the last
+ * mark can still read its CPU time, and leaves when told.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./load-child.ts', import.meta.url));
+
+/** What the child reports while it runs. */
+export type LoadMessage =
+  | { type: 'step'; label: string }
+  | { type: 'mark' }
+  | { type: 'result'; result: unknown }
+  | { type: 'error'; message: string };
+
+export interface LoadHooks {
+  /** A progress line for the bench harness. */
+  step(label: string): void;
+  /** A measuring step starts now (the parent reads every process's CPU time). */
+  mark(): void;
+}
+
+export interface LoadProcess<R> {
+  readonly pid: number;
+  /** The job's result; rejects with the child's error or how it died. */
+  readonly result: Promise<R>;
+  /** Ends the child (after the result, or to abandon the job). */
+  stop(): Promise<void>;
+}
+
+export function startLoadProcess<R>(job: { kind: string }, hooks: LoadHooks): LoadProcess<R> {
+  const child: ChildProcess = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-2000);
+  });
+  const result = new Promise<R>((resolve, reject) => {
+    child.on('message', (m: LoadMessage) => {
+      if (m.type === 'step') hooks.step(m.label);
+      else if (m.type === 'mark') hooks.mark();
+      else if (m.type === 'result') resolve(m.result as R);
+      else reject(new Error(m.message));
+    });
+    child.once('exit', (code, signal) => reject(new Error(`the load generator process ended (${signal ?? `exit ${code}`}) before its result${stderr ? `: ${stderr.trim()}` : ''}`)));
+    child.once('error', reject);
+  });
+  child.send(job);
+  return {
+    pid: child.pid!,
+    result,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        if (child.connected) child.send({ type: 'exit' });
+        else child.kill('SIGTERM');
+      }),
+  };
+}
