@@ -92,8 +92,8 @@ const variants: Variant[] = [
   { scheme: 'digest', transport: 'u1', calls: DIGEST_USERS, rate: 50, limit: 50 },
   { scheme: 'digest', transport: 't1', calls: DIGEST_USERS, rate: 50, limit: 50 },
 ];
-// No TLS variant: Debian's sip-tester 3.6.1 is built without OpenSSL; `-t l1` exits at once with
-// "To use a TLS transport you must compile SIPp with OpenSSL" (docs/interop.md).
+// No `-t l1` here: Debian's sip-tester 3.6.1 is built without OpenSSL ("To use a TLS transport you must compile
+// SIPp with OpenSSL"); tls.test.ts runs the same scenarios over TLS through a socat relay (docs/interop.md).
 const TRANSPORT = { u1: 'UDP', t1: 'TCP', l1: 'TLS' } as const;
 
 // Debian sip-tester and tshark; the capture also needs root (or CAP_NET_RAW for dumpcap).
