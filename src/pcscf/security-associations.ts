@@ -53,7 +53,7 @@ class HeldSecurityAssociation implements SecurityAssociation {
     this.ueAddress = ownString(init.ueAddress);
     this.transport = init.transport;
     this.ue = ownOffer(init.ue);
-    this.pcscf = { ...init.pcscf };
+    this.pcscf = { ...init.pcscf, alg: known(init.pcscf.alg, INTEGRITY_ALGORITHMS), ealg: known(init.pcscf.ealg, ENCRYPTION_ALGORITHMS), prot: known(init.pcscf.prot, PROTOCOLS), mod: known(init.pcscf.mod, MODES) };
     this.cipherKeys = ownString(init.keys.ck + init.keys.ik);
     this.ckLength = init.keys.ck.length;
     if (init.impi !== undefined) this.impi = ownString(init.impi);
@@ -76,11 +76,16 @@ class HeldSecurityAssociation implements SecurityAssociation {
 function ownOffer(o: IpsecOffer): IpsecOffer {
   const copy: IpsecOffer = { ...o, alg: known(o.alg, INTEGRITY_ALGORITHMS) };
   if (o.ealg !== undefined) copy.ealg = known(o.ealg, ENCRYPTION_ALGORITHMS);
-  if (o.prot !== undefined) copy.prot = ownString(o.prot);
-  if (o.mod !== undefined) copy.mod = ownString(o.mod);
+  if (o.prot !== undefined) copy.prot = known(o.prot, PROTOCOLS);
+  if (o.mod !== undefined) copy.mod = known(o.mod, MODES);
   return copy;
 }
 
+/** TS 33.203 §7.2: prot and mod values, as the P-CSCF writes them. */
+const PROTOCOLS = ['esp', 'ah'] as const;
+const MODES = ['trans', 'tun', 'UDP-enc-tun'] as const;
+
+/** One copy of each algorithm, protocol and mode name for every SA, not one per SA (issue 7). */
 function known(name: string, names: readonly string[]): string {
   return names.find((n) => n === name) ?? ownString(name);
 }
