@@ -1,6 +1,6 @@
 /**
  * SIPp (Debian sip-tester 3.6.1) registers distinct users through `imslab serve` with its own IMS AKA
- * (`[authentication … aka_K aka_OP aka_AMF]`) and digest implementations, over UDP, TCP and TLS, and
+ * (`[authentication … aka_K aka_OP aka_AMF]`) and digest implementations, over UDP and TCP (TLS: tls.test.ts), and
  * deregisters them again (issue 4 "How it will be checked", issue 6 point 2). Each run is judged by SIPp's
  * exit code and statistics AND by the HSS's registration state read from its database, so a core that
  * answered 200 without registering anybody fails too. A small run is captured with tshark and read back
