@@ -11,14 +11,16 @@
  *    §5.2.2.1): P-Associated-URI, Service-Route, its own Path, the UE's address, Call-ID, times, the expiry
  *    timer on the system clock, and the security association pair in use (TS 33.203 §7.1: the UE's offer as
  *    readOffers parses it from Security-Client, the choice chooseIpsec makes, CK/IK, as register.ts records them).
- * Every value that arrives per UE in a real message (identities, Call-ID, Path, Service-Route) is a fresh
- * string per UE here too, as a parser would make it, so that sharing happens only where a store shares.
+ * Every value that arrives per UE in a real message (identities, Contact, Call-ID, Path, Service-Route, CK/IK)
+ * is cut from a per-UE REGISTER, 401 or 200 by the project's own parser and readers, as in a running core
+ * (see `messages`), so that sharing happens only where a store shares, and a store that keeps a view into a
+ * message pays for the message.
  * Not included: transactions and dialogs in flight, which are not per registered UE.
  *
  * How it is measured: each phase is built in batches of BATCH UEs with a full GC between batches (the process
- * must run with --expose-gc), and each figure is the growth after a full GC of heapUsed + external (what V8
- * and Buffers hold: the primary figure, it does not depend on how V8 lays out pages) and of RSS (what the OS
- * gave the process, which a projection to 1 M UEs needs). The inputs of a batch are garbage by the end of the
+ * must run with --expose-gc), and each figure is the growth after a full GC of RSS (what the OS gave the
+ * process: the issue's figure, and what a projection to 1 M UEs needs) and of heapUsed + external (what V8
+ * and Buffers hold: steadier, it does not depend on how V8 lays out pages). The inputs of a batch are garbage by the end of the
  * batch; collecting it there keeps old space from filling with it, so RSS follows the heap instead of
  * holding on to pages that once held the bench's own garbage.
  * Run alone: `node --expose-gc --import tsx bench/memory.ts [ues]`.
