@@ -70,7 +70,7 @@ export function parseMessage(bytes: Buffer, options: ParseOptions = {}): SipMess
   // one header kept for long (a Via branch in a transaction, a Contact in a registration, a Call-ID copied
   // into a response) would otherwise hold the entire header section of its message for as long.
   const ascii = head.length === end;
-  const cut = (from: number, to: number): string => (ascii && to - from >= SLICE_MIN ? data.toString('latin1', from, to) : head.slice(from, to));
+  const cut = (from: number, to: number): string => (ascii && to - from >= SLICE_MIN ? (data as unknown as LatinSliceable).latin1Slice(from, to) : head.slice(from, to));
 
   // Start line (§7.1, §7.2).
   let lineEnd = head.indexOf('\n');
@@ -182,6 +182,11 @@ export function parseMessage(bytes: Buffer, options: ParseOptions = {}): SipMess
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Buffer's own latin1 decoder, without toString's argument handling (it runs once per header value). */
+interface LatinSliceable {
+  latin1Slice(start: number, end: number): string;
+}
+
 /** V8 copies substrings shorter than this (SlicedString::kMinLength); longer ones would be slices. */
 const SLICE_MIN = 13;
 
