@@ -53,6 +53,7 @@ function fenced(inner: TransportLayer): SipTransportLayer {
       return inner.listening;
     },
     send: (m, to, o) => (to.address.startsWith('127.0.48.') ? inner.send(m, to, o) : Promise.resolve()),
+    sendSerialized: (b, to, o) => (to.address.startsWith('127.0.48.') ? inner.sendSerialized(b, to, o) : Promise.resolve()),
     onMessage: (h) => inner.onMessage(h),
     localAddress: (t) => inner.localAddress(t),
     close: () => inner.close(),

@@ -10,6 +10,8 @@ export interface TransactionEnv {
   counters: TransactionCounters;
   /** Hands a message to the transport toward the transaction's peer; rejects on a transport error (§18.4). */
   send(message: SipMessage): Promise<void>;
+  /** The same, for a message already in wire form (a final response kept for retransmission). */
+  sendSerialized(bytes: Buffer): Promise<void>;
   /** Whether the transport is reliable (TCP, TLS): then there are no retransmissions and D/I/J/K are zero (§17). */
   reliable: boolean;
   /** Called once, when the state machine reaches Terminated, so the layer forgets it. */
@@ -22,8 +24,9 @@ export interface TransactionEnv {
  * Sends a server transaction's response; a transport error is counted, noted and handed to `failed`, which
  * ends the transaction and tells the TU (§17.2.4: the TU is informed of a failure to send a response).
  */
-export function transmitResponse(env: TransactionEnv, response: SipResponse, failed: () => void): void {
-  env.send(response).catch((err: unknown) => {
+export function transmitResponse(env: TransactionEnv, response: SipResponse | { status: number; bytes: Buffer }, failed: () => void): void {
+  const sent = 'bytes' in response ? env.sendSerialized(response.bytes) : env.send(response);
+  sent.catch((err: unknown) => {
     env.counters.transportErrors++;
     env.note?.(`transport error sending ${response.status}: ${(err as Error).message}`, 'RFC 3261 §17.2.4');
     failed();

@@ -198,7 +198,7 @@ export class TransactionLayer {
    * the transaction keeps its environment, through Completed (§17.1.2.2 Timer K), after the TU let go of them.
    */
   private clientEnv(destination: TransportAddress, key: string): TransactionEnv {
-    return this.env(destination.transport, (m) => this.transport.send(m, destination), () => {
+    return this.env(destination.transport, (m) => this.transport.send(m, destination), (b) => this.transport.sendSerialized(b, destination), () => {
       const txn = this.clients.get(key);
       this.clients.delete(key);
       if (txn instanceof ClientInviteTransaction) this.pendingCancels.delete(txn);
@@ -208,7 +208,7 @@ export class TransactionLayer {
   /** The environment of a server transaction, apart from createServer for the reason given at clientEnv. */
   private serverEnv(transport: TransportProtocol, destination: TransportAddress, connectionId: string | undefined, key: string, modern: boolean): TransactionEnv {
     const sendOptions: SendOptions | undefined = connectionId ? { connectionId } : undefined;
-    return this.env(transport, (r) => this.transport.send(r, destination, sendOptions), () => {
+    return this.env(transport, (r) => this.transport.send(r, destination, sendOptions), (b) => this.transport.sendSerialized(b, destination, sendOptions), () => {
       if (modern) this.servers.delete(key);
       else this.legacy.delete(key);
     });
@@ -239,8 +239,8 @@ export class TransactionLayer {
     ? (text, clause) => this.options.trace!.note({ node: this.options.node ?? 'sip', level: 'info', text, clause })
     : undefined;
 
-  private env(transport: TransportProtocol, send: (m: SipMessage) => Promise<void>, terminated: () => void): TransactionEnv {
-    return { clock: this.clock, timers: this.timers, counters: this.counters, reliable: transport !== 'udp', send, terminated, note: this.note };
+  private env(transport: TransportProtocol, send: (m: SipMessage) => Promise<void>, sendSerialized: (b: Buffer) => Promise<void>, terminated: () => void): TransactionEnv {
+    return { clock: this.clock, timers: this.timers, counters: this.counters, reliable: transport !== 'udp', send, sendSerialized, terminated, note: this.note };
   }
 
   private receive(m: ReceivedMessage): void {

@@ -1,4 +1,6 @@
 import type { SipRequest, SipResponse } from '../message.js';
+import { parseMessage } from '../parser.js';
+import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
 import { transmitResponse, type TransactionEnv } from './env.js';
 import { tagOf } from './response.js';
@@ -12,14 +14,14 @@ import type { ServerState, ServerTermination, ServerTransaction } from './types.
  *
  * A retransmitted request is dropped in Trying, answered with the last provisional in Proceeding and with
  * the final in Completed. Timer J (64·T1 over UDP, zero when reliable) keeps the final for retransmissions,
- * and only that: the request is let go at Completed, since a core under load holds tens of thousands of
- * transactions in Completed at once and each would otherwise keep its request, parsed and raw, for 32 s.
+ * and only that, in wire form: the request is let go at Completed and the final kept as its bytes, since a
+ * core under load holds tens of thousands of transactions in Completed at once, and objects kept for 32 s are
+ * what its garbage collector works through again and again.
  */
 export class ServerNonInviteTransaction implements ServerTransaction {
   readonly kind = 'server' as const;
   readonly method: string;
   state: ServerState = 'trying';
-  lastResponse: SipResponse | undefined;
   /** The To tag of the final response, for RFC 2543 matching of retransmissions (§17.2.3). */
   finalToTag: string | undefined;
 
@@ -27,6 +29,8 @@ export class ServerNonInviteTransaction implements ServerTransaction {
   private readonly listeners: Array<(reason: ServerTermination) => void> = [];
 
   private held: { request: SipRequest; received: ReceivedMessage } | undefined;
+  private provisional: SipResponse | undefined;
+  private final: { status: number; bytes: Buffer } | undefined;
 
   constructor(
     private readonly env: TransactionEnv,
@@ -47,25 +51,35 @@ export class ServerNonInviteTransaction implements ServerTransaction {
     return this.holding().received;
   }
 
+  /** The last response sent; a final one is read back from the bytes kept (nothing on a hot path asks). */
+  get lastResponse(): SipResponse | undefined {
+    return this.final ? (parseMessage(this.final.bytes) as SipResponse) : this.provisional;
+  }
+
   respond(response: SipResponse): void {
     if (this.state !== 'trying' && this.state !== 'proceeding') return;
-    this.lastResponse = response;
     if (response.status < 200) {
       this.state = 'proceeding';
-    } else {
-      this.state = 'completed';
-      this.held = undefined;
-      this.finalToTag = tagOf(response.headers.get('To'));
-      this.timerJ.start(this.env.reliable ? 0 : 64 * this.env.timers.t1, () => this.terminate('normal'));
+      this.provisional = response;
+      this.transmit(response);
+      return;
     }
-    this.transmit(response);
+    this.state = 'completed';
+    this.held = undefined;
+    this.provisional = undefined;
+    this.finalToTag = tagOf(response.headers.get('To'));
+    const final = { status: response.status, bytes: serializeMessage(response) };
+    this.final = final;
+    this.timerJ.start(this.env.reliable ? 0 : 64 * this.env.timers.t1, () => this.terminate('normal'));
+    this.transmit(final);
   }
 
   receiveRequest(): void {
     this.env.counters.retransmissionsReceived++;
-    if ((this.state === 'proceeding' || this.state === 'completed') && this.lastResponse) {
+    const last = this.final ?? this.provisional;
+    if ((this.state === 'proceeding' || this.state === 'completed') && last) {
       this.env.counters.retransmissionsSent++;
-      this.transmit(this.lastResponse);
+      this.transmit(last);
     }
   }
 
@@ -82,7 +96,7 @@ export class ServerNonInviteTransaction implements ServerTransaction {
     return this.held;
   }
 
-  private transmit(response: SipResponse): void {
+  private transmit(response: SipResponse | { status: number; bytes: Buffer }): void {
     transmitResponse(this.env, response, () => this.terminate('transport-error'));
   }
 

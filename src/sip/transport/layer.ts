@@ -214,6 +214,18 @@ export class TransportLayer implements SipTransportLayer {
     }
   }
 
+  sendSerialized(bytes: Buffer, to: TransportAddress, options: SendOptions = {}): Promise<void> {
+    if (this.closed || !this.started) {
+      return Promise.reject(new TransportError(`transport of ${this.options.node} is not running`, to));
+    }
+    if (!isLoopback(to.address)) return Promise.reject(new TransportError(`${to.address} is not a loopback address`, to));
+    try {
+      return this.sendBytes(this.checkedSize(bytes, to), to, options);
+    } catch (err) {
+      return Promise.reject(asTransportError(err, to));
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -254,8 +266,18 @@ export class TransportLayer implements SipTransportLayer {
     this.counters.sent[to.transport]++;
   }
 
-  private async sendResponse(response: SipResponse, to: TransportAddress, options: SendOptions): Promise<void> {
+  private sendResponse(response: SipResponse, to: TransportAddress, options: SendOptions): Promise<void> {
     const bytes = this.checkedSize(serializeMessage(response), to);
+    let target = to;
+    try {
+      target = responseDestination(topVia(response)) ?? to;
+    } catch {
+      // No usable Via: the caller's address is all there is.
+    }
+    return this.sendBytes(bytes, target, options);
+  }
+
+  private async sendBytes(bytes: Buffer, target: TransportAddress, options: SendOptions): Promise<void> {
     // §18.2.2: over the connection the request came on, while it is open.
     if (options.connectionId) {
       const stream = this.streamOf(options.connectionId);
@@ -263,12 +285,6 @@ export class TransportLayer implements SipTransportLayer {
         this.counters.sent[stream === this.tcp ? 'tcp' : 'tls']++;
         return;
       }
-    }
-    let target = to;
-    try {
-      target = responseDestination(topVia(response)) ?? to;
-    } catch {
-      // No usable Via: the caller's address is all there is.
     }
     await this.transportFor(target).send(bytes, target);
     this.counters.sent[target.transport]++;

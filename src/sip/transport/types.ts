@@ -37,6 +37,11 @@ export interface SipTransportLayer {
   readonly listening: readonly TransportAddress[];
   /** Serialises and sends; rejects with TransportError when the message cannot be delivered (§18.4 → 503 above). */
   send(message: SipMessage, to: TransportAddress, options?: SendOptions): Promise<void>;
+  /**
+   * Sends a message already serialised, to `to` or over the connection `options` names: a final response a
+   * server transaction keeps in wire form for its retransmissions (RFC 3261 §17.2.2), not as objects.
+   */
+  sendSerialized(bytes: Buffer, to: TransportAddress, options?: SendOptions): Promise<void>;
   /** Registers the one consumer of inbound messages (the transaction layer). */
   onMessage(handler: (m: ReceivedMessage) => void): void;
   /** The address put in Via sent-by and Record-Route for a transport. */

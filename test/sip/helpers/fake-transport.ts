@@ -51,6 +51,12 @@ export class FakeTransport implements SipTransportLayer {
     return Promise.resolve();
   }
 
+  sendSerialized(bytes: Buffer, to: TransportAddress, options?: SendOptions): Promise<void> {
+    if (this.refuse?.(to)) return Promise.reject(new TransportError(`refused by test`, to));
+    this.sent.push({ message: parseMessage(bytes), bytes, to, options, at: this.clock.now() });
+    return Promise.resolve();
+  }
+
   onMessage(handler: (m: ReceivedMessage) => void): void {
     this.handler = handler;
   }

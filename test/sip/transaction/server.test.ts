@@ -209,6 +209,9 @@ describe('ServerNonInviteTransaction (RFC 3261 §17.2.2)', () => {
     expect(() => txn.request).toThrow(/completed: its request was let go with its final response \(RFC 3261 §17\.2\.2\)/);
     expect(() => txn.received).toThrow(/let go/);
     expect(txn.method).toBe('MESSAGE');
+    // The final is kept as its bytes; asked for, it is read back from them.
+    expect(txn.lastResponse?.status).toBe(202);
+    expect(txn.lastResponse?.headers.get('To')).toBe('<sip:bob@127.0.21.1>;tag=b1');
     s.transport.deliver(MESSAGE, UAC);
     const finals = s.transport.responses(202);
     expect(finals).toHaveLength(2);
