@@ -193,25 +193,17 @@ export class TransactionLayer {
   }
 
   /**
-   * The environment of a client transaction, made apart from sendRequest on purpose: closures share their
-   * function's scope, and one made there would keep the TU's handlers (and all they hold) alive for as long as
-   * the transaction keeps its environment, through Completed (§17.1.2.2 Timer K), after the TU let go of them.
+   * The environment of a client transaction: an object of its own, not closures made in sendRequest, which would
+   * share that function's scope and keep the TU's handlers (and all they hold) alive for as long as the
+   * transaction keeps its environment, through Completed (§17.1.2.2 Timer K), after the TU let go of them.
    */
   private clientEnv(destination: TransportAddress, key: string): TransactionEnv {
-    return this.env(destination.transport, (m) => this.transport.send(m, destination), (b) => this.transport.sendSerialized(b, destination), () => {
-      const txn = this.clients.get(key);
-      this.clients.delete(key);
-      if (txn instanceof ClientInviteTransaction) this.pendingCancels.delete(txn);
-    });
+    return new TransactionLink(this, destination.transport !== 'udp', destination, undefined, key, this.clients, this.pendingCancels);
   }
 
   /** The environment of a server transaction, apart from createServer for the reason given at clientEnv. */
   private serverEnv(transport: TransportProtocol, destination: TransportAddress, connectionId: string | undefined, key: string, modern: boolean): TransactionEnv {
-    const sendOptions: SendOptions | undefined = connectionId ? { connectionId } : undefined;
-    return this.env(transport, (r) => this.transport.send(r, destination, sendOptions), (b) => this.transport.sendSerialized(b, destination, sendOptions), () => {
-      if (modern) this.servers.delete(key);
-      else this.legacy.delete(key);
-    });
+    return new TransactionLink(this, transport !== 'udp', destination, connectionId ? { connectionId } : undefined, key, modern ? this.servers : this.legacy);
   }
 
   private clientInvite(env: TransactionEnv, request: SipRequest, destination: TransportAddress, branch: string, handlers: ClientTransactionHandlers): ClientInviteTransaction {
@@ -235,13 +227,9 @@ export class TransactionLayer {
   }
 
   /** One for the layer, shared by every transaction's environment. */
-  private readonly note: TransactionEnv['note'] = this.options.trace
+  readonly note: TransactionEnv['note'] = this.options.trace
     ? (text, clause) => this.options.trace!.note({ node: this.options.node ?? 'sip', level: 'info', text, clause })
     : undefined;
-
-  private env(transport: TransportProtocol, send: (m: SipMessage) => Promise<void>, sendSerialized: (b: Buffer) => Promise<void>, terminated: () => void): TransactionEnv {
-    return { clock: this.clock, timers: this.timers, counters: this.counters, reliable: transport !== 'udp', send, sendSerialized, terminated, note: this.note };
-  }
 
   private receive(m: ReceivedMessage): void {
     if (this.closed) return;
@@ -341,6 +329,50 @@ export class TransactionLayer {
       }
       throw err;
     }
+  }
+}
+
+/**
+ * A transaction's link to the layer that owns it: where its messages go and the table it leaves when it ends.
+ * One plain object per transaction; a core under load holds tens of thousands of them for Timer J/K.
+ */
+class TransactionLink implements TransactionEnv {
+  readonly clock: Clock;
+  readonly timers: TimerSettings;
+  readonly counters: TransactionCounters;
+  readonly note: TransactionEnv['note'];
+  private readonly transport: SipTransportLayer;
+
+  constructor(
+    layer: TransactionLayer,
+    readonly reliable: boolean,
+    private readonly destination: TransportAddress,
+    private readonly sendOptions: SendOptions | undefined,
+    private readonly key: string,
+    private readonly table: Map<string, unknown>,
+    private readonly pendingCancels?: Map<ClientInviteTransaction, () => void>,
+  ) {
+    this.clock = layer.clock;
+    this.timers = layer.timers;
+    this.counters = layer.counters;
+    this.note = layer.note;
+    this.transport = layer.transport;
+  }
+
+  send(message: SipMessage): Promise<void> {
+    return this.transport.send(message, this.destination, this.sendOptions);
+  }
+
+  sendSerialized(bytes: Buffer): Promise<void> {
+    return this.transport.sendSerialized(bytes, this.destination, this.sendOptions);
+  }
+
+  terminated(): void {
+    if (this.pendingCancels) {
+      const txn = this.table.get(this.key);
+      if (txn instanceof ClientInviteTransaction) this.pendingCancels.delete(txn);
+    }
+    this.table.delete(this.key);
   }
 }
 

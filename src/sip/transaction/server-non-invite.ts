@@ -68,7 +68,10 @@ export class ServerNonInviteTransaction implements ServerTransaction {
     this.held = undefined;
     this.provisional = undefined;
     this.finalToTag = tagOf(response.headers.get('To'));
-    const final = { status: response.status, bytes: serializeMessage(response) };
+    // An exact copy: a serialised message may be a slice of the 8 KiB pool Buffer shares, which it would keep alive.
+    const wire = serializeMessage(response);
+    const final = { status: response.status, bytes: Buffer.allocUnsafeSlow(wire.length) };
+    wire.copy(final.bytes);
     this.final = final;
     this.timerJ.start(this.env.reliable ? 0 : 64 * this.env.timers.t1, () => this.terminate('normal'));
     this.transmit(final);
