@@ -8,16 +8,16 @@ import type { TransportProtocol } from '../sip/transport/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { CipherKeys } from './register-headers.js';
 import { ownString } from '../util/own-string.js';
-import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, serverMechanism, type IpsecChoice, type IpsecOffer } from './sec-agree.js';
+import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, serverMechanism, type IpsecChoice, type IpsecEndpoint, type IpsecOffer } from './sec-agree.js';
 
 export interface SecurityAssociation {
   /** The UE's address (the SA's remote address, TS 33.203 §7.1). */
   ueAddress: string;
   transport: TransportProtocol;
-  /** The UE's parameters from its Security-Client. */
-  ue: IpsecOffer;
-  /** The P-CSCF's SPIs, ports and the algorithms chosen. */
-  pcscf: IpsecChoice;
+  /** The UE's parameters from its Security-Client (read-only: fixed once the 401 has carried them). */
+  readonly ue: IpsecOffer;
+  /** The P-CSCF's SPIs, ports and the algorithms chosen (read-only, as `ue`). */
+  readonly pcscf: IpsecChoice;
   /** The Security-Server the P-CSCF sent, which Security-Verify must repeat (RFC 3329 §2.3.1). */
   sent: readonly SecurityMechanism[];
   /** CK and IK from the challenge (TS 33.203 §7.1: the SA keys are derived from them). */
@@ -39,11 +39,21 @@ export function newSecurityAssociation(init: Omit<SecurityAssociation, 'sent'>):
 class HeldSecurityAssociation implements SecurityAssociation {
   ueAddress: string;
   transport: TransportProtocol;
-  ue: IpsecOffer;
-  pcscf: IpsecChoice;
   impi?: string;
   state: 'pending' | 'in-use';
   createdAt: number;
+  /**
+   * The offer and the choice as plain fields, not two objects of eight properties each (issue 7: ≈ 150 B per
+   * SA): the four SPIs (32 bits each, RFC 4303 §2.1), the four ports two to a number (16 bits each), and the
+   * eight algorithm, protocol and mode names as one small code while all are names of TS 33.203 §7.2.
+   */
+  private readonly ueSpiC: number;
+  private readonly ueSpiS: number;
+  private readonly pcscfSpiC: number;
+  private readonly pcscfSpiS: number;
+  private readonly uePorts: number;
+  private readonly pcscfPorts: number;
+  private readonly names: number | readonly (string | undefined)[];
   /** CK then IK in one string (nothing reads them but a kernel SA would): one string instead of an object and two. */
   private readonly cipherKeys: string;
   private readonly ckLength: number;
@@ -52,13 +62,35 @@ class HeldSecurityAssociation implements SecurityAssociation {
     // It lives as long as the registration: its own copies, not views into the REGISTER and 401 they came from.
     this.ueAddress = ownString(init.ueAddress);
     this.transport = init.transport;
-    this.ue = ownOffer(init.ue);
-    this.pcscf = { ...init.pcscf, alg: known(init.pcscf.alg, INTEGRITY_ALGORITHMS), ealg: known(init.pcscf.ealg, ENCRYPTION_ALGORITHMS), prot: known(init.pcscf.prot, PROTOCOLS), mod: known(init.pcscf.mod, MODES) };
-    this.cipherKeys = ownString(init.keys.ck + init.keys.ik);
-    this.ckLength = init.keys.ck.length;
     if (init.impi !== undefined) this.impi = ownString(init.impi);
     this.state = init.state;
     this.createdAt = init.createdAt;
+    const { ue, pcscf } = init;
+    this.ueSpiC = ue.spiC;
+    this.ueSpiS = ue.spiS;
+    this.pcscfSpiC = pcscf.spiC;
+    this.pcscfSpiS = pcscf.spiS;
+    this.uePorts = packPorts(ue);
+    this.pcscfPorts = packPorts(pcscf);
+    this.names = packNames([ue.alg, ue.ealg, ue.prot, ue.mod, pcscf.alg, pcscf.ealg, pcscf.prot, pcscf.mod]);
+    this.cipherKeys = ownString(init.keys.ck + init.keys.ik);
+    this.ckLength = init.keys.ck.length;
+  }
+
+  /** The UE's parameters from its Security-Client, rebuilt (a copy: changing it changes nothing). */
+  get ue(): IpsecOffer {
+    const [alg, ealg, prot, mod] = unpackNames(this.names);
+    const offer: IpsecOffer = { spiC: this.ueSpiC, spiS: this.ueSpiS, portC: portC(this.uePorts), portS: portS(this.uePorts), alg: alg! };
+    if (ealg !== undefined) offer.ealg = ealg;
+    if (prot !== undefined) offer.prot = prot;
+    if (mod !== undefined) offer.mod = mod;
+    return offer;
+  }
+
+  /** The P-CSCF's SPIs, ports and the algorithms chosen, rebuilt (a copy). */
+  get pcscf(): IpsecChoice {
+    const names = unpackNames(this.names);
+    return { spiC: this.pcscfSpiC, spiS: this.pcscfSpiS, portC: portC(this.pcscfPorts), portS: portS(this.pcscfPorts), alg: names[4]!, ealg: names[5]!, prot: names[6]!, mod: names[7]! };
   }
 
   /** TS 33.203 §7.1: the keys the SA pair is derived from. */
@@ -72,18 +104,48 @@ class HeldSecurityAssociation implements SecurityAssociation {
   }
 }
 
-/** The offer with its algorithm names as the P-CSCF's own constants when they are one of them. */
-function ownOffer(o: IpsecOffer): IpsecOffer {
-  const copy: IpsecOffer = { ...o, alg: known(o.alg, INTEGRITY_ALGORITHMS) };
-  if (o.ealg !== undefined) copy.ealg = known(o.ealg, ENCRYPTION_ALGORITHMS);
-  if (o.prot !== undefined) copy.prot = known(o.prot, PROTOCOLS);
-  if (o.mod !== undefined) copy.mod = known(o.mod, MODES);
-  return copy;
+/** Ports are 16-bit (RFC 768, RFC 9293): two fit one number exactly. */
+function packPorts(e: IpsecEndpoint): number {
+  return e.portC * 0x10000 + e.portS;
+}
+function portC(packed: number): number {
+  return Math.floor(packed / 0x10000);
+}
+function portS(packed: number): number {
+  return packed % 0x10000;
 }
 
 /** TS 33.203 §7.2: prot and mod values, as the P-CSCF writes them. */
 const PROTOCOLS = ['esp', 'ah'] as const;
 const MODES = ['trans', 'tun', 'UDP-enc-tun'] as const;
+/** The names each of the eight slots (offer alg, ealg, prot, mod, then the choice's) may take, at most three. */
+const SLOT_NAMES: readonly (readonly string[])[] = [INTEGRITY_ALGORITHMS, ENCRYPTION_ALGORITHMS, PROTOCOLS, MODES, INTEGRITY_ALGORITHMS, ENCRYPTION_ALGORITHMS, PROTOCOLS, MODES];
+
+/**
+ * Two bits per slot: 0 for absent, 1–3 for a known name. A name outside TS 33.203 §7.2 (a handset's own, which
+ * the choice never is but an offer may carry) keeps all eight as strings of their own.
+ */
+function packNames(names: readonly (string | undefined)[]): number | readonly (string | undefined)[] {
+  let code = 0;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    if (name === undefined) continue;
+    const at = SLOT_NAMES[i]!.indexOf(name);
+    if (at < 0) return names.map((n, j) => (n === undefined ? undefined : known(n, SLOT_NAMES[j]!)));
+    code |= (at + 1) << (2 * i);
+  }
+  return code;
+}
+
+function unpackNames(packed: number | readonly (string | undefined)[]): readonly (string | undefined)[] {
+  if (typeof packed !== 'number') return packed;
+  const out: (string | undefined)[] = [];
+  for (let i = 0; i < SLOT_NAMES.length; i++) {
+    const at = (packed >> (2 * i)) & 3;
+    out.push(at === 0 ? undefined : SLOT_NAMES[i]![at - 1]);
+  }
+  return out;
+}
 
 /** One copy of each algorithm, protocol and mode name for every SA, not one per SA (issue 7). */
 function known(name: string, names: readonly string[]): string {

@@ -22,6 +22,19 @@ describe('P-CSCF per-registration state, compact', () => {
     expect(sa.state).toBe('in-use');
   });
 
+  it('gives back offer and choice exactly, at the edges of SPI and port ranges and with names outside TS 33.203 §7.2', () => {
+    const edge = { spiC: 0xffffffff, spiS: 1, portC: 65535, portS: 0 };
+    const odd = newSecurityAssociation({
+      ueAddress: '::1', transport: 'tcp', ue: { ...edge, alg: 'hmac-sha-256-128', prot: 'esp', mod: 'UDP-enc-tun' },
+      pcscf: { spiC: 0x80000000, spiS: 2, portC: 5065, portS: 65535, alg: 'hmac-md5-96', ealg: 'aes-cbc', prot: 'ah', mod: 'tun' },
+      keys: { ck: 'c', ik: 'i' }, state: 'pending', createdAt: 1,
+    });
+    expect(odd.ue).toStrictEqual({ ...edge, alg: 'hmac-sha-256-128', prot: 'esp', mod: 'UDP-enc-tun' });
+    expect(odd.pcscf).toStrictEqual({ spiC: 0x80000000, spiS: 2, portC: 5065, portS: 65535, alg: 'hmac-md5-96', ealg: 'aes-cbc', prot: 'ah', mod: 'tun' });
+    expect(sa.pcscf).toStrictEqual({ ...choice });
+    expect(sa.ue).toStrictEqual({ ...offer });
+  });
+
   it('gives back a registration equal to the one put, optional fields included, and expires the current deadline only', () => {
     const clock = new FakeClock(0);
     const cache = new RegistrationCache(clock);
