@@ -10,12 +10,11 @@
  * The core (basic.yaml with its UEs) runs in this process on 127.0.55.1-4, alice .10, bob .11; SIPp uses .20
  * and .21. Needs sipp and tshark (skips, saying so, without them) and root for the capture.
  */
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
-import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeG711Pcap } from '../../../interop/sipp/make-g711-pcap.js';
 import { formatUserFile, type SippUser } from '../../../interop/sipp/make-users.js';
@@ -27,7 +26,7 @@ import type { NoteEvent, PacketEvent, TraceEvent } from '../../../src/trace/even
 import type { Call, CallState } from '../../../src/ue/call.js';
 import { Ue } from '../../../src/ue/ue.js';
 import { skipReason } from '../helpers/peers.js';
-import { DOMAIN, ROOT, SCENARIOS, countOf, describeRun, readSippStats, sippArgs, startCapture, tsharkFields, type SippOptions, type SippRun } from './harness.js';
+import { DOMAIN, SCENARIOS, countOf, describeRun, runSipp, startCapture, tsharkFields, writeServeTopology, type SippOptions, type SippRun } from './harness.js';
 
 const NET = '127.0.55';
 const P = `${NET}.1`;
@@ -48,39 +47,9 @@ let run: RunningTopology | undefined;
 const events: TraceEvent[] = [];
 const report: string[] = [];
 
-/** sippArgs of the shared harness, plus what calls need (media address and port, call-specific options). */
-async function runSippCall(o: SippOptions, extra: string[], onSpawn?: () => void): Promise<SippRun> {
-  const args = [...sippArgs(o), '-mi', o.local, '-mp', String(MEDIA_PORT), ...extra];
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn('sipp', args, { cwd: o.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (d: string) => (output = (output + d).slice(-20_000));
-    child.stdout!.setEncoding('utf8').on('data', keep);
-    child.stderr!.setEncoding('utf8').on('data', keep);
-    const killer = setTimeout(() => child.kill('SIGKILL'), (o.timeoutSec + 15) * 1000);
-    const read = (f: string, encoding: BufferEncoding = 'utf8') => (existsSync(f) ? readFileSync(f, encoding) : '');
-    const finish = (code: number | null) => {
-      clearTimeout(killer);
-      const counts = join(o.dir, `${basename(o.scenario, '.xml')}_${child.pid}_counts.csv`);
-      resolve({
-        code,
-        args,
-        counts: existsSync(counts) ? readSippStats(read(counts)) : {},
-        messageLog: read(join(o.dir, `${o.label}.messages.log`), 'latin1'),
-        stats: readSippStats(read(join(o.dir, `${o.label}.stat.csv`))),
-        errors: read(join(o.dir, `${o.label}.errors.log`)).slice(0, 10_000),
-        output,
-        wallMs: performance.now() - started,
-      });
-    };
-    child.once('error', (e) => {
-      output += `\ncannot run sipp: ${e.message} (Debian package sip-tester)`;
-      finish(-1);
-    });
-    child.once('close', finish);
-    onSpawn?.();
-  });
+/** The shared runSipp with what calls need: SIPp's media address and port. */
+function runSippCall(o: SippOptions, extra: string[], onSpawn?: () => void): Promise<SippRun> {
+  return runSipp(o, ['-mi', o.local, '-mp', String(MEDIA_PORT), ...extra], onSpawn);
 }
 
 function sent(e: TraceEvent): e is PacketEvent {
@@ -155,18 +124,7 @@ describe.skipIf(skip !== undefined)('SIPp calls through the core in both directi
     // SIPp looks for play_pcap_audio's file next to the scenario, then in its working directory: here.
     writeFileSync(join(dir, 'g711-pcmu.pcap'), makeG711Pcap({ seconds: 2, codec: 'PCMU' }));
     // basic.yaml with its UEs, moved onto NET; SIPp's two subscribers imported next to alice and bob.
-    const topo = parse(readFileSync(join(ROOT, 'topologies/basic.yaml'), 'utf8')) as Record<string, unknown> & {
-      nodes: Array<{ kind: string; address: string }>;
-      ues: Array<{ name: string; address: string }>;
-    };
-    const host: Record<string, string> = { pcscf: P, icscf: I, scscf: S, hss: `${NET}.4` };
-    for (const n of topo.nodes) n.address = host[n.kind]!;
-    for (const u of topo.ues) u.address = u.name === 'alice' ? ALICE : BOB;
-    delete topo.scenarios;
-    delete topo.defaultScenario;
-    topo.name = 'sipp-calls';
-    topo.subscribersCsv = join(dir, 'subscribers.csv');
-    writeFileSync(join(dir, 'topology.yaml'), stringify(topo));
+    writeServeTopology(join(dir, 'topology.yaml'), NET, join(dir, 'subscribers.csv'), { keepUes: true, name: 'sipp-calls' });
     run = await startTopology(loadTopology(join(dir, 'topology.yaml')), { dataDir: join(dir, 'data') });
     run.bus.events$.subscribe((e) => events.push(e));
     await run.ue('alice').register();

@@ -62,17 +62,22 @@ export function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTE
 }
 
 /**
- * topologies/basic.yaml moved onto `net`.1-.4 (P-CSCF, I-CSCF, S-CSCF, HSS), without its simulated UEs and
- * scenarios (serve runs none), optionally importing `subscribersCsv` at load time.
+ * topologies/basic.yaml moved onto `net`.1-.4 (P-CSCF, I-CSCF, S-CSCF, HSS), without its scenarios (serve runs
+ * none); its simulated UEs are dropped, or kept on `net`.10 (alice) and .11 (bob) with `keepUes`; optionally
+ * importing `subscribersCsv` at load time.
  */
-export function writeServeTopology(file: string, net: string, subscribersCsv?: string): void {
-  const topo = parse(readFileSync(join(ROOT, 'topologies/basic.yaml'), 'utf8')) as Record<string, unknown> & { nodes: Array<{ kind: string; address?: string }> };
+export function writeServeTopology(file: string, net: string, subscribersCsv?: string, o: { keepUes?: boolean; name?: string } = {}): void {
+  const topo = parse(readFileSync(join(ROOT, 'topologies/basic.yaml'), 'utf8')) as Record<string, unknown> & {
+    nodes: Array<{ kind: string; address?: string }>;
+    ues?: Array<{ name: string; address?: string }>;
+  };
   const host = { pcscf: 1, icscf: 2, scscf: 3, hss: 4 } as Record<string, number>;
   for (const n of topo.nodes) n.address = `${net}.${host[n.kind]}`;
-  delete topo.ues;
+  if (o.keepUes) for (const u of topo.ues ?? []) u.address = `${net}.${u.name === 'alice' ? 10 : 11}`;
+  else delete topo.ues;
   delete topo.scenarios;
   delete topo.defaultScenario;
-  topo.name = `sipp-interop-${net.replaceAll('.', '-')}`;
+  topo.name = o.name ?? `sipp-interop-${net.replaceAll('.', '-')}`;
   if (subscribersCsv) topo.subscribersCsv = subscribersCsv;
   writeFileSync(file, stringify(topo));
 }
@@ -158,9 +163,12 @@ export function sippArgs(o: SippOptions): string[] {
   ];
 }
 
-/** Runs SIPp in the foreground to its end (it exits by itself after -m calls or -timeout). */
-export function runSipp(o: SippOptions): Promise<SippRun> {
-  const args = sippArgs(o);
+/**
+ * Runs SIPp in the foreground to its end (it exits by itself after -m calls or -timeout), with `extra` options
+ * after sippArgs (a call's media address and port); `onSpawn` runs once the process is started.
+ */
+export function runSipp(o: SippOptions, extra: readonly string[] = [], onSpawn?: () => void): Promise<SippRun> {
+  const args = [...sippArgs(o), ...extra];
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn('sipp', args, { cwd: o.dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -191,6 +199,7 @@ export function runSipp(o: SippOptions): Promise<SippRun> {
       finish(-1);
     });
     child.once('close', (code) => finish(code));
+    onSpawn?.();
   });
 }
 

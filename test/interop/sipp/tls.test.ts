@@ -22,10 +22,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeG711Pcap } from '../../../interop/sipp/make-g711-pcap.js';
 import { formatUserFile, makeUsers, type SippUser } from '../../../interop/sipp/make-users.js';
@@ -38,15 +37,13 @@ import { PeerProcess, skipReason } from '../helpers/peers.js';
 import { auditAkaAnswers } from './aka-audit.js';
 import {
   DOMAIN,
-  ROOT,
   SCENARIOS,
   countOf,
   describeRun,
-  readSippStats,
   runSipp,
-  sippArgs,
   startServe,
   stopProcess,
+  writeServeTopology,
   tsharkFields,
   type Serve,
   type SippOptions,
@@ -108,37 +105,9 @@ function expectAnswersExplained(r: SippRun, known: readonly SippUser[]): void {
   expect(countOf(r, '_403_Recv')).toBe(audit.cutAtZero);
 }
 
-/** sippArgs of the harness plus what calls need; the call scenarios run to their end (bounded by -timeout). */
+/** The shared runSipp with what calls need: SIPp's media address and port. */
 function runSippCall(o: SippOptions, extra: string[]): Promise<SippRun> {
-  const args = [...sippArgs(o), '-mi', o.local, '-mp', String(MEDIA_PORT), ...extra];
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn('sipp', args, { cwd: o.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const keep = (d: string) => (output = (output + d).slice(-20_000));
-    child.stdout!.setEncoding('utf8').on('data', keep);
-    child.stderr!.setEncoding('utf8').on('data', keep);
-    const killer = setTimeout(() => child.kill('SIGKILL'), (o.timeoutSec + 15) * 1000);
-    const read = (f: string, encoding: BufferEncoding = 'utf8') => (existsSync(f) ? readFileSync(f, encoding) : '');
-    const finish = (code: number | null) => {
-      clearTimeout(killer);
-      resolve({
-        code,
-        args,
-        counts: readSippStats(read(join(o.dir, `${basename(o.scenario, '.xml')}_${child.pid}_counts.csv`))),
-        messageLog: read(join(o.dir, `${o.label}.messages.log`), 'latin1'),
-        stats: readSippStats(read(join(o.dir, `${o.label}.stat.csv`))),
-        errors: read(join(o.dir, `${o.label}.errors.log`)).slice(0, 10_000),
-        output,
-        wallMs: performance.now() - started,
-      });
-    };
-    child.once('error', (e) => {
-      output += `\ncannot run sipp: ${e.message} (Debian package sip-tester)`;
-      finish(-1);
-    });
-    child.once('close', finish);
-  });
+  return runSipp(o, ['-mi', o.local, '-mp', String(MEDIA_PORT), ...extra]);
 }
 
 /** The P-CSCF's registrations (TS 24.229 §5.2.2.1), as `imslab ctl registrations` reads them. */
@@ -237,17 +206,7 @@ describe.skipIf(skip !== undefined)('SIPp over TLS (socat relay) against imslab 
     writeFileSync(join(dir, 'subscribers.csv'), formatUserFile([...users, caller, callee], 'aka'));
     writeFileSync(join(dir, 'g711-pcmu.pcap'), makeG711Pcap({ seconds: 2, codec: 'PCMU' }));
     // basic.yaml with its UEs (serve starts and registers them), moved onto NET.
-    const topo = parse(readFileSync(join(ROOT, 'topologies/basic.yaml'), 'utf8')) as Record<string, unknown> & {
-      nodes: Array<{ kind: string; address: string }>;
-      ues: Array<{ name: string; address: string }>;
-    };
-    const host: Record<string, string> = { pcscf: P, icscf: I, scscf: S, hss: `${NET}.4` };
-    for (const n of topo.nodes) n.address = host[n.kind]!;
-    for (const u of topo.ues) u.address = u.name === 'alice' ? ALICE : BOB;
-    delete topo.scenarios;
-    delete topo.defaultScenario;
-    topo.name = 'sipp-tls';
-    writeFileSync(join(dir, 'topology.yaml'), stringify(topo));
+    writeServeTopology(join(dir, 'topology.yaml'), NET, undefined, { keepUes: true, name: 'sipp-tls' });
     const data = join(dir, 'data');
     serve = await startServe(join(dir, 'topology.yaml'), ['--subscribers', join(dir, 'subscribers.csv'), '--data', data]);
     expect(serve.output()).toContain(`sips/TLS on ${P}:5061`);
