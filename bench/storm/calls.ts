@@ -14,11 +14,9 @@
  * way at 50 packets/s, then released; the figure is the highest number carried without losing a packet and at
  * ≥ 99 % of real-time pace, the same judgement as `rtp.max_streams_without_loss`, which has no signalling.
  */
-import { rmSync } from 'node:fs';
 import { CallStormClient, type CallOutcome, type LiveCall } from './call-client.js';
-import { startCore, type CoreMode } from './core.js';
-import { cpuMsOf } from './cpu.js';
-import { startLoadProcess, type LoadHooks, type LoadProcess } from './load-process.js';
+import type { CoreMode } from './core.js';
+import { runAgainstCore, type LoadHooks } from './load-process.js';
 import { planOf } from './registration.js';
 import { runSteps, type StepPlan, type SteppedResult } from './stepper.js';
 import { DEFAULT_NETWORK, STORM_DOMAIN, writeStormTopology, type StormNetwork, type StormSubscriber } from './topology.js';
@@ -103,25 +101,12 @@ export async function runCallStorm(o: CallStormOptions): Promise<CallStormResult
   const label = `call storm (${o.mode})`;
   o.step?.(`${label}: provisioning ${2 * pairs} IMS AKA subscribers`);
   const storm = writeStormTopology({ subscribers: 2 * pairs, network: o.network ?? DEFAULT_NETWORK });
-  let core: Awaited<ReturnType<typeof startCore>> | undefined;
-  let load: LoadProcess<CallLoadResult> | undefined;
-  try {
-    o.step?.(`${label}: starting the core`);
-    core = await startCore(storm, o.mode);
-    const running = core;
-    const marks: number[] = [];
-    const job: CallLoadJob = { kind: 'call', label, plan, holdMs, pcscf: storm.pcscf, callers: storm.subscribers.slice(0, pairs), callees: storm.subscribers.slice(pairs), ...(o.media ? { media: o.media } : {}) };
-    load = startLoadProcess<CallLoadResult>(job, { step: (s) => o.step?.(s), mark: () => marks.push(cpuMsOf([...running.pids, load!.pid])) });
-    const r = await load.result;
-    // The mark after the last step comes with the result, before the media ladder (whose CPU is not per call).
-    const cpuMsPerCall = r.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_call: Math.round(((marks[k + 1]! - marks[k]!) / st.attempts) * 100) / 100 }));
-    const { steps, doc_saps, stoppedBecause, registrationSeconds, calleeProblems, media } = r;
-    return { mode: o.mode, pairs, holdMs, registrationSeconds, calleeProblems, cpuMsPerCall, doc_saps, steps, stoppedBecause, ...(media ? { media } : {}) };
-  } finally {
-    await load?.stop();
-    await core?.stop().catch(() => undefined);
-    rmSync(storm.dir, { recursive: true, force: true });
-  }
+  const job: CallLoadJob = { kind: 'call', label, plan, holdMs, pcscf: storm.pcscf, callers: storm.subscribers.slice(0, pairs), callees: storm.subscribers.slice(pairs), ...(o.media ? { media: o.media } : {}) };
+  const { result: r, cpuMsPerAttempt } = await runAgainstCore<CallLoadResult>(storm, o.mode, job, (s) => o.step?.(s));
+  // The generator marks once more after the last step, before the media ladder (whose CPU is not per call).
+  const cpuMsPerCall = r.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_call: cpuMsPerAttempt[k]! }));
+  const { steps, doc_saps, stoppedBecause, registrationSeconds, calleeProblems, media } = r;
+  return { mode: o.mode, pairs, holdMs, registrationSeconds, calleeProblems, cpuMsPerCall, doc_saps, steps, stoppedBecause, ...(media ? { media } : {}) };
 }
 
 /** What the load generator process needs to run the call ladder (and the media ladder) against a core already up. */

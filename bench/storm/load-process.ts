@@ -9,7 +9,12 @@
  * mark can still read its CPU time, and leaves when told.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { startCore, type CoreMode } from './core.js';
+import { cpuMsOf } from './cpu.js';
+import type { SteppedResult } from './stepper.js';
+import type { StormTopology } from './topology.js';
 
 const CHILD = fileURLToPath(new URL('./load-child.ts', import.meta.url));
 
@@ -67,4 +72,33 @@ export function startLoadProcess<R>(job: { kind: string }, hooks: LoadHooks): Lo
         else child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * A storm's frame: the core up in `mode`, the job run by a load process against it, everything stopped and the
+ * topology's files removed after. Returns the job's result and the CPU time (ms) of the core's processes and
+ * the generator together per attempt, step by step, from the marks the generator sends at each step.
+ */
+export async function runAgainstCore<R extends SteppedResult>(
+  storm: StormTopology,
+  mode: CoreMode,
+  job: { kind: string },
+  step: (label: string) => void,
+): Promise<{ result: R; cpuMsPerAttempt: number[] }> {
+  let core: Awaited<ReturnType<typeof startCore>> | undefined;
+  let load: LoadProcess<R> | undefined;
+  try {
+    step(`${job.kind} storm (${mode}): starting the core`);
+    core = await startCore(storm, mode);
+    const running = core;
+    const marks: number[] = [];
+    load = startLoadProcess<R>(job, { step, mark: () => marks.push(cpuMsOf([...running.pids, load!.pid])) });
+    const result = await load.result;
+    const cpuMsPerAttempt = result.steps.map((st, k) => Math.round(((marks[k + 1]! - marks[k]!) / st.attempts) * 100) / 100);
+    return { result, cpuMsPerAttempt };
+  } finally {
+    await load?.stop();
+    await core?.stop().catch(() => undefined);
+    rmSync(storm.dir, { recursive: true, force: true });
+  }
 }

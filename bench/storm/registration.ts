@@ -3,10 +3,8 @@
  * S-CSCF (MAR, 401, then SAR, 200), the load stepped in SAPS; one scenario attempt is one initial
  * registration (TS 24.228 §6.2), its latency from the first REGISTER sent to the 200 received.
  */
-import { rmSync } from 'node:fs';
-import { startCore, type CoreMode } from './core.js';
-import { cpuMsOf } from './cpu.js';
-import { startLoadProcess, type LoadHooks, type LoadProcess } from './load-process.js';
+import type { CoreMode } from './core.js';
+import { runAgainstCore, type LoadHooks } from './load-process.js';
 import { RegisterStormClient } from './register-client.js';
 import { DOC_CRITERIA, runSteps, type StepPlan, type SteppedResult } from './stepper.js';
 import { DEFAULT_NETWORK, STORM_DOMAIN, writeStormTopology, type StormNetwork, type StormSubscriber } from './topology.js';
@@ -57,23 +55,10 @@ export async function runRegistrationStorm(o: StormOptions): Promise<StormResult
   const count = attemptsOf(plan) + PREAMBLE;
   o.step?.(`registration storm (${o.mode}): provisioning ${count.toLocaleString('en')} IMS AKA subscribers`);
   const storm = writeStormTopology({ subscribers: count, network: o.network ?? DEFAULT_NETWORK });
-  let core: Awaited<ReturnType<typeof startCore>> | undefined;
-  let load: LoadProcess<SteppedResult> | undefined;
-  try {
-    o.step?.(`registration storm (${o.mode}): starting the core`);
-    core = await startCore(storm, o.mode);
-    const running = core;
-    const marks: number[] = [];
-    const job: RegistrationLoadJob = { kind: 'registration', mode: o.mode, plan, clientAddresses: storm.clientAddresses, pcscf: storm.pcscf, subscribers: storm.subscribers };
-    load = startLoadProcess<SteppedResult>(job, { step: (s) => o.step?.(s), mark: () => marks.push(cpuMsOf([...running.pids, load!.pid])) });
-    const stepped = await load.result;
-    const cpuMsPerRegistration = stepped.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_registration: Math.round(((marks[k + 1]! - marks[k]!) / st.attempts) * 100) / 100 }));
-    return { mode: o.mode, subscribers: count, cpuMsPerRegistration, ...stepped };
-  } finally {
-    await load?.stop();
-    await core?.stop().catch(() => undefined);
-    rmSync(storm.dir, { recursive: true, force: true });
-  }
+  const job: RegistrationLoadJob = { kind: 'registration', mode: o.mode, plan, clientAddresses: storm.clientAddresses, pcscf: storm.pcscf, subscribers: storm.subscribers };
+  const { result, cpuMsPerAttempt } = await runAgainstCore<SteppedResult>(storm, o.mode, job, (s) => o.step?.(s));
+  const cpuMsPerRegistration = result.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_registration: cpuMsPerAttempt[k]! }));
+  return { mode: o.mode, subscribers: count, cpuMsPerRegistration, ...result };
 }
 
 /** What the load generator process needs to run the registration ladder against a core already up. */
