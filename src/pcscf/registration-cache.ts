@@ -172,8 +172,10 @@ function impuKeys(reg: PcscfRegistration): string[] {
   return keys;
 }
 
-function saIndexKey(reg: PcscfRegistration | undefined): string | undefined {
-  return reg?.sa ? saKey(reg.sa.ueAddress, reg.sa.ue) : undefined;
+/** An entry of an index kept only where the address alone does not find a registration. */
+interface ScopedEntry {
+  index: Index;
+  value: string;
 }
 
 /**
@@ -194,6 +196,7 @@ export class RegistrationCache {
    */
   private readonly byEndpoint = new Index();
   private readonly byImpuKey = new Index();
+  /** SA pairs, for registrations the address does not find alone (see `scoped`). */
   private readonly bySaKey = new Index();
   private readonly changes = new Subject<RegistrationChange>();
   /** Service-Routes and Paths, shared by every registration through the same S-CSCF and P-CSCF. */
@@ -253,7 +256,15 @@ export class RegistrationCache {
 
   /** Registrations whose SA pair in use is the one the UE at `address` set up with these SPIs (TS 33.203 §7.4). */
   bySa(address: string, ue: { spiC: number; spiS: number }): PcscfRegistration[] {
-    return this.collect(this.bySaKey.get(saKey(address, ue)));
+    const out = this.collect(this.bySaKey.get(saKey(address, ue)));
+    // A registration alone at its SA's address has no SA entry: the address finds it (see `scoped`).
+    const only = this.byAddress.only(address);
+    const reg = only === undefined ? undefined : this.byContact.get(only)!;
+    if (reg?.sa && reg.sa.ueAddress === address && !out.includes(reg)) {
+      const own = reg.sa.ue;
+      if (own.spiC === ue.spiC && own.spiS === ue.spiS) out.push(reg);
+    }
+    return out;
   }
 
   list(): PcscfRegistration[] {
@@ -286,39 +297,63 @@ export class RegistrationCache {
     return out;
   }
 
-  /** Moves a contact from its old index entries to its new ones; a refresh that keeps them keeps its place. */
+  /**
+   * Moves a contact from its old index entries to its new ones; a refresh that keeps them keeps its place.
+   * Address+port and SA entries are kept only where the address alone does not find the registration (see
+   * `scoped`), so a registration joining or leaving an address may give or take entries of the one beside it.
+   */
   private reindex(key: string, from: PcscfRegistration | undefined, to: PcscfRegistration | undefined): void {
-    const move = (index: Index, a: string | undefined, b: string | undefined, built: boolean) => {
-      if (a === b) return;
-      if (a !== undefined) index.remove(a, key);
-      if (b !== undefined) index.add(b, key, built);
-    };
-    const endpoint = (r: PcscfRegistration) => endpointKey(r.ue.address, r.ue.port);
-    if (from?.ue.address === to?.ue.address) {
-      // Same address: only a changed port moves it, and only where the address has endpoint entries.
-      if (from && to && from.ue.port !== to.ue.port && this.byAddress.count(to.ue.address) > 1) move(this.byEndpoint, endpoint(from), endpoint(to), true);
-    } else {
-      if (from) {
-        const address = from.ue.address;
-        this.byAddress.remove(address, key);
-        this.byEndpoint.remove(endpoint(from), key);
-        // Down to one registration at this address: it is found through byAddress alone again.
-        const left = this.byAddress.only(address);
-        if (left !== undefined) this.byEndpoint.remove(endpoint(this.byContact.get(left) ?? from), left);
+    const oldAddress = from?.ue.address;
+    const newAddress = to?.ue.address;
+    const before = from ? this.scoped(from, this.byAddress.count(from.ue.address) > 1) : [];
+    if (oldAddress !== newAddress) {
+      if (oldAddress !== undefined) {
+        const shared = this.byAddress.count(oldAddress) > 1;
+        this.byAddress.remove(oldAddress, key);
+        this.restate(oldAddress, shared, key);
       }
-      if (to) {
-        const address = to.ue.address;
-        const before = this.byAddress.only(address);
-        this.byAddress.add(address, key);
-        // From one registration to two: both get endpoint entries, the earlier first (the order `list()` has).
-        if (before !== undefined && before !== key) this.byEndpoint.add(endpoint(this.byContact.get(before)!), before, true);
-        if (this.byAddress.count(address) > 1) this.byEndpoint.add(endpoint(to), key, true);
+      if (newAddress !== undefined) {
+        const shared = this.byAddress.count(newAddress) > 1;
+        this.byAddress.add(newAddress, key);
+        // From one registration to two: the earlier gets its entries first (the order `list()` has).
+        this.restate(newAddress, shared, key);
       }
     }
-    move(this.bySaKey, saIndexKey(from), saIndexKey(to), true);
-    const before = from ? impuKeys(from) : [];
-    const after = to ? impuKeys(to) : [];
-    for (const u of before) if (!after.includes(u)) this.byImpuKey.remove(u, key);
-    for (const u of after) if (!before.includes(u)) this.byImpuKey.add(u, key);
+    const after = to ? this.scoped(to, this.byAddress.count(to.ue.address) > 1) : [];
+    this.move(key, before, after);
+    const impusBefore = from ? impuKeys(from) : [];
+    const impusAfter = to ? impuKeys(to) : [];
+    for (const u of impusBefore) if (!impusAfter.includes(u)) this.byImpuKey.remove(u, key);
+    for (const u of impusAfter) if (!impusBefore.includes(u)) this.byImpuKey.add(u, key);
+  }
+
+  /**
+   * The address-scoped entries a registration needs (issue 7: a UE with an address of its own, the common case,
+   * needs none): address+port where several registrations share the address (NAT, load generators), and its SA
+   * pair where the address does not find it alone, shared or not its SA's (TS 33.203 §7.1: the SA's address).
+   */
+  private scoped(reg: PcscfRegistration, shared: boolean): ScopedEntry[] {
+    const out: ScopedEntry[] = [];
+    if (shared) out.push({ index: this.byEndpoint, value: endpointKey(reg.ue.address, reg.ue.port) });
+    if (reg.sa && (shared || reg.sa.ueAddress !== reg.ue.address)) out.push({ index: this.bySaKey, value: saKey(reg.sa.ueAddress, reg.sa.ue) });
+    return out;
+  }
+
+  /** The other registrations at `address` when it went from one to several or back: their entries follow. */
+  private restate(address: string, wasShared: boolean, except: string): void {
+    const shared = this.byAddress.count(address) > 1;
+    if (shared === wasShared) return;
+    for (const other of [...(this.byAddress.get(address) ?? [])]) {
+      if (other === except) continue;
+      const reg = this.byContact.get(other)!;
+      this.move(other, this.scoped(reg, wasShared), this.scoped(reg, shared));
+    }
+  }
+
+  private move(key: string, before: readonly ScopedEntry[], after: readonly ScopedEntry[]): void {
+    const same = (a: ScopedEntry, b: ScopedEntry) => a.index === b.index && a.value === b.value;
+    for (const e of before) if (!after.some((a) => same(a, e))) e.index.remove(e.value, key);
+    // Values built with `+` (endpointKey, saKey): the index keeps a flat copy, not the rope.
+    for (const e of after) if (!before.some((b) => same(b, e))) e.index.add(e.value, key, true);
   }
 }
