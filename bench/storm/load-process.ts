@@ -41,7 +41,10 @@ export interface LoadProcess<R> {
 }
 
 export function startLoadProcess<R>(job: { kind: string }, hooks: LoadHooks): LoadProcess<R> {
-  const child: ChildProcess = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  // IMSLAB_STORM_CPU_PROF=DIR profiles the generator too (DIR/load), like each function of the core.
+  const prof = process.env.IMSLAB_STORM_CPU_PROF;
+  const profile = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/load`] : [];
+  const child: ChildProcess = fork(CHILD, [], { execArgv: [...profile, '--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr = (stderr + d).slice(-2000);
