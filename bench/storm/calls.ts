@@ -87,10 +87,10 @@ export interface CallStormResult extends SteppedResult {
   /** What the answering side could not finish on its own (no ACK, bad offer), by reason. */
   calleeProblems: Record<string, number>;
   /**
-   * CPU time per call attempt at each step (ms), this process and the core's children together, from the step's
-   * start to the next one's (drain included): what a call costs, however busy the machine is with others.
+   * CPU time per call attempt at each step (ms), of the core's processes and of the load generator, from the
+   * step's start to the next one's (drain included): what a call costs, however busy the machine is with others.
    */
-  cpuMsPerCall: Array<{ saps: number; cpu_ms_per_call: number }>;
+  cpuMsPerCall: Array<{ saps: number; cpu_ms_per_call: number; core_cpu_ms: number; generator_cpu_ms: number }>;
   media?: MediaResult;
 }
 
@@ -104,7 +104,10 @@ export async function runCallStorm(o: CallStormOptions): Promise<CallStormResult
   const job: CallLoadJob = { kind: 'call', label, plan, holdMs, pcscf: storm.pcscf, callers: storm.subscribers.slice(0, pairs), callees: storm.subscribers.slice(pairs), ...(o.media ? { media: o.media } : {}) };
   const { result: r, cpuMsPerAttempt } = await runAgainstCore<CallLoadResult>(storm, o.mode, job, (s) => o.step?.(s));
   // The generator marks once more after the last step, before the media ladder (whose CPU is not per call).
-  const cpuMsPerCall = r.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_call: cpuMsPerAttempt[k]! }));
+  const cpuMsPerCall = r.steps.map((st, k) => {
+    const { core, generator } = cpuMsPerAttempt[k]!;
+    return { saps: st.saps, cpu_ms_per_call: Math.round((core + generator) * 100) / 100, core_cpu_ms: core, generator_cpu_ms: generator };
+  });
   const { steps, doc_saps, stoppedBecause, registrationSeconds, calleeProblems, media } = r;
   return { mode: o.mode, pairs, holdMs, registrationSeconds, calleeProblems, cpuMsPerCall, doc_saps, steps, stoppedBecause, ...(media ? { media } : {}) };
 }

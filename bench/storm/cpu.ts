@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 
-/** CPU time (user + system, ms) of this process and of the given children, from /proc where there is one. */
-export function cpuMsOf(children: readonly number[]): number {
+/** CPU time (user + system, ms) of this process (unless `self` is false) and of the given children, from /proc where there is one. */
+export function cpuMsOf(children: readonly number[], self = true): number {
   const own = process.cpuUsage();
-  let ms = (own.user + own.system) / 1000;
+  let ms = self ? (own.user + own.system) / 1000 : 0;
   for (const pid of children) {
     try {
       // proc(5): fields 14 and 15 are utime and stime in clock ticks (USER_HZ, 100 on Linux); the name in

@@ -30,7 +30,7 @@ export interface StormResult extends SteppedResult {
   mode: CoreMode;
   subscribers: number;
   /** CPU (user + system) of the generator and every core process per attempt, step by step: a figure that holds on a busy machine. */
-  cpuMsPerRegistration: Array<{ saps: number; cpu_ms_per_registration: number }>;
+  cpuMsPerRegistration: Array<{ saps: number; cpu_ms_per_registration: number; core_cpu_ms: number; generator_cpu_ms: number }>;
 }
 
 export function planOf(o: Pick<StormOptions, 'steps' | 'windowSeconds' | 'maxAttemptsPerStep' | 'pauseMs' | 'drainMs' | 'latencyThresholdMs'>): StepPlan {
@@ -57,7 +57,10 @@ export async function runRegistrationStorm(o: StormOptions): Promise<StormResult
   const storm = writeStormTopology({ subscribers: count, network: o.network ?? DEFAULT_NETWORK });
   const job: RegistrationLoadJob = { kind: 'registration', mode: o.mode, plan, clientAddresses: storm.clientAddresses, pcscf: storm.pcscf, subscribers: storm.subscribers };
   const { result, cpuMsPerAttempt } = await runAgainstCore<SteppedResult>(storm, o.mode, job, (s) => o.step?.(s));
-  const cpuMsPerRegistration = result.steps.map((st, k) => ({ saps: st.saps, cpu_ms_per_registration: cpuMsPerAttempt[k]! }));
+  const cpuMsPerRegistration = result.steps.map((st, k) => {
+    const { core, generator } = cpuMsPerAttempt[k]!;
+    return { saps: st.saps, cpu_ms_per_registration: Math.round((core + generator) * 100) / 100, core_cpu_ms: core, generator_cpu_ms: generator };
+  });
   return { mode: o.mode, subscribers: count, cpuMsPerRegistration, ...result };
 }
 
