@@ -199,15 +199,26 @@ export class MemoryRegistrationStore implements RegistrationStore {
     if (this.profiles.size > PROFILE_CACHE) this.profiles.delete(this.profiles.keys().next().value!);
   }
 
+  /**
+   * name, value, name, value … in an array of exactly that length: flatMap grows its result as push does,
+   * leaving 17 slots for 8 (issue 7: 72 B per binding).
+   */
+  private heldParams(params: ReadonlyArray<[string, string | null]>): ReadonlyArray<string | null> {
+    const out = new Array<string | null>(2 * params.length);
+    for (let i = 0; i < params.length; i++) {
+      const [name, value] = params[i]!;
+      out[2 * i] = this.shared.string(name);
+      out[2 * i + 1] = value === null ? null : name === '+sip.instance' ? ownString(value) : this.values.string(value);
+    }
+    return out;
+  }
+
   private hold(c: ContactBinding): HeldContact {
     const held: HeldContact = {
       uri: ownString(c.uri),
       // Feature tags (+g.3gpp.icsi-ref …) repeat across every handset of a kind: their values are shared too,
       // all but +sip.instance, which is one per UE (RFC 5626 §4.1) and would only fill the interner.
-      params:
-        c.params.length === 0
-          ? EMPTY
-          : c.params.flatMap((p) => [this.shared.string(p[0]), p[1] === null ? null : p[0] === '+sip.instance' ? ownString(p[1]) : this.values.string(p[1])]),
+      params: c.params.length === 0 ? EMPTY : this.heldParams(c.params),
       expiresAt: c.expiresAt,
       registeredAt: c.registeredAt,
       callId: ownString(c.callId),
