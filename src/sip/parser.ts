@@ -69,7 +69,9 @@ export function parseMessage(bytes: Buffer, options: ParseOptions = {}): SipMess
   // Values are cut from the bytes, not sliced from `head`: V8 keeps a slice's whole parent string alive, so
   // one header kept for long (a Via branch in a transaction, a Contact in a registration, a Call-ID copied
   // into a response) would otherwise hold the entire header section of its message for as long.
-  const ascii = head.length === end;
+  // ASCII exactly when no byte became fewer characters (valid multi-byte UTF-8) or a U+FFFD (an invalid byte
+  // decodes to one replacement character each, which keeps the length): only then are offsets into `head` byte offsets.
+  const ascii = head.length === end && head.indexOf('\uFFFD') < 0;
   const cut = (from: number, to: number): string => (ascii && to - from >= SLICE_MIN ? (data as unknown as LatinSliceable).latin1Slice(from, to) : head.slice(from, to));
 
   // Start line (§7.1, §7.2).

@@ -112,6 +112,30 @@ describe('parseMessage', () => {
   });
 });
 
+describe('header values cut from the bytes', () => {
+  const message = (contact: Buffer) =>
+    Buffer.concat([
+      Buffer.from('OPTIONS sip:bob@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKab1\r\nCall-ID: a-long-call-id@192.0.2.1\r\nContact:'),
+      contact,
+      Buffer.from('<sip:caller@host36.example.net>\r\nCSeq: 1 OPTIONS\r\n\r\n'),
+    ]);
+
+  it('give the same values as the text would, and survive a serialize/parse round trip', () => {
+    const m = parseMessage(message(Buffer.from(' ')));
+    expect(m.headers.get('Contact')).toBe('<sip:caller@host36.example.net>');
+    expect(m.headers.get('Call-ID')).toBe('a-long-call-id@192.0.2.1');
+    expect((m as SipRequest).uri).toBe('sip:bob@example.com');
+  });
+
+  it('fall back to the decoded text when a byte is not ASCII, even one that keeps the length (invalid UTF-8, fuzz finding)', () => {
+    // 0xA0 alone is not UTF-8: it decodes to one U+FFFD, so the text has as many characters as the bytes.
+    const once = parseMessage(message(Buffer.from([0xa0])));
+    const twice = parseMessage(serializeMessage(once));
+    expect(once.headers.get('Contact')).toBe('\uFFFD<sip:caller@host36.example.net>');
+    expect(twice.headers.get('Contact')).toBe(once.headers.get('Contact'));
+  });
+});
+
 describe('serializeMessage', () => {
   it('writes CRLF lines, canonical names and a Content-Length equal to the body', () => {
     const h = Headers.from([['v', 'SIP/2.0/TCP h;branch=z9hG4bK1'], ['call-id', 'x'], ['content-length', '99']]);
