@@ -45,7 +45,10 @@ class HeldSecurityAssociation implements SecurityAssociation {
   /**
    * The offer and the choice as plain fields, not two objects of eight properties each (issue 7: ≈ 150 B per
    * SA): the four SPIs (32 bits each, RFC 4303 §2.1), the four ports two to a number (16 bits each), and the
-   * eight algorithm, protocol and mode names as one small code while all are names of TS 33.203 §7.2.
+   * eight algorithm, protocol and mode names as one small code while all are names of TS 33.203 §7.2. SPIs
+   * and ports are kept as signed 32-bit values (`| 0`, read back with `>>> 0`): V8 holds those as small
+   * integers in the field itself, where an SPI above 2^31 (half of the random ones) made every SPI field a
+   * boxed double of 16 bytes more.
    */
   private readonly ueSpiC: number;
   private readonly ueSpiS: number;
@@ -66,10 +69,15 @@ class HeldSecurityAssociation implements SecurityAssociation {
     this.state = init.state;
     this.createdAt = init.createdAt;
     const { ue, pcscf } = init;
-    this.ueSpiC = ue.spiC;
-    this.ueSpiS = ue.spiS;
-    this.pcscfSpiC = pcscf.spiC;
-    this.pcscfSpiS = pcscf.spiS;
+    // What the packing below can hold, and all RFC 4303 §2.1 and RFC 768 allow: refuse the rest, keep nothing.
+    for (const e of [ue, pcscf]) {
+      if (!isUint(e.spiC, 0xffffffff) || !isUint(e.spiS, 0xffffffff)) throw new RangeError(`SPI ${e.spiC}/${e.spiS} is not a 32-bit unsigned integer`);
+      if (!isUint(e.portC, 0xffff) || !isUint(e.portS, 0xffff)) throw new RangeError(`port ${e.portC}/${e.portS} is not a 16-bit unsigned integer`);
+    }
+    this.ueSpiC = ue.spiC | 0;
+    this.ueSpiS = ue.spiS | 0;
+    this.pcscfSpiC = pcscf.spiC | 0;
+    this.pcscfSpiS = pcscf.spiS | 0;
     this.uePorts = packPorts(ue);
     this.pcscfPorts = packPorts(pcscf);
     this.names = packNames([ue.alg, ue.ealg, ue.prot, ue.mod, pcscf.alg, pcscf.ealg, pcscf.prot, pcscf.mod]);
@@ -80,7 +88,7 @@ class HeldSecurityAssociation implements SecurityAssociation {
   /** The UE's parameters from its Security-Client, rebuilt (a copy: changing it changes nothing). */
   get ue(): IpsecOffer {
     const [alg, ealg, prot, mod] = unpackNames(this.names);
-    const offer: IpsecOffer = { spiC: this.ueSpiC, spiS: this.ueSpiS, portC: portC(this.uePorts), portS: portS(this.uePorts), alg: alg! };
+    const offer: IpsecOffer = { spiC: this.ueSpiC >>> 0, spiS: this.ueSpiS >>> 0, portC: portC(this.uePorts), portS: portS(this.uePorts), alg: alg! };
     if (ealg !== undefined) offer.ealg = ealg;
     if (prot !== undefined) offer.prot = prot;
     if (mod !== undefined) offer.mod = mod;
@@ -90,7 +98,7 @@ class HeldSecurityAssociation implements SecurityAssociation {
   /** The P-CSCF's SPIs, ports and the algorithms chosen, rebuilt (a copy). */
   get pcscf(): IpsecChoice {
     const names = unpackNames(this.names);
-    return { spiC: this.pcscfSpiC, spiS: this.pcscfSpiS, portC: portC(this.pcscfPorts), portS: portS(this.pcscfPorts), alg: names[4]!, ealg: names[5]!, prot: names[6]!, mod: names[7]! };
+    return { spiC: this.pcscfSpiC >>> 0, spiS: this.pcscfSpiS >>> 0, portC: portC(this.pcscfPorts), portS: portS(this.pcscfPorts), alg: names[4]!, ealg: names[5]!, prot: names[6]!, mod: names[7]! };
   }
 
   /** TS 33.203 §7.1: the keys the SA pair is derived from. */
@@ -104,15 +112,19 @@ class HeldSecurityAssociation implements SecurityAssociation {
   }
 }
 
-/** Ports are 16-bit (RFC 768, RFC 9293): two fit one number exactly. */
+function isUint(n: number, max: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= max;
+}
+
+/** Ports are 16-bit (RFC 768, RFC 9293): two fit one signed 32-bit value exactly. */
 function packPorts(e: IpsecEndpoint): number {
-  return e.portC * 0x10000 + e.portS;
+  return (e.portC << 16) | e.portS;
 }
 function portC(packed: number): number {
-  return Math.floor(packed / 0x10000);
+  return packed >>> 16;
 }
 function portS(packed: number): number {
-  return packed % 0x10000;
+  return packed & 0xffff;
 }
 
 /** TS 33.203 §7.2: prot and mod values, as the P-CSCF writes them. */

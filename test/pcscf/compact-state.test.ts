@@ -32,6 +32,9 @@ describe('P-CSCF per-registration state, compact', () => {
     expect(odd.ue).toStrictEqual({ ...edge, alg: 'hmac-sha-256-128', prot: 'esp', mod: 'UDP-enc-tun' });
     expect(odd.pcscf).toStrictEqual({ spiC: 0x80000000, spiS: 2, portC: 5065, portS: 65535, alg: 'hmac-md5-96', ealg: 'aes-cbc', prot: 'ah', mod: 'tun' });
     expect(sa.pcscf).toStrictEqual({ ...choice });
+    const base = { ueAddress: '::1', transport: 'udp' as const, pcscf: choice, keys: { ck: 'c', ik: 'i' }, state: 'pending' as const, createdAt: 1 };
+    expect(() => newSecurityAssociation({ ...base, ue: { ...edge, spiC: 2 ** 32, alg: 'hmac-md5-96' } })).toThrow(/SPI 4294967296/);
+    expect(() => newSecurityAssociation({ ...base, ue: { ...edge, portS: 65536, alg: 'hmac-md5-96' } })).toThrow(/port 65535\/65536/);
     expect(sa.ue).toStrictEqual({ ...offer });
   });
 
