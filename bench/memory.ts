@@ -2,8 +2,11 @@
  * Memory per registered UE (issue 7: "RSS per registered UE with 100,000 registered, and the projection to
  * 1,000,000"). It measures the state the core keeps for a UE that has registered, built through the stores
  * that hold it (not through the network), one phase per network function that keeps per-UE state:
- *  - the HSS: one subscription in MemorySubscriberStore (IMPI, two IMPUs, K, OPc, AMF, SQN) and the
- *    REGISTERED state of both IMPUs with the assigned S-CSCF (TS 29.228 §6.1.2);
+ *  - the HSS: one subscription (IMPI, two IMPUs, K, OPc, AMF, SQN) and the REGISTERED state of both IMPUs with
+ *    the assigned S-CSCF (TS 29.228 §6.1.2), in the store the HSS node runs: SqliteSubscriberStore with group
+ *    commit, which keeps subscriptions on disk and in memory only bounded caches (its own, and SQLite's page
+ *    cache of 16 MB, which fills during the run and shows as RSS without heap); MemorySubscriberStore, which
+ *    holds everything in the heap (tests, embedding), is measured last as `hss_in_memory`, outside the total;
  *  - the S-CSCF: one registration in the RegistrationStore of src/scscf (the implicit set, the user profile
  *    parsed from the User-Data the HSS generates, one contact binding with Path, +sip.instance and reg-id,
  *    TS 24.229 §5.4.1.2.2, RFC 3327, RFC 5626);
@@ -25,8 +28,13 @@
  * holding on to pages that once held the bench's own garbage.
  * Run alone: `node --expose-gc --import tsx bench/memory.ts [ues]`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MemorySubscriberStore } from '../src/hss/memory-store.js';
+import { SqliteSubscriberStore } from '../src/hss/sqlite-store.js';
+import type { SubscriberStore } from '../src/hss/store.js';
 import type { Subscriber } from '../src/hss/subscriber.js';
 import { imsSubscriptionXml } from '../src/hss/user-data.js';
 import { readRegister } from '../src/pcscf/register.js';
@@ -57,7 +65,10 @@ export interface MemoryPhase {
 
 export interface MemoryResult {
   ues: number;
+  /** The HSS as its node runs it (SQLite: subscriptions on disk, bounded caches in memory). */
   hss: MemoryPhase;
+  /** The HSS's in-memory store, which keeps every subscription in the heap: not in the total (the node does not use it). */
+  hss_in_memory: MemoryPhase;
   scscf: MemoryPhase;
   pcscf: MemoryPhase;
   /** The three phases together: what one registered UE costs the core. */
@@ -203,15 +214,22 @@ export async function benchMemory(opts: { ues: number; step?: (name: string) => 
   const now = clock.now();
   const base = usage(gc);
 
-  opts.step?.(`provision and register ${n} subscribers in the HSS store`);
-  const hss = new MemorySubscriberStore();
-  inBatches(n, gc, (i) => {
+  const provision = (store: SubscriberStore, i: number) => {
     const s = subscriber(i);
-    hss.put(s);
-    hss.setRegistrations(
+    store.put(s);
+    store.setRegistrations(
       s.impus.map((p) => ({ impu: p.uri, state: 'REGISTERED' as const, serverName: `sip:scscf.${DOMAIN}:6060`, scscfHost: `scscf.${DOMAIN}`, scscfRealm: DOMAIN, authPending: false })),
     );
-  });
+  };
+  opts.step?.(`provision and register ${n} subscribers in the HSS's SQLite store, as the HSS node keeps them`);
+  const dir = mkdtempSync(join(tmpdir(), 'imslab-bench-memory-'));
+  const hss = new SqliteSubscriberStore(dir, { groupCommit: true });
+  for (let from = 0; from < n; from += BATCH) {
+    for (let i = from; i < Math.min(n, from + BATCH); i++) provision(hss, i);
+    // Each batch committed and synced as the node's group commit would, turn after turn.
+    await hss.flush();
+    gc();
+  }
   const afterHss = usage(gc);
 
   opts.step?.(`register ${n} UEs in the S-CSCF store`);
@@ -301,12 +319,22 @@ export async function benchMemory(opts: { ues: number; step?: (name: string) => 
     if (pcscf.byImpu(id.tel).length !== 1) throw new Error(`the P-CSCF cache lost ${id.tel}`);
   }
   if (pcscf.size !== n) throw new Error(`the P-CSCF cache holds ${pcscf.size} registrations, not ${n}`);
+
+  // For comparison, last so that it disturbs no phase of the total: the HSS's in-memory store.
+  opts.step?.(`provision and register ${n} subscribers in the HSS's in-memory store (for comparison)`);
+  const inMemory = new MemorySubscriberStore();
+  inBatches(n, gc, (i) => provision(inMemory, i));
+  const hssInMemory = perUe(afterPcscf, usage(gc), n);
+  if (!inMemory.get(identity(n - 1).impi)) throw new Error('the in-memory HSS store lost a subscriber');
   pcscf.close();
+  hss.close();
+  rmSync(dir, { recursive: true, force: true });
 
   const total = perUe(base, afterPcscf, n);
   return {
     ues: n,
     hss: perUe(base, afterHss, n),
+    hss_in_memory: hssInMemory,
     scscf: perUe(afterHss, afterScscf, n),
     pcscf: perUe(afterScscf, afterPcscf, n),
     total,

@@ -141,14 +141,16 @@ const memory: BenchSuite = {
     'memory.hss_bytes_per_subscriber',
     'memory.scscf_bytes_per_registration',
     'memory.pcscf_bytes_per_registration',
+    'memory.hss_in_memory_bytes_per_subscriber',
     'memory.projected_rss_1m_ues_bytes',
+    'memory.projected_heap_1m_ues_bytes',
   ],
   nodeFlags: ['--expose-gc'],
   budgetSeconds: ({ quick }) => (quick ? 20 : 40),
   async run(ctx): Promise<SuiteOutput> {
     const ues = ctx.quick ? MEMORY_UES.quick : MEMORY_UES.full;
     const r = await benchMemory({ ues, step: (s) => ctx.step(s) });
-    const what = `${r.ues.toLocaleString('en')} UEs held in the HSS store (subscription + REGISTERED state), the S-CSCF's RegistrationStore and the P-CSCF's RegistrationCache (with its SA pair and expiry timer); RSS growth after GC, built in batches with a GC between them; no transactions`;
+    const what = `${r.ues.toLocaleString('en')} UEs held in the HSS's SQLite store as its node runs it (subscription + REGISTERED state on disk; in memory its bounded caches and SQLite's 16 MB page cache, which fills during the run), the S-CSCF's RegistrationStore and the P-CSCF's RegistrationCache (with its SA pair and expiry timer); RSS growth after GC, built in batches with a GC between them; no transactions`;
     return {
       figures: {
         'memory.bytes_per_registered_ue': r.total.rss_bytes_per_ue,
@@ -156,12 +158,16 @@ const memory: BenchSuite = {
         'memory.hss_bytes_per_subscriber': r.hss.rss_bytes_per_ue,
         'memory.scscf_bytes_per_registration': r.scscf.rss_bytes_per_ue,
         'memory.pcscf_bytes_per_registration': r.pcscf.rss_bytes_per_ue,
+        'memory.hss_in_memory_bytes_per_subscriber': r.hss_in_memory.rss_bytes_per_ue,
         'memory.projected_rss_1m_ues_bytes': r.projected_rss_1m_bytes,
+        'memory.projected_heap_1m_ues_bytes': r.projected_heap_1m_bytes,
       },
       notes: {
         'memory.bytes_per_registered_ue': what,
         'memory.heap_bytes_per_registered_ue': 'growth of V8 heapUsed + external (Buffers) per UE, after GC',
         'memory.projected_rss_1m_ues_bytes': `baseline RSS of the process (${Math.round(r.baseline_rss_bytes / 2 ** 20)} MiB) + 1,000,000 × memory.bytes_per_registered_ue`,
+        'memory.projected_heap_1m_ues_bytes': `baseline RSS + 1,000,000 × memory.heap_bytes_per_registered_ue (what the UEs' state itself takes)`,
+        'memory.hss_in_memory_bytes_per_subscriber': "the HSS's MemorySubscriberStore (every subscription in the heap; tests and embedding, not the node), for comparison; not in the total",
       },
       details: r,
     };
