@@ -5,8 +5,13 @@
 import type { BenchReport } from './runner.js';
 import { TARGETS } from './targets.js';
 
+/** Ratios: the `ratio.*` keys and the peers' `*_ratio` ones. */
+function isRatio(key: string): boolean {
+  return key.startsWith('ratio.') || key.endsWith('_ratio');
+}
+
 function unit(key: string): string {
-  if (key.startsWith('ratio.')) return '×';
+  if (isRatio(key)) return '×';
   if (key.includes('bytes')) return 'bytes';
   if (key.includes('_per_s')) return '/s';
   if (key.includes('saps')) return 'SAPS';
@@ -16,7 +21,7 @@ function unit(key: string): string {
 
 function formatValue(key: string, v: number | null): string {
   if (v === null) return 'n/a';
-  if (key.startsWith('ratio.')) return v.toFixed(3);
+  if (isRatio(key)) return v.toFixed(3);
   return Math.round(v).toLocaleString('en');
 }
 
