@@ -28,18 +28,26 @@ export class ClientInviteTransaction implements ClientTransaction {
   private readonly timerD: TransactionTimer;
   private readonly timerM: TransactionTimer;
   private ack: SipRequest | undefined;
+  /** The INVITE as sent, until a final response: Accepted needs none of it, Completed only the ACK made from it. */
+  private sent: SipRequest | undefined;
 
   constructor(
     private readonly env: TransactionEnv,
-    readonly request: SipRequest,
+    request: SipRequest,
     readonly destination: TransportAddress,
     readonly branch: string,
     private readonly tu: ClientTransactionHandlers,
   ) {
+    this.sent = request;
     this.timerA = new TransactionTimer(env.clock);
     this.timerB = new TransactionTimer(env.clock);
     this.timerD = new TransactionTimer(env.clock);
     this.timerM = new TransactionTimer(env.clock);
+  }
+
+  get request(): SipRequest {
+    if (!this.sent) throw new Error(`the INVITE client transaction ${this.branch} is ${this.state}: its request was let go with its final response (RFC 3261 §17.1.1.2, RFC 6026 §7.2)`);
+    return this.sent;
   }
 
   /** Sends the INVITE and starts Timers A (unreliable transports only) and B (§17.1.1.2). */
@@ -103,6 +111,7 @@ export class ClientInviteTransaction implements ClientTransaction {
 
   private accept(response: SipResponse, received: ReceivedMessage): void {
     this.state = 'accepted';
+    this.sent = undefined;
     this.timerA.cancel();
     this.timerB.cancel();
     this.timerM.start(64 * this.env.timers.t1, () => this.terminate());
@@ -117,6 +126,7 @@ export class ClientInviteTransaction implements ClientTransaction {
       this.ack = buildNonSuccessAck(this.request, response);
       this.transmit(this.ack, true);
     }
+    this.sent = undefined;
     // Timer D absorbs retransmissions of the final response: ≥ 32 s over UDP, zero when reliable.
     this.timerD.start(this.env.reliable ? 0 : this.env.timers.timerD, () => this.terminate());
     this.tu.final(response, cause, received);
@@ -124,9 +134,9 @@ export class ClientInviteTransaction implements ClientTransaction {
 
   private armTimerA(interval: number): void {
     this.timerA.start(interval, () => {
-      if (this.state !== 'calling') return;
+      if (this.state !== 'calling' || !this.sent) return;
       this.env.counters.retransmissionsSent++;
-      this.transmit(this.request, false);
+      this.transmit(this.sent, false);
       this.armTimerA(interval * 2);
     });
   }
@@ -142,7 +152,8 @@ export class ClientInviteTransaction implements ClientTransaction {
     if (this.state === 'terminated') return;
     this.timerA.cancel();
     this.timerB.cancel();
-    const synthetic = createResponse(this.request, status);
+    if (!this.sent) return;
+    const synthetic = createResponse(this.sent, status);
     this.terminate(() => this.tu.final(synthetic, cause));
   }
 

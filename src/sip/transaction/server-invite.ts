@@ -39,18 +39,30 @@ export class ServerInviteTransaction implements ServerTransaction {
   private readonly timerL: TransactionTimer;
   private readonly listeners: Array<(reason: ServerTermination) => void> = [];
 
+  /** The INVITE, while the TU may still answer it: a final response lets it go (Timer L/H/I need only the final). */
+  private held: { request: SipRequest; received: ReceivedMessage } | undefined;
+
   constructor(
     private readonly env: TransactionEnv,
-    readonly request: SipRequest,
-    readonly received: ReceivedMessage,
+    request: SipRequest,
+    received: ReceivedMessage,
     readonly branch: string,
     private readonly tryingPolicy: TryingPolicy = UAS_TRYING,
   ) {
+    this.held = { request, received };
     this.trying = new TransactionTimer(env.clock);
     this.timerG = new TransactionTimer(env.clock);
     this.timerH = new TransactionTimer(env.clock);
     this.timerI = new TransactionTimer(env.clock);
     this.timerL = new TransactionTimer(env.clock);
+  }
+
+  get request(): SipRequest {
+    return this.holding().request;
+  }
+
+  get received(): ReceivedMessage {
+    return this.holding().received;
   }
 
   start(): void {
@@ -68,10 +80,12 @@ export class ServerInviteTransaction implements ServerTransaction {
         this.transmit(response);
       } else if (status < 300) {
         this.state = 'accepted';
+        this.held = undefined;
         this.transmit(response);
         this.timerL.start(64 * this.env.timers.t1, () => this.terminate('normal'));
       } else {
         this.state = 'completed';
+        this.held = undefined;
         this.finalToTag = tagOf(response.headers.get('To'));
         this.transmit(response);
         const { t1 } = this.env.timers;
@@ -119,6 +133,11 @@ export class ServerInviteTransaction implements ServerTransaction {
 
   abort(): void {
     this.terminate('normal');
+  }
+
+  private holding(): { request: SipRequest; received: ReceivedMessage } {
+    if (!this.held) throw new Error(`the INVITE server transaction ${this.branch} is ${this.state}: its request was let go with its final response (RFC 3261 §17.2.1, RFC 6026 §7.1)`);
+    return this.held;
   }
 
   private sendTrying(): void {

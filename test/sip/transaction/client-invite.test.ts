@@ -126,6 +126,8 @@ describe('ClientInviteTransaction (RFC 3261 §17.1.1, RFC 6026)', () => {
     const txn = s.layer.sendRequest(invite(), PEER, s.handlers);
     s.transport.deliver(answer(s.transport, 200, 'fork1'), PEER);
     expect(txn.state).toBe('accepted');
+    // Accepted keeps nothing of the INVITE for its 64·T1 (RFC 6026 §7.2): only the TU to pass 2xx to.
+    expect(() => txn.request).toThrow(/accepted: its request was let go with its final response/);
     s.transport.deliver(answer(s.transport, 200, 'fork2'), PEER);
     s.transport.deliver(answer(s.transport, 200, 'fork1'), PEER);
     expect(s.finals.map((f) => f.response.headers.get('To'))).toEqual([

@@ -146,6 +146,9 @@ describe('ServerInviteTransaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     const ok = createResponse(request, 200, undefined, 'b1');
     txn.respond(ok);
     expect(txn.state).toBe('accepted');
+    // The INVITE is let go with the final (RFC 6026 §7.1: Accepted only absorbs and relays).
+    expect(() => txn.request).toThrow(/accepted: its request was let go with its final response/);
+    expect(txn.lastResponse?.status).toBe(200);
     s.transport.deliver(INVITE, UAC);
     expect(s.transport.responses(200)).toHaveLength(1);
     txn.respond(ok);
