@@ -6,13 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventsToPcap } from '../../src/trace/pcap.js';
-import { TraceBus, type NoteEvent, type PacketEvent, type TraceEvent } from '../../src/trace/events.js';
-import { SystemClock } from '../../src/util/clock.js';
-import { parseMessage } from '../../src/sip/parser.js';
+import type { NoteEvent, PacketEvent } from '../../src/trace/events.js';
 import { isRequest, type SipMessage } from '../../src/sip/message.js';
 import { parseSessionDescription } from '../../src/sdp/index.js';
-import { type CallState, type Ue } from '../../src/ue/index.js';
-import { labUe } from './helpers/ue-node.js';
+import { type CallState } from '../../src/ue/index.js';
+import { sipSentBy, startUePair, stopUePair, type UePair } from './helpers/ue-node.js';
 
 /**
  * Calls and messages between two simulated UEs with no core in between: each UE's "P-CSCF" in its directory
@@ -24,41 +22,24 @@ const B = '127.0.45.2';
 const ALICE = `sip:alice@${DOMAIN}`;
 const BOB = `sip:bob@${DOMAIN}`;
 
-interface Lab {
-  bus: TraceBus;
-  events: TraceEvent[];
-  alice: Ue;
-  bob: Ue;
-}
+type Lab = UePair;
 
 let labs: Lab[] = [];
 
 async function lab(bobSettings: Record<string, unknown> = {}): Promise<Lab> {
-  const bus = new TraceBus(new SystemClock());
-  const events: TraceEvent[] = [];
-  bus.events$.subscribe((e) => events.push(e));
   // A short T4 so that the callee's INVITE transaction ends soon after a CANCEL (Timer I, RFC 3261 §17.2.1).
-  const alice = labUe('alice', { alice: A, bob: B }, bus, {}, { t4: 200 }).ue;
-  const bob = labUe('bob', { alice: A, bob: B }, bus, bobSettings, { t4: 200 }).ue;
-  const l = { bus, events, alice, bob };
+  const l = await startUePair({ alice: A, bob: B }, { bob: bobSettings, timers: { t4: 200 } });
   labs.push(l);
-  await alice.start();
-  await bob.start();
   return l;
 }
 
 afterEach(async () => {
-  for (const l of labs) {
-    await l.alice.stop();
-    await l.bob.stop();
-  }
+  for (const l of labs) await stopUePair(l);
   labs = [];
 });
 
 function sipSent(l: Lab, node: string): SipMessage[] {
-  return l.events
-    .filter((e): e is PacketEvent => e.type === 'packet' && e.protocol === 'sip' && e.node === node && e.direction === 'send')
-    .map((e) => parseMessage(e.bytes));
+  return sipSentBy(l.events, node);
 }
 
 function firstRequest(l: Lab, node: string, method: string) {

@@ -1,14 +1,12 @@
 import 'reflect-metadata';
 import { filter, firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TraceBus, type PacketEvent, type TraceEvent } from '../../src/trace/events.js';
-import { SystemClock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { isRequest, type SipMessage } from '../../src/sip/message.js';
 import { parseSessionDescription, readPreconditions } from '../../src/sdp/index.js';
-import { type CallState, type Ue } from '../../src/ue/index.js';
-import { labUe } from './helpers/ue-node.js';
+import { type CallState } from '../../src/ue/index.js';
+import { sipSentBy, startUePair, stopUePair, type UePair } from './helpers/ue-node.js';
 
 /**
  * Session features between two simulated UEs with no core in between (each UE's "P-CSCF" is the other):
@@ -20,41 +18,24 @@ const A = '127.0.93.1';
 const B = '127.0.93.2';
 const BOB = `sip:bob@${DOMAIN}`;
 
-interface Lab {
-  bus: TraceBus;
-  events: TraceEvent[];
-  alice: Ue;
-  bob: Ue;
-}
+type Lab = UePair;
 
 let labs: Lab[] = [];
 
 async function lab(aliceSettings: Record<string, unknown> = {}, bobSettings: Record<string, unknown> = {}): Promise<Lab> {
-  const bus = new TraceBus(new SystemClock());
-  const events: TraceEvent[] = [];
-  bus.events$.subscribe((e) => events.push(e));
-  const alice = labUe('alice', { alice: A, bob: B }, bus, aliceSettings, { t4: 200 }).ue;
-  const bob = labUe('bob', { alice: A, bob: B }, bus, bobSettings, { t4: 200 }).ue;
-  const l = { bus, events, alice, bob };
+  const l = await startUePair({ alice: A, bob: B }, { alice: aliceSettings, bob: bobSettings, timers: { t4: 200 } });
   labs.push(l);
-  await alice.start();
-  await bob.start();
   return l;
 }
 
 afterEach(async () => {
-  for (const l of labs) {
-    await l.alice.stop();
-    await l.bob.stop();
-  }
+  for (const l of labs) await stopUePair(l);
   labs = [];
 });
 
 /** Every SIP message sent by `node`, in order. */
 function sent(l: Lab, node: string): SipMessage[] {
-  return l.events
-    .filter((e): e is PacketEvent => e.type === 'packet' && e.protocol === 'sip' && e.node === node && e.direction === 'send')
-    .map((e) => parseMessage(e.bytes));
+  return sipSentBy(l.events, node);
 }
 
 /** The ladder as both UEs sent it: "INVITE", "183 INVITE", … retransmissions and 100 Trying folded. */

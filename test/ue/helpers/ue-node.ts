@@ -6,7 +6,9 @@ import { TransportLayer } from '../../../src/sip/transport/layer.js';
 import { Directory } from '../../../src/topology/directory.js';
 import type { NodeSpec } from '../../../src/topology/node-spec.js';
 import { TOKENS } from '../../../src/topology/tokens.js';
-import type { TraceBus } from '../../../src/trace/events.js';
+import { TraceBus, type PacketEvent, type TraceEvent } from '../../../src/trace/events.js';
+import type { SipMessage } from '../../../src/sip/message.js';
+import { parseMessage } from '../../../src/sip/parser.js';
 import { bindUe, type Ue } from '../../../src/ue/index.js';
 import { SystemClock, type Clock } from '../../../src/util/clock.js';
 import { SeededRandom } from '../../../src/util/random.js';
@@ -68,4 +70,39 @@ export function labUe(
     settings: { impi: `${name}@${DOMAIN}`, impu: `sip:${name}@${DOMAIN}`, pcscf: 'pcscf1', transport: 'udp', secAgree: false, auth: 'digest', password: 'x', expires: 600, ...settings },
   };
   return ueNode({ clock: new SystemClock(), bus, directory, spec, ...(timers ? { timers } : {}) });
+}
+
+/** alice and bob of a two-UE lab, both started, with every trace event they produce. */
+export interface UePair {
+  bus: TraceBus;
+  events: TraceEvent[];
+  alice: Ue;
+  bob: Ue;
+}
+
+/** Starts a UE pair (labUe) on its own trace bus; stop it with stopUePair. */
+export async function startUePair(
+  addresses: { alice: string; bob: string },
+  o: { alice?: Record<string, unknown>; bob?: Record<string, unknown>; timers?: Partial<TimerSettings> } = {},
+): Promise<UePair> {
+  const bus = new TraceBus(new SystemClock());
+  const events: TraceEvent[] = [];
+  bus.events$.subscribe((e) => events.push(e));
+  const alice = labUe('alice', addresses, bus, o.alice ?? {}, o.timers).ue;
+  const bob = labUe('bob', addresses, bus, o.bob ?? {}, o.timers).ue;
+  await alice.start();
+  await bob.start();
+  return { bus, events, alice, bob };
+}
+
+export async function stopUePair(pair: UePair): Promise<void> {
+  await pair.alice.stop();
+  await pair.bob.stop();
+}
+
+/** Every SIP message `node` sent, in order, as read back from the bytes. */
+export function sipSentBy(events: readonly TraceEvent[], node: string): SipMessage[] {
+  return events
+    .filter((e): e is PacketEvent => e.type === 'packet' && e.protocol === 'sip' && e.node === node && e.direction === 'send')
+    .map((e) => parseMessage(e.bytes));
 }
