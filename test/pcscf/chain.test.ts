@@ -8,15 +8,10 @@ import { MemorySubscriberStore } from '../../src/hss/memory-store.js';
 import type { Pcscf } from '../../src/pcscf/index.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import type { SipMessage } from '../../src/sip/message.js';
-import type { RunServices } from '../../src/topology/container.js';
-import { Directory } from '../../src/topology/directory.js';
-import { DEFAULT_TIMERS } from '../../src/topology/schema.js';
-import { TraceBus, type TraceEvent } from '../../src/trace/events.js';
-import { SystemClock } from '../../src/util/clock.js';
-import { SeededRandom } from '../../src/util/random.js';
+import type { TraceEvent } from '../../src/trace/events.js';
 import { bindUe, type Ue, type UeState } from '../../src/ue/index.js';
 import { PORT, until } from './helpers.js';
-import { startRealCore } from './real-core.js';
+import { labRun, startRealCore } from './real-core.js';
 
 const DOMAIN = 'ims.chain.test';
 const IP = { pcscf: '127.0.41.21', icscf: '127.0.41.22', scscf: '127.0.41.23', hss: '127.0.41.24', ue: '127.0.41.30' };
@@ -37,22 +32,7 @@ afterEach(async () => {
 });
 
 async function build(ueSecAgree = true): Promise<Chain> {
-  const clock = new SystemClock();
-  const bus = new TraceBus(clock);
-  const events: TraceEvent[] = [];
-  bus.events$.subscribe((e) => events.push(e));
-  const directory = new Directory(
-    [
-      { name: 'pcscf1', kind: 'pcscf', address: IP.pcscf, ports: { udp: PORT }, domain: DOMAIN },
-      { name: 'icscf1', kind: 'icscf', address: IP.icscf, ports: { udp: PORT }, domain: DOMAIN },
-      { name: 'scscf1', kind: 'scscf', address: IP.scscf, ports: { udp: PORT }, domain: DOMAIN },
-      { name: 'hss1', kind: 'hss', address: IP.hss, ports: { diameter: 3868 }, domain: DOMAIN },
-      { name: 'alice', kind: 'ue', address: IP.ue, ports: { udp: 0 }, domain: DOMAIN },
-    ],
-    DOMAIN,
-  );
-  const random = new SeededRandom('pcscf-chain');
-  const run: RunServices = { clock, random, bus, directory, dataDir: '/nonexistent', timers: DEFAULT_TIMERS };
+  const { run, events } = labRun('pcscf-chain', DOMAIN, IP, { alice: IP.ue });
   const store = new MemorySubscriberStore();
   store.put({
     impi: `alice@${DOMAIN}`,

@@ -5,6 +5,11 @@ import { bindPcscf, type Pcscf } from '../../src/pcscf/index.js';
 import { bindIcscf, type Icscf } from '../../src/scscf/icscf/index.js';
 import { bindScscf, type Scscf } from '../../src/scscf/scscf/index.js';
 import { createNodeContainer, type RunServices } from '../../src/topology/container.js';
+import { Directory } from '../../src/topology/directory.js';
+import { DEFAULT_TIMERS } from '../../src/topology/schema.js';
+import { TraceBus, type TraceEvent } from '../../src/trace/events.js';
+import { SystemClock } from '../../src/util/clock.js';
+import { SeededRandom } from '../../src/util/random.js';
 import type { NodeSpec } from '../../src/topology/node-spec.js';
 import { TOKENS } from '../../src/topology/tokens.js';
 import { PORT } from './helpers.js';
@@ -12,6 +17,28 @@ import { PORT } from './helpers.js';
 interface Startable {
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+/**
+ * The run services of a real core's lab: system clock, a trace bus whose every event is kept in `events`, a
+ * seeded Random, and a directory of the four CSCF/HSS nodes on `ip` plus the given UEs (ephemeral ports).
+ */
+export function labRun(seed: string, domain: string, ip: { pcscf: string; icscf: string; scscf: string; hss: string }, ues: Record<string, string>): { run: RunServices; events: TraceEvent[] } {
+  const clock = new SystemClock();
+  const bus = new TraceBus(clock);
+  const events: TraceEvent[] = [];
+  bus.events$.subscribe((e) => events.push(e));
+  const directory = new Directory(
+    [
+      { name: 'pcscf1', kind: 'pcscf', address: ip.pcscf, ports: { udp: PORT }, domain },
+      { name: 'icscf1', kind: 'icscf', address: ip.icscf, ports: { udp: PORT }, domain },
+      { name: 'scscf1', kind: 'scscf', address: ip.scscf, ports: { udp: PORT }, domain },
+      { name: 'hss1', kind: 'hss', address: ip.hss, ports: { diameter: 3868 }, domain },
+      ...Object.entries(ues).map(([name, address]) => ({ name, kind: 'ue' as const, address, ports: { udp: 0 }, domain })),
+    ],
+    domain,
+  );
+  return { run: { clock, random: new SeededRandom(seed), bus, directory, dataDir: '/nonexistent', timers: DEFAULT_TIMERS }, events };
 }
 
 /** Starts a node of `spec` in its own container (as the runner does) and queues its stop. */

@@ -9,15 +9,10 @@ import { MemorySubscriberStore } from '../../src/hss/memory-store.js';
 import type { Pcscf } from '../../src/pcscf/index.js';
 import { Headers, SipRequest, isRequest, type SipMessage, type SipResponse } from '../../src/sip/message.js';
 import { parseMessage } from '../../src/sip/parser.js';
-import type { RunServices } from '../../src/topology/container.js';
-import { Directory } from '../../src/topology/directory.js';
-import { DEFAULT_TIMERS } from '../../src/topology/schema.js';
-import { TraceBus, type NoteEvent, type PacketEvent, type TraceEvent } from '../../src/trace/events.js';
-import { SystemClock } from '../../src/util/clock.js';
-import { SeededRandom } from '../../src/util/random.js';
+import type { NoteEvent, PacketEvent, TraceEvent } from '../../src/trace/events.js';
 import { bindUe, type Ue, type UeState } from '../../src/ue/index.js';
 import { PORT, RawSip, until } from './helpers.js';
-import { startRealCore } from './real-core.js';
+import { labRun, startRealCore } from './real-core.js';
 
 const DOMAIN = 'ims.sessions.test';
 const IP = { pcscf: '127.0.51.21', icscf: '127.0.51.22', scscf: '127.0.51.23', hss: '127.0.51.24', alice: '127.0.51.30', bob: '127.0.51.31', stranger: '127.0.51.40' };
@@ -45,23 +40,7 @@ afterEach(async () => {
 });
 
 async function build(bobSettings: Record<string, unknown> = {}): Promise<Chain> {
-  const clock = new SystemClock();
-  const bus = new TraceBus(clock);
-  const events: TraceEvent[] = [];
-  bus.events$.subscribe((e) => events.push(e));
-  const directory = new Directory(
-    [
-      { name: 'pcscf1', kind: 'pcscf', address: IP.pcscf, ports: { udp: PORT }, domain: DOMAIN },
-      { name: 'icscf1', kind: 'icscf', address: IP.icscf, ports: { udp: PORT }, domain: DOMAIN },
-      { name: 'scscf1', kind: 'scscf', address: IP.scscf, ports: { udp: PORT }, domain: DOMAIN },
-      { name: 'hss1', kind: 'hss', address: IP.hss, ports: { diameter: 3868 }, domain: DOMAIN },
-      { name: 'alice', kind: 'ue', address: IP.alice, ports: { udp: 0 }, domain: DOMAIN },
-      { name: 'bob', kind: 'ue', address: IP.bob, ports: { udp: 0 }, domain: DOMAIN },
-    ],
-    DOMAIN,
-  );
-  const random = new SeededRandom('pcscf-sessions');
-  const run: RunServices = { clock, random, bus, directory, dataDir: '/nonexistent', timers: DEFAULT_TIMERS };
+  const { run, events } = labRun('pcscf-sessions', DOMAIN, IP, { alice: IP.alice, bob: IP.bob });
   const store = new MemorySubscriberStore();
   for (const [user, tel] of [['alice', '+15550001'], ['bob', '+15550002']] as const) {
     store.put({
