@@ -201,8 +201,7 @@ export class RegEventNotifier {
         this.end(sub);
         return;
       }
-      sub.expiresAt = this.o.clock.now() + seconds * 1000;
-      sub.timer = this.o.clock.setTimeout(() => this.expire(sub), seconds * 1000);
+      this.armExpiry(sub, seconds);
       this.notify(sub, this.elements(reg, undefined, false), 'full', this.activeState(sub));
     });
     return r;
@@ -240,6 +239,15 @@ export class RegEventNotifier {
 
   private activeState(sub: RegSubscription): string {
     return `active;expires=${Math.max(0, Math.round((sub.expiresAt - this.o.clock.now()) / 1000))}`;
+  }
+
+  /**
+   * Made here, not inside accept: a closure there would chain to accept's scope and keep the SUBSCRIBE and the
+   * whole registration (its profile included) for as long as the subscription lasts (600,000 s by default).
+   */
+  private armExpiry(sub: RegSubscription, seconds: number): void {
+    sub.expiresAt = this.o.clock.now() + seconds * 1000;
+    sub.timer = this.o.clock.setTimeout(() => this.expire(sub), seconds * 1000);
   }
 
   private expire(sub: RegSubscription): void {

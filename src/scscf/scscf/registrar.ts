@@ -14,7 +14,8 @@ import { createResponse } from '../../sip/transaction/response.js';
 import type { ReceivedMessage } from '../../sip/transport/types.js';
 import { parseUri, uriEquals } from '../../sip/uri.js';
 import type { TraceBus } from '../../trace/events.js';
-import type { Clock, TimerHandle } from '../../util/clock.js';
+import type { Clock } from '../../util/clock.js';
+import { DeadlineQueue } from '../../util/deadline-queue.js';
 import type { Random } from '../../util/random.js';
 import { HssUnavailableError, type HssLink } from '../hss-link.js';
 import { refusal } from '../respond.js';
@@ -87,11 +88,13 @@ type Step<T> = { ok: true; value: T } | { ok: false; response: SipResponse };
  */
 export class Registrar {
   readonly challenges: ChallengeBook;
-  private readonly timers = new Map<string, TimerHandle>();
+  /** Every registration's earliest contact expiry, on one timer (DeadlineQueue): not a Timeout and closure per UE. */
+  private readonly expiries: DeadlineQueue<string>;
   private stopped = false;
 
   constructor(private readonly o: RegistrarOptions) {
     this.challenges = new ChallengeBook(o.clock, o.challengeLifetimeMs);
+    this.expiries = new DeadlineQueue(o.clock, (impi) => void this.expire(impi));
   }
 
   /**
@@ -112,8 +115,7 @@ export class Registrar {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) t.cancel();
-    this.timers.clear();
+    this.expiries.clear();
     this.challenges.clear();
   }
 
@@ -238,7 +240,6 @@ export class Registrar {
         if (!saa.ok) this.note('warn', `SAR USER_DEREGISTRATION for ${impi} failed (${saa.why}); removed here anyway`, 'TS 29.228 §6.1.2');
         this.o.store.remove(impi);
         if (!(await this.durable())) return refuse(500, `the removal of ${impi} could not be stored`, 'TS 24.229 §5.4.1.4', 'warn');
-        this.unschedule(impi);
         this.note('info', `${impi} de-registered by the UE (${changes.length} contact(s) removed)`, 'TS 24.229 §5.4.1.4');
         this.o.onChange?.({ impi, before: existing, after: undefined, contacts: changes, ended: 'noresource' });
       }
@@ -299,7 +300,6 @@ export class Registrar {
     const existing = this.o.store.byImpi(impi);
     if (!existing) return false;
     this.o.store.remove(impi);
-    this.unschedule(impi);
     this.note('info', `${impi}: network-initiated de-registration, contacts ${event}`, 'TS 24.229 §5.4.1.5');
     this.o.onChange?.({
       impi,
@@ -434,27 +434,24 @@ export class Registrar {
 
   // ---- expiry ----
 
-  /** One timer per subscription, at its earliest contact expiry. */
+  /**
+   * A deadline at the subscription's earliest contact expiry. Earlier deadlines of the same IMPI may still be
+   * queued (a refresh moves the expiry later): expire() finds nothing due for them and does nothing.
+   */
   private schedule(impi: string): void {
-    this.unschedule(impi);
     const reg = this.o.store.byImpi(impi);
     if (!reg || reg.contacts.length === 0 || this.stopped) return;
-    const at = Math.min(...reg.contacts.map((c) => c.expiresAt));
-    this.timers.set(impi, this.o.clock.setTimeout(() => void this.expire(impi), Math.max(0, at - this.o.clock.now())));
-  }
-
-  private unschedule(impi: string): void {
-    this.timers.get(impi)?.cancel();
-    this.timers.delete(impi);
+    // The store's own copy of the IMPI is the key, not a value cut from the request that made the change.
+    this.expiries.schedule(reg.impi, Math.min(...reg.contacts.map((c) => c.expiresAt)));
   }
 
   /** RFC 3261 §10.3: expired bindings go; the last one going is a timeout de-registration (TS 24.229 §5.4.1.6). */
   private async expire(impi: string): Promise<void> {
-    this.timers.delete(impi);
     const reg = this.o.store.byImpi(impi);
     if (!reg || this.stopped) return;
     const now = this.o.clock.now();
     const gone = reg.contacts.filter((c) => c.expiresAt <= now);
+    if (gone.length === 0) return;
     const kept = reg.contacts.filter((c) => c.expiresAt > now);
     const changes: ContactChange[] = gone.map((binding) => ({ binding, state: 'terminated', event: 'expired' }));
     if (kept.length > 0) {
