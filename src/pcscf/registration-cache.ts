@@ -136,7 +136,7 @@ class Index {
   }
 
   /** The one key under `value`, or undefined when there are none or several. */
-  only(value: string): string | undefined {
+  sole(value: string): string | undefined {
     const held = this.at.get(value);
     return typeof held === 'string' ? held : undefined;
   }
@@ -248,9 +248,9 @@ export class RegistrationCache {
   /** Registrations made from one UE address (and port, when given). */
   byUe(address: string, port?: number): PcscfRegistration[] {
     if (port === undefined) return this.collect(this.byAddress.get(address));
-    const only = this.byAddress.only(address);
-    if (only === undefined) return this.collect(this.byEndpoint.get(endpointKey(address, port)));
-    const reg = this.byContact.get(only)!;
+    const sole = this.byAddress.sole(address);
+    if (sole === undefined) return this.collect(this.byEndpoint.get(endpointKey(address, port)));
+    const reg = this.byContact.get(sole)!;
     return reg.ue.port === port ? [reg] : [];
   }
 
@@ -258,8 +258,8 @@ export class RegistrationCache {
   bySa(address: string, ue: { spiC: number; spiS: number }): PcscfRegistration[] {
     const out = this.collect(this.bySaKey.get(saKey(address, ue)));
     // A registration alone at its SA's address has no SA entry: the address finds it (see `scoped`).
-    const only = this.byAddress.only(address);
-    const reg = only === undefined ? undefined : this.byContact.get(only)!;
+    const sole = this.byAddress.sole(address);
+    const reg = sole === undefined ? undefined : this.byContact.get(sole)!;
     if (reg?.sa && reg.sa.ueAddress === address && !out.includes(reg)) {
       const own = reg.sa.ue;
       if (own.spiC === ue.spiC && own.spiS === ue.spiS) out.push(reg);
