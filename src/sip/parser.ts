@@ -72,7 +72,6 @@ export function parseMessage(bytes: Buffer, options: ParseOptions = {}): SipMess
   // ASCII exactly when no byte became fewer characters (valid multi-byte UTF-8) or a U+FFFD (an invalid byte
   // decodes to one replacement character each, which keeps the length): only then are offsets into `head` byte offsets.
   const ascii = head.length === end && head.indexOf('\uFFFD') < 0;
-  const cut = (from: number, to: number): string => (ascii && to - from >= SLICE_MIN ? (data as unknown as LatinSliceable).latin1Slice(from, to) : head.slice(from, to));
 
   // Start line (§7.1, §7.2).
   let lineEnd = head.indexOf('\n');
@@ -107,7 +106,7 @@ export function parseMessage(bytes: Buffer, options: ParseOptions = {}): SipMess
       startError = 'Malformed Request-Line';
     } else {
       method = startLine.slice(0, sp1);
-      uri = cut(sp1 + 1, sp2); // startLine begins at 0 of head: the same offsets
+      uri = cut(data, head, ascii, sp1 + 1, sp2); // startLine begins at 0 of head: the same offsets
       version = startLine.slice(sp2 + 1);
       partial.method = method;
       if (!isToken(method)) startError = `Bad Method "${method.slice(0, 20)}"`;
@@ -147,7 +146,7 @@ export function parseMessage(bytes: Buffer, options: ParseOptions = {}): SipMess
         let b = lineStop;
         while (a < b && isAsciiSpace(head.charCodeAt(a))) a++;
         while (b > a && isAsciiSpace(head.charCodeAt(b - 1))) b--;
-        value = cut(a, b);
+        value = cut(data, head, true, a, b);
       } else value = head.slice(colon + 1, lineStop).trim();
     }
     pos = nl + 1;
@@ -187,6 +186,11 @@ const EMPTY = Buffer.alloc(0);
 /** Buffer's own latin1 decoder, without toString's argument handling (it runs once per header value). */
 interface LatinSliceable {
   latin1Slice(start: number, end: number): string;
+}
+
+/** head[from, to) as a string of its own: from the bytes when they are ASCII (offsets agree), else a slice. */
+function cut(data: Buffer, head: string, ascii: boolean, from: number, to: number): string {
+  return ascii && to - from >= SLICE_MIN ? (data as unknown as LatinSliceable).latin1Slice(from, to) : head.slice(from, to);
 }
 
 /** V8 copies substrings shorter than this (SlicedString::kMinLength); longer ones would be slices. */
