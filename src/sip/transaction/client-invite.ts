@@ -1,7 +1,7 @@
 import type { SipRequest, SipResponse } from '../message.js';
 import type { ReceivedMessage, TransportAddress } from '../transport/types.js';
 import { buildNonSuccessAck } from './ack.js';
-import type { TransactionEnv } from './env.js';
+import { requestLetGo, type TransactionEnv } from './env.js';
 import { createResponse } from './response.js';
 import { TransactionTimer } from './timers.js';
 import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCause } from './types.js';
@@ -46,7 +46,7 @@ export class ClientInviteTransaction implements ClientTransaction {
   }
 
   get request(): SipRequest {
-    if (!this.sent) throw new Error(`the INVITE client transaction ${this.branch} is ${this.state}: its request was let go with its final response (RFC 3261 §17.1.1.2, RFC 6026 §7.2)`);
+    if (!this.sent) throw requestLetGo(this, 'RFC 3261 §17.1.1.2, RFC 6026 §7.2');
     return this.sent;
   }
 

@@ -1,6 +1,6 @@
 import type { SipRequest, SipResponse } from '../message.js';
 import type { ReceivedMessage, TransportAddress } from '../transport/types.js';
-import type { TransactionEnv } from './env.js';
+import { requestLetGo, type TransactionEnv } from './env.js';
 import { createResponse } from './response.js';
 import { TransactionTimer } from './timers.js';
 import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCause } from './types.js';
@@ -42,7 +42,7 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   }
 
   get request(): SipRequest {
-    if (!this.sent) throw new Error(`the ${this.method} client transaction ${this.branch} is ${this.state}: its request was let go with its final response (RFC 3261 §17.1.2.2)`);
+    if (!this.sent) throw requestLetGo(this, 'RFC 3261 §17.1.2.2');
     return this.sent;
   }
 

@@ -32,3 +32,12 @@ export function transmitResponse(env: TransactionEnv, response: SipResponse | { 
     failed();
   });
 }
+
+/**
+ * The error for a TU that asks a transaction for its request after the final response: every state machine lets
+ * the request go then, as the states after it need at most the final (or the ACK made from it), and a core
+ * under load holds tens of thousands of such transactions for Timers D, J, K, L and M.
+ */
+export function requestLetGo(t: { kind: 'client' | 'server'; method: string; branch: string; state: string }, clause: string): Error {
+  return new Error(`the ${t.method} ${t.kind} transaction ${t.branch} is ${t.state}: its request was let go with its final response (${clause})`);
+}

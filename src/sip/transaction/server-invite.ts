@@ -1,6 +1,6 @@
 import type { SipRequest, SipResponse } from '../message.js';
 import type { ReceivedMessage } from '../transport/types.js';
-import { transmitResponse, type TransactionEnv } from './env.js';
+import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
 import { createResponse, tagOf } from './response.js';
 import { TransactionTimer } from './timers.js';
 import type { ServerState, ServerTermination, ServerTransaction } from './types.js';
@@ -136,7 +136,7 @@ export class ServerInviteTransaction implements ServerTransaction {
   }
 
   private holding(): { request: SipRequest; received: ReceivedMessage } {
-    if (!this.held) throw new Error(`the INVITE server transaction ${this.branch} is ${this.state}: its request was let go with its final response (RFC 3261 §17.2.1, RFC 6026 §7.1)`);
+    if (!this.held) throw requestLetGo(this, 'RFC 3261 §17.2.1, RFC 6026 §7.1');
     return this.held;
   }
 

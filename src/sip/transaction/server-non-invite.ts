@@ -2,7 +2,7 @@ import type { SipRequest, SipResponse } from '../message.js';
 import { parseMessage } from '../parser.js';
 import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
-import { transmitResponse, type TransactionEnv } from './env.js';
+import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
 import { tagOf } from './response.js';
 import { TransactionTimer } from './timers.js';
 import type { ServerState, ServerTermination, ServerTransaction } from './types.js';
@@ -95,7 +95,7 @@ export class ServerNonInviteTransaction implements ServerTransaction {
   }
 
   private holding(): { request: SipRequest; received: ReceivedMessage } {
-    if (!this.held) throw new Error(`the ${this.method} server transaction ${this.branch} is ${this.state}: its request was let go with its final response (RFC 3261 §17.2.2)`);
+    if (!this.held) throw requestLetGo(this, 'RFC 3261 §17.2.2');
     return this.held;
   }
 
