@@ -2,13 +2,21 @@
  * The P-CSCF's subscription to the reg event of each registered default public identity (TS 24.229 §5.2.3,
  * RFC 3680), and what its NOTIFYs do to the registration cache (§5.2.5.1: a registration or contact that the
  * S-CSCF reports terminated is forgotten here too). Built on the UA core's Subscription (RFC 6665), which
- * refreshes before expiry and answers every NOTIFY.
+ * refreshes before expiry (§4.1.2.1) and answers every NOTIFY (§4.1.3).
  */
 import type { Subscription as RxSubscription } from 'rxjs';
 import { parseRegInfo, REGINFO_CONTENT_TYPE, type RegInfo } from '../scscf/reginfo.js';
-import { Subscription, type Notification } from '../sip/ua/subscription.js';
+import {
+  Subscription,
+  subscriptionDeadlines,
+  type Notification,
+  type SubscriptionDeadlines,
+  type SubscriptionListener,
+  type SubscriptionStatus,
+} from '../sip/ua/subscription.js';
 import type { UserAgent } from '../sip/ua/user-agent.js';
 import type { TraceBus } from '../trace/events.js';
+import { ownString } from '../util/own-string.js';
 import type { PcscfRegistration, RegistrationCache, RemovalReason } from './registration-cache.js';
 
 export interface RegEventSubscriberOptions {
@@ -26,17 +34,24 @@ export interface RegEventSubscriberOptions {
 
 const CLAUSE = 'TS 24.229 §5.2.3';
 
-interface Watch {
-  sub: Subscription;
-  listeners: RxSubscription[];
-}
-
-export class RegEventSubscriber {
-  private readonly watches = new Map<string, Watch>();
+/**
+ * One watch per registered default identity, for as long as the registration lasts (600,000 s): the map holds
+ * the Subscription itself, which tells this object (its listener, shared by all) of NOTIFYs and of its end,
+ * and whose refresh and expiry are deadlines on this node's one queue — no subject, closure or timer per UE.
+ */
+export class RegEventSubscriber implements SubscriptionListener {
+  private readonly watches = new Map<string, Subscription>();
   private readonly cacheListener: RxSubscription;
+  private readonly deadlines: SubscriptionDeadlines;
+  /** From and P-Asserted-Identity of every SUBSCRIBE: the same two strings for all (§5.2.3). */
+  private readonly from: string;
+  private readonly assertedHeader: readonly [string, string];
   private stopped = false;
 
   constructor(private readonly o: RegEventSubscriberOptions) {
+    this.deadlines = subscriptionDeadlines(o.ua.options.clock);
+    this.from = ownString(`<${o.identity}>`);
+    this.assertedHeader = ['P-Asserted-Identity', this.from];
     // A default identity with no registration left needs no subscription (the S-CSCF ends its side too).
     this.cacheListener = o.cache.changes$.subscribe((c) => {
       if (c.kind !== 'removed') return;
@@ -47,7 +62,7 @@ export class RegEventSubscriber {
 
   /** The subscription for a default identity, if one is running. */
   subscription(defaultImpu: string): Subscription | undefined {
-    return this.watches.get(key(defaultImpu))?.sub;
+    return this.watches.get(key(defaultImpu));
   }
 
   get size(): number {
@@ -66,27 +81,16 @@ export class RegEventSubscriber {
     const sub = new Subscription(this.o.ua, {
       event: 'reg',
       target: impu,
-      from: `<${this.o.identity}>`,
-      to: `<${impu}>`,
+      from: this.from,
       accept: REGINFO_CONTENT_TYPE,
       expires: this.o.expires ?? 600_000,
       routeSet: reg.serviceRoute,
-      headers: [
-        ['P-Asserted-Identity', `<${this.o.identity}>`],
-        ['P-Charging-Vector', this.o.chargingVector()],
-      ],
+      // A fresh P-Charging-Vector for each SUBSCRIBE, initial or refresh (§5.2.3).
+      headers: this.subscribeHeaders,
+      listener: this,
+      deadlines: this.deadlines,
     });
-    const watch: Watch = { sub, listeners: [] };
-    this.watches.set(key(impu), watch);
-    watch.listeners.push(
-      sub.notifications$.subscribe((n) => this.onNotify(impu, n)),
-      sub.status$.subscribe((s) => {
-        if (s.state !== 'terminated') return;
-        if (this.watches.get(key(impu)) === watch) this.watches.delete(key(impu));
-        for (const l of watch.listeners) l.unsubscribe();
-        if (!this.stopped) this.note(`reg-event subscription for ${impu} ended (${s.reason ?? 'terminated'})`);
-      }),
-    );
+    this.watches.set(ownString(key(impu)), sub);
     this.note(`SUBSCRIBE to the reg event of ${impu} via ${reg.serviceRoute.join(', ')}`);
     sub.subscribe().then(
       ({ response }) => {
@@ -103,15 +107,33 @@ export class RegEventSubscriber {
   stop(): void {
     this.stopped = true;
     this.cacheListener.unsubscribe();
-    for (const w of [...this.watches.values()]) w.sub.close();
+    for (const sub of [...this.watches.values()]) sub.close();
     this.watches.clear();
+    this.deadlines.clear();
   }
 
+  // ---- SubscriptionListener: every watch reports here ----
+
+  onNotification(sub: Subscription, n: Notification): void {
+    this.onNotify(sub.options.target, n);
+  }
+
+  onStatus(sub: Subscription, s: SubscriptionStatus): void {
+    if (s.state !== 'terminated') return;
+    const impu = sub.options.target;
+    if (this.watches.get(key(impu)) === sub) this.watches.delete(key(impu));
+    if (!this.stopped) this.note(`reg-event subscription for ${impu} ended (${s.reason ?? 'terminated'})`);
+  }
+
+  // ---- internals ----
+
+  private readonly subscribeHeaders = (): Array<readonly [string, string]> => [this.assertedHeader, ['P-Charging-Vector', this.o.chargingVector()]];
+
   private drop(impu: string): void {
-    const w = this.watches.get(key(impu));
-    if (!w) return;
+    const sub = this.watches.get(key(impu));
+    if (!sub) return;
     this.watches.delete(key(impu));
-    w.sub.close();
+    sub.close();
   }
 
   /**

@@ -3,8 +3,10 @@
  * overtakes it, §4.1.2.4), refreshes before expiry (§4.1.2.1), NOTIFY handling with Subscription-State
  * (§4.1.3), and unsubscribing with Expires 0 (§4.1.2.3).
  */
-import { BehaviorSubject, Subject, type Observable } from 'rxjs';
-import type { TimerHandle } from '../../util/clock.js';
+import { BehaviorSubject, EMPTY, Subject, type Observable } from 'rxjs';
+import type { Clock } from '../../util/clock.js';
+import { KeyedDeadlineQueue, type DeadlineSlot } from '../../util/keyed-deadline-queue.js';
+import { ownString } from '../../util/own-string.js';
 import { Dialog } from '../dialog/dialog.js';
 import { parseNameAddr } from '../headers/name-addr.js';
 import { expiresOf } from '../headers/p-headers.js';
@@ -27,8 +29,13 @@ export interface SubscriptionOptions {
   expires: number;
   /** Preloaded route set (§8.1.1.1). */
   routeSet?: readonly string[] | undefined;
-  headers?: ReadonlyArray<readonly [string, string]> | undefined;
+  /** Extra headers of every SUBSCRIBE; a function is asked anew for each (a fresh P-Charging-Vector, TS 24.229 §5.2.3). */
+  headers?: ReadonlyArray<readonly [string, string]> | (() => ReadonlyArray<readonly [string, string]>) | undefined;
   onChallenge?: ChallengeHandler | undefined;
+  /** Told of every NOTIFY and status change, beside `notifications$` and `status$`. */
+  listener?: SubscriptionListener | undefined;
+  /** The node's shared deadline queue; without one the subscription makes its own. */
+  deadlines?: SubscriptionDeadlines | undefined;
 }
 
 export interface Notification {
@@ -48,18 +55,48 @@ export interface SubscriptionStatus {
   expires?: number | undefined;
 }
 
-export class Subscription implements DialogUsage {
-  readonly methods = ['NOTIFY'] as const;
-  readonly status$: BehaviorSubject<SubscriptionStatus> = new BehaviorSubject<SubscriptionStatus>({ state: 'init' });
-  private readonly notifySubject = new Subject<Notification>();
-  readonly notifications$: Observable<Notification> = this.notifySubject.asObservable();
+/**
+ * What a watcher of many subscriptions is told, as plain calls on one object shared by all of them (the
+ * P-CSCF's reg-event watches, TS 24.229 §5.2.3): no subject, closure or listener per subscription.
+ */
+export interface SubscriptionListener {
+  onNotification?(subscription: Subscription, notification: Notification): void;
+  onStatus?(subscription: Subscription, status: SubscriptionStatus): void;
+}
+
+/** One timer for the refresh and expiry deadlines of many subscriptions; see subscriptionDeadlines(). */
+export type SubscriptionDeadlines = KeyedDeadlineQueue<Subscription>;
+
+/** The deadline queue a node shares among its subscriptions. */
+export function subscriptionDeadlines(clock: Clock): SubscriptionDeadlines {
+  return new KeyedDeadlineQueue<Subscription>(clock, (s) => s.deadlineReached());
+}
+
+const NOTIFY_ONLY = ['NOTIFY'] as const;
+
+/**
+ * For as long as it lasts (600,000 s for reg, TS 24.229 §5.2.3) a subscription keeps its dialog's identifiers
+ * (RFC 3261 §12: Call-ID, tags, remote target, route set, CSeq), its state and two deadlines — not the
+ * SUBSCRIBE, which it drops at the final response (§4.1.2.4 needs it only until then), nor a timer of its own
+ * when a node's queue is given. Subjects are made only for whoever reads `status$` or `notifications$`.
+ */
+export class Subscription implements DialogUsage, DeadlineSlot {
+  readonly methods: readonly string[] = NOTIFY_ONLY;
   dialog: Dialog | undefined;
+  /** Position in the deadline queue (KeyedDeadlineQueue); -1 when none is set. */
+  deadlineSlot = -1;
   private readonly callId: string;
   private readonly fromTag: string;
+  private current: SubscriptionStatus = INIT;
+  private statusSubject: BehaviorSubject<SubscriptionStatus> | undefined;
+  private notifySubject: Subject<Notification> | undefined;
+  /** The SUBSCRIBE as sent, until its final response: a NOTIFY that overtakes the 2xx forms the dialog from it. */
   private initial: SipRequest | undefined;
   private stopExpecting: (() => void) | undefined;
-  private refreshTimer: TimerHandle | undefined;
-  private expiryTimer: TimerHandle | undefined;
+  /** Clock times (ms) of the refresh and of the end; Infinity when none is due. */
+  private refreshAt = Infinity;
+  private expiresAt = Infinity;
+  private ownDeadlines: SubscriptionDeadlines | undefined;
   private unsubscribing = false;
 
   constructor(
@@ -70,12 +107,33 @@ export class Subscription implements DialogUsage {
     this.fromTag = ua.newTag();
   }
 
+  /** The status as a BehaviorSubject (made on first use). */
+  get status$(): BehaviorSubject<SubscriptionStatus> {
+    return (this.statusSubject ??= new BehaviorSubject<SubscriptionStatus>(this.current));
+  }
+
+  /** Every NOTIFY accepted, until the subscription ends (made on first use). */
+  get notifications$(): Observable<Notification> {
+    if (this.notifySubject) return this.notifySubject.asObservable();
+    if (this.ended()) return EMPTY;
+    return (this.notifySubject = new Subject<Notification>()).asObservable();
+  }
+
+  get status(): SubscriptionStatus {
+    return this.current;
+  }
+
   get state(): SubscriberState {
-    return this.status$.value.state;
+    return this.current.state;
+  }
+
+  /** Whether the initial SUBSCRIBE is still kept (only until its final response). */
+  get holdsInitialRequest(): boolean {
+    return this.initial !== undefined;
   }
 
   private ended(): boolean {
-    return this.status$.value.state === 'terminated';
+    return this.current.state === 'terminated';
   }
 
   /** Sends the initial SUBSCRIBE; resolves with its final response. A non-2xx ends the subscription. */
@@ -91,14 +149,17 @@ export class Subscription implements DialogUsage {
       headers: this.subscribeHeaders(this.options.expires),
     });
     this.initial = request.clone();
-    const result = await this.ua.send(request, { onChallenge: this.options.onChallenge });
-    this.initial = result.request;
+    let result: ClientResult;
+    try {
+      result = await this.ua.send(request, { onChallenge: this.options.onChallenge });
+    } finally {
+      this.initial = undefined;
+    }
     if (this.ended()) return result;
     const { response } = result;
     if (response.status >= 200 && response.status < 300) {
       if (!this.dialog) {
-        const dialog = Dialog.asUac(result.request, response, this.ua.contact);
-        this.attach(dialog);
+        this.attach(ownDialog(Dialog.asUac(result.request, response, this.ua.contact)));
       } else {
         // A NOTIFY formed the dialog first; our CSeq space continues from the SUBSCRIBE actually sent.
         this.dialog.localSeq = Math.max(this.dialog.localSeq, parseCSeq(result.request.headers.get('CSeq') ?? '').seq);
@@ -136,18 +197,34 @@ export class Subscription implements DialogUsage {
       return;
     }
     this.unsubscribing = true;
-    this.cancelTimers();
+    this.setDeadlines(Infinity, Infinity);
     const result = await dialog.request<ClientResult>('SUBSCRIBE', { headers: this.subscribeHeaders(0) });
     if (result.response.status >= 300) this.end('unsubscribed');
     else if (!this.ended()) {
       // Wait for the final NOTIFY, but not forever (64·T1 as for any transaction).
-      this.expiryTimer = this.ua.options.clock.setTimeout(() => this.end('unsubscribed'), 64 * this.ua.options.transactions.timers.t1);
+      this.setDeadlines(Infinity, this.ua.options.clock.now() + 64 * this.ua.options.transactions.timers.t1);
     }
   }
 
   /** Ends locally without signalling: timers cancelled, dialog forgotten. */
   close(): void {
     this.end('closed');
+  }
+
+  /** Called by the deadline queue when the refresh or the expiry falls due. */
+  deadlineReached(): void {
+    if (this.ended()) return;
+    const now = this.ua.options.clock.now();
+    if (now >= this.expiresAt) {
+      this.end(this.unsubscribing ? 'unsubscribed' : 'timeout');
+      return;
+    }
+    if (now >= this.refreshAt) {
+      this.setDeadlines(Infinity, this.expiresAt);
+      this.refresh().catch(() => undefined);
+      return;
+    }
+    this.setDeadlines(this.refreshAt, this.expiresAt);
   }
 
   // ---- DialogUsage ----
@@ -170,7 +247,8 @@ export class Subscription implements DialogUsage {
     if (!this.dialog) {
       // §4.1.2.4: the NOTIFY formed the dialog before the 2xx arrived.
       try {
-        this.attach(dialogFromNotify(this.initial!, request, this.ua.contact));
+        if (!this.initial) throw new Error('no SUBSCRIBE outstanding');
+        this.attach(ownDialog(dialogFromNotify(this.initial, request, this.ua.contact)));
         this.dialog!.checkRemoteRequest(request);
       } catch (err) {
         incoming.respond(400, { reason: `Bad Request (${(err as Error).message})` });
@@ -178,10 +256,12 @@ export class Subscription implements DialogUsage {
       }
     }
     // §4.1.3: NOTIFY is a target refresh request.
-    this.dialog!.refreshTarget(request);
+    refreshOwnTarget(this.dialog!, request);
     incoming.respond(200);
     const contentType = request.headers.get('Content-Type');
-    this.notifySubject.next({ request, subscriptionState: state, body: request.body, contentType });
+    const notification: Notification = { request, subscriptionState: state, body: request.body, contentType };
+    this.options.listener?.onNotification?.(this, notification);
+    this.notifySubject?.next(notification);
     if (state.state === 'terminated') {
       this.end(state.reason ?? 'terminated');
       return;
@@ -189,7 +269,7 @@ export class Subscription implements DialogUsage {
     if (this.unsubscribing) return;
     if (state.state === 'active' || state.state === 'pending') {
       if (state.expires !== undefined) this.schedule(state.expires);
-      this.setStatus({ state: state.state, expires: state.expires ?? this.status$.value.expires });
+      this.setStatus({ state: state.state, expires: state.expires ?? this.current.expires });
     }
   }
 
@@ -199,7 +279,8 @@ export class Subscription implements DialogUsage {
     const h: Array<[string, string]> = [['Event', this.options.event]];
     if (this.options.accept) h.push(['Accept', this.options.accept]);
     h.push(['Expires', String(expires)]);
-    for (const [n, v] of this.options.headers ?? []) h.push([n, v]);
+    const extra = this.options.headers;
+    for (const [n, v] of (typeof extra === 'function' ? extra() : extra) ?? []) h.push([n, v]);
     return h;
   }
 
@@ -212,27 +293,29 @@ export class Subscription implements DialogUsage {
 
   /** Refresh per the shared rule, and end the subscription if the expiry passes unrefreshed. */
   private schedule(expires: number): void {
-    this.cancelTimers();
-    const clock = this.ua.options.clock;
-    if (expires <= 0) return;
-    this.refreshTimer = clock.setTimeout(() => {
-      this.refreshTimer = undefined;
-      this.refresh().catch(() => undefined);
-    }, refreshDelaySeconds(expires) * 1000);
-    this.expiryTimer = clock.setTimeout(() => this.end('timeout'), expires * 1000);
-    const s = this.status$.value;
-    if (s.state !== 'init') this.setStatus({ ...s, expires });
+    if (expires <= 0) {
+      this.setDeadlines(Infinity, Infinity);
+      return;
+    }
+    const now = this.ua.options.clock.now();
+    this.setDeadlines(now + refreshDelaySeconds(expires) * 1000, now + expires * 1000);
+    const s = this.current;
+    if (s.state !== 'init' && s.expires !== expires) this.setStatus({ ...s, expires });
   }
 
-  private cancelTimers(): void {
-    this.refreshTimer?.cancel();
-    this.expiryTimer?.cancel();
-    this.refreshTimer = undefined;
-    this.expiryTimer = undefined;
+  /** One deadline in the queue per subscription: the earlier of the two. */
+  private setDeadlines(refreshAt: number, expiresAt: number): void {
+    this.refreshAt = refreshAt;
+    this.expiresAt = expiresAt;
+    const next = Math.min(refreshAt, expiresAt);
+    const queue = this.options.deadlines ?? this.ownDeadlines;
+    if (next === Infinity) queue?.delete(this);
+    else (queue ?? (this.ownDeadlines = subscriptionDeadlines(this.ua.options.clock))).set(this, next);
   }
 
   private end(reason: string): void {
-    this.cancelTimers();
+    this.setDeadlines(Infinity, Infinity);
+    this.initial = undefined;
     this.stopExpecting?.();
     this.stopExpecting = undefined;
     if (this.dialog) {
@@ -240,12 +323,46 @@ export class Subscription implements DialogUsage {
       this.dialog.terminate();
     }
     if (!this.ended()) this.setStatus({ state: 'terminated', reason });
-    this.notifySubject.complete();
+    this.notifySubject?.complete();
   }
 
   private setStatus(s: SubscriptionStatus): void {
-    this.status$.next(s);
+    this.current = s;
+    this.options.listener?.onStatus?.(this, s);
+    this.statusSubject?.next(s);
   }
+}
+
+const INIT: SubscriptionStatus = Object.freeze({ state: 'init' });
+
+/**
+ * The dialog as kept for the subscription's lifetime, every string its own: values read from a message are
+ * slices of its header values, and the From we built is a rope of its parts (issue 7: each would keep more
+ * than itself alive for 600,000 s).
+ */
+function ownDialog(d: Dialog): Dialog {
+  return new Dialog({
+    callId: ownString(d.callId),
+    localTag: ownString(d.localTag),
+    remoteTag: ownString(d.remoteTag),
+    local: ownString(d.local),
+    remote: ownString(d.remote),
+    remoteTarget: ownString(d.remoteTarget),
+    routeSet: d.routeSet.map(ownString),
+    localSeq: d.localSeq,
+    remoteSeq: d.remoteSeq,
+    secure: d.secure,
+    state: d.state,
+    localContact: d.localContact,
+  });
+}
+
+/** §12.2.2 target refresh, keeping the new target as a string of its own, and only when it changed. */
+function refreshOwnTarget(dialog: Dialog, notify: SipRequest): void {
+  const before = dialog.remoteTarget;
+  dialog.refreshTarget(notify);
+  if (dialog.remoteTarget !== before) dialog.remoteTarget = ownString(dialog.remoteTarget);
+  else dialog.remoteTarget = before;
 }
 
 /** The Expires of a 2xx to SUBSCRIBE (RFC 6665 §4.1.2.1: it MUST be there; the request's value if not). */
