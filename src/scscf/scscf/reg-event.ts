@@ -9,7 +9,9 @@ import type { ReceivedMessage, TransportAddress, TransportProtocol } from '../..
 import { isSipUri, parseUri } from '../../sip/uri.js';
 import type { Directory } from '../../topology/directory.js';
 import type { TraceBus } from '../../trace/events.js';
-import type { Clock, TimerHandle } from '../../util/clock.js';
+import type { Clock } from '../../util/clock.js';
+import { KeyedDeadlineQueue } from '../../util/keyed-deadline-queue.js';
+import { ownString } from '../../util/own-string.js';
 import type { Random } from '../../util/random.js';
 import { buildRegInfo, REGINFO_CONTENT_TYPE, type RegInfoContact, type RegInfoRegistration } from '../reginfo.js';
 import { refusal } from '../respond.js';
@@ -18,7 +20,8 @@ import { impuKey, type ContactBinding, type RegistrationStore, type Subscription
 
 /**
  * The notifier side of one reg event subscription (RFC 6665 §4.2, RFC 3261 §12.1.1): the dialog the SUBSCRIBE
- * created, as the UAS sees it, and the subscription's own state.
+ * created, as the UAS sees it, and the subscription's own state. It lasts 600,000 s: every string is its own
+ * (not a slice of the SUBSCRIBE, not a rope), and its expiry is a deadline on the notifier's one queue.
  */
 export interface RegSubscription {
   key: string;
@@ -43,8 +46,8 @@ export interface RegSubscription {
   version: number;
   /** The transport the SUBSCRIBE arrived on, for a target without a transport parameter. */
   transport: TransportProtocol;
-  receivedFrom: TransportAddress;
-  timer?: TimerHandle;
+  /** Position of its expiry in the notifier's deadline queue; -1 when it has none. */
+  deadlineSlot: number;
 }
 
 export interface RegEventOptions {
@@ -72,11 +75,18 @@ const DEFAULT_SUBSCRIPTION_S = 600_000;
  */
 export class RegEventNotifier {
   private readonly subs = new Map<string, RegSubscription>();
-  /** The subscriptions of each IMPI: a registration change reaches its watchers without a scan of every subscription. */
-  private readonly byImpi = new Map<string, Set<RegSubscription>>();
+  /**
+   * The subscriptions of each IMPI (usually one: the P-CSCF's, sometimes the UE's too): a registration change
+   * reaches its watchers without a scan of every subscription.
+   */
+  private readonly byImpi = new Map<string, RegSubscription[]>();
+  /** RFC 6665 §4.2.2: every subscription's expiry, on one timer. */
+  private readonly expiries: KeyedDeadlineQueue<RegSubscription>;
   private stopped = false;
 
-  constructor(private readonly o: RegEventOptions) {}
+  constructor(private readonly o: RegEventOptions) {
+    this.expiries = new KeyedDeadlineQueue(o.clock, (sub) => this.expire(sub));
+  }
 
   get subscriptions(): RegSubscription[] {
     return [...this.subs.values()];
@@ -84,7 +94,7 @@ export class RegEventNotifier {
 
   stop(): void {
     this.stopped = true;
-    for (const s of this.subs.values()) s.timer?.cancel();
+    this.expiries.clear();
     this.subs.clear();
     this.byImpi.clear();
   }
@@ -139,28 +149,28 @@ export class RegEventNotifier {
       return refuse(403, `${watcher} may not watch the registration of ${target}`, 'TS 24.229 §5.4.2.1.1');
     }
     const sub: RegSubscription = {
-      key: subKey(callId, localTag, from.tag),
-      impu: target,
+      key: ownString(subKey(callId, localTag, from.tag)),
+      impu: ownString(target),
       impi: reg.impi,
-      watcher,
-      callId,
-      localTag,
-      remoteTag: from.tag,
-      localUri: to.uri,
-      remoteUri: from.uri,
-      remoteTarget: contact,
-      routeSet: request.headers.list('Record-Route'),
+      watcher: ownString(watcher),
+      callId: ownString(callId),
+      localTag: ownString(localTag),
+      remoteTag: ownString(from.tag),
+      localUri: ownString(to.uri),
+      remoteUri: ownString(from.uri),
+      remoteTarget: ownString(contact),
+      routeSet: request.headers.list('Record-Route').map(ownString),
       localCSeq: this.o.random.int(10_000) + 1,
       remoteCSeq: cseq,
       expiresAt: 0,
       version: 0,
       transport: received.local.transport,
-      receivedFrom: { ...received.source },
+      deadlineSlot: -1,
     };
     this.subs.set(sub.key, sub);
-    let watchers = this.byImpi.get(sub.impi);
-    if (!watchers) this.byImpi.set(sub.impi, (watchers = new Set()));
-    watchers.add(sub);
+    const watchers = this.byImpi.get(sub.impi);
+    if (watchers) watchers.push(sub);
+    else this.byImpi.set(sub.impi, [sub]);
     this.o.trace.note({ node: this.o.node, level: 'info', text: `${watcher} subscribed to the reg event of ${target}`, clause: 'TS 24.229 §5.4.2.1.1' });
     return this.accept(request, sub, expires);
   }
@@ -190,7 +200,7 @@ export class RegEventNotifier {
     const r = createResponse(request, 200, undefined, sub.localTag);
     r.headers.append('Contact', `<${this.o.contact(sub.transport)}>`);
     r.headers.append('Expires', String(seconds));
-    sub.timer?.cancel();
+    this.expiries.delete(sub);
     const reg = this.o.store.byImpi(sub.impi);
     // The NOTIFY follows the 200 (RFC 6665 §4.2.1.1 "immediately"), after the response is on its way.
     setImmediate(() => {
@@ -241,13 +251,10 @@ export class RegEventNotifier {
     return `active;expires=${Math.max(0, Math.round((sub.expiresAt - this.o.clock.now()) / 1000))}`;
   }
 
-  /**
-   * Made here, not inside accept: a closure there would chain to accept's scope and keep the SUBSCRIBE and the
-   * whole registration (its profile included) for as long as the subscription lasts (600,000 s by default).
-   */
+  /** A deadline on the shared queue, not a timer and closure per subscription. */
   private armExpiry(sub: RegSubscription, seconds: number): void {
     sub.expiresAt = this.o.clock.now() + seconds * 1000;
-    sub.timer = this.o.clock.setTimeout(() => this.expire(sub), seconds * 1000);
+    this.expiries.set(sub, sub.expiresAt);
   }
 
   private expire(sub: RegSubscription): void {
@@ -258,10 +265,13 @@ export class RegEventNotifier {
   }
 
   private end(sub: RegSubscription): void {
-    sub.timer?.cancel();
+    this.expiries.delete(sub);
     this.subs.delete(sub.key);
     const watchers = this.byImpi.get(sub.impi);
-    if (watchers?.delete(sub) && watchers.size === 0) this.byImpi.delete(sub.impi);
+    const at = watchers ? watchers.indexOf(sub) : -1;
+    if (at < 0) return;
+    if (watchers!.length === 1) this.byImpi.delete(sub.impi);
+    else watchers!.splice(at, 1);
   }
 
   /** A NOTIFY within the subscription's dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2). */
