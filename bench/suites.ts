@@ -6,6 +6,7 @@
 import { benchUdpCeiling, CONCURRENCY_LEVELS, DATAGRAM_BYTES } from './ceiling.js';
 import { benchDiameter } from './diameter.js';
 import { benchMemory } from './memory.js';
+import { benchWholeCoreMemory } from './memory-core.js';
 import { benchRtp } from './rtp.js';
 import { benchSipCodec } from './sip-codec.js';
 import { benchSipTransactions } from './sip-transactions.js';
@@ -131,6 +132,8 @@ const rtp: BenchSuite = {
 };
 
 const MEMORY_UES = { quick: 50_000, full: 100_000 };
+/** UEs registered through a running core for the whole-core figures (closed loop, ≈ 700-800 per second). */
+const WHOLE_CORE_UES = { quick: 5_000, full: 20_000 };
 
 const memory: BenchSuite = {
   name: 'memory',
@@ -144,12 +147,17 @@ const memory: BenchSuite = {
     'memory.hss_in_memory_bytes_per_subscriber',
     'memory.projected_rss_1m_ues_bytes',
     'memory.projected_heap_1m_ues_bytes',
+    'memory.whole_core_bytes_per_registered_ue',
+    'memory.whole_core_rss_per_registered_ue',
   ],
   nodeFlags: ['--expose-gc'],
-  budgetSeconds: ({ quick }) => (quick ? 20 : 40),
+  budgetSeconds: ({ quick }) => (quick ? 50 : 120),
   async run(ctx): Promise<SuiteOutput> {
     const ues = ctx.quick ? MEMORY_UES.quick : MEMORY_UES.full;
     const r = await benchMemory({ ues, step: (s) => ctx.step(s) });
+    const wholeUes = ctx.quick ? WHOLE_CORE_UES.quick : WHOLE_CORE_UES.full;
+    const w = await benchWholeCoreMemory({ ues: wholeUes, registerBudgetMs: ctx.quick ? 20_000 : 60_000, step: (s) => ctx.step(s) });
+    const wholeWhat = `${w.registered.toLocaleString('en')} UEs registered with IMS AKA through a running one-process core (P-CSCF, I-CSCF, S-CSCF, HSS over loopback; each with the P-CSCF's reg-event subscription and the S-CSCF's notifier), after Timer J (T1 ${w.t1_ms} ms) drained every transaction; load generator in its own process`;
     const what = `${r.ues.toLocaleString('en')} UEs held in the HSS's SQLite store as its node runs it (subscription + REGISTERED state on disk; in memory its bounded caches and SQLite's 16 MB page cache, which fills during the run), the S-CSCF's RegistrationStore and the P-CSCF's RegistrationCache (with its SA pair and expiry timer); RSS growth after GC, built in batches with a GC between them; no transactions`;
     return {
       figures: {
@@ -161,6 +169,8 @@ const memory: BenchSuite = {
         'memory.hss_in_memory_bytes_per_subscriber': r.hss_in_memory.rss_bytes_per_ue,
         'memory.projected_rss_1m_ues_bytes': r.projected_rss_1m_bytes,
         'memory.projected_heap_1m_ues_bytes': r.projected_heap_1m_bytes,
+        'memory.whole_core_bytes_per_registered_ue': w.heap_bytes_per_ue,
+        'memory.whole_core_rss_per_registered_ue': w.rss_bytes_per_ue,
       },
       notes: {
         'memory.bytes_per_registered_ue': what,
@@ -168,8 +178,10 @@ const memory: BenchSuite = {
         'memory.projected_rss_1m_ues_bytes': `baseline RSS of the process (${Math.round(r.baseline_rss_bytes / 2 ** 20)} MiB) + 1,000,000 × memory.bytes_per_registered_ue`,
         'memory.projected_heap_1m_ues_bytes': `baseline RSS + 1,000,000 × memory.heap_bytes_per_registered_ue (what the UEs' state itself takes)`,
         'memory.hss_in_memory_bytes_per_subscriber': "the HSS's MemorySubscriberStore (every subscription in the heap; tests and embedding, not the node), for comparison; not in the total",
+        'memory.whole_core_bytes_per_registered_ue': `${wholeWhat}: growth of V8 heapUsed + external per UE, after GC`,
+        'memory.whole_core_rss_per_registered_ue': `${wholeWhat}: growth of RSS per UE, after GC (pages the registration burst took are not all given back)`,
       },
-      details: r,
+      details: { ...r, whole_core: w },
     };
   },
 };

@@ -1,0 +1,168 @@
+/**
+ * The whole core's memory per registered UE (issue 7): not the stores alone (memory.ts) but a running core —
+ * P-CSCF, I-CSCF, S-CSCF and HSS in this process, talking SIP and Diameter over loopback — into which N UEs
+ * have registered through the network (TS 24.229 §5.1.1.2: REGISTER, 401 with AKA, REGISTER, 200; then the
+ * P-CSCF's reg-event SUBSCRIBE and the S-CSCF's NOTIFY, §5.2.3, §5.4.2.1.2), measured once every transaction
+ * has drained (Timer J, 64·T1, RFC 3261 §17.2.2): what stays per UE is what the core keeps for a registered UE,
+ * in every structure it has — stores, reg-event subscriptions, dialogs, timers, indexes.
+ *
+ * T1 is 50 ms in this topology (Timer J 3.2 s instead of 32 s) so that the run takes seconds; the state
+ * kept per registered UE does not depend on T1. The load generator runs in a child process
+ * (memory-core-load.ts), so its own state is outside the figure. Registrations are closed-loop, bounded in
+ * count and in time; the figure is divided by the registrations that succeeded.
+ * Run alone: `node --expose-gc --import tsx bench/memory-core.ts [ues]`.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { appendFileSync, rmSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startCore, type RunningCore } from './storm/core.js';
+import { STORM_DOMAIN, writeStormTopology, type StormNetwork, type StormSubscriber } from './storm/topology.js';
+import type { CoreLoadReply, CoreLoadRequest } from './memory-core-load.js';
+
+const CHILD = fileURLToPath(new URL('./memory-core-load.ts', import.meta.url));
+
+/** Apart from the storms' 127.0.60.x so that both can run at once. */
+export const MEMORY_CORE_NETWORK: StormNetwork = { prefix: '127.0.62', sipPort: 27060, diameterPort: 25868 };
+
+export interface WholeCoreMemoryResult {
+  /** UEs asked for, and registered (200) in the measured phase. */
+  ues: number;
+  registered: number;
+  failed: number;
+  first_failure?: string | undefined;
+  t1_ms: number;
+  /** Growth of heapUsed + external per registered UE, after Timer J and a full GC. */
+  heap_bytes_per_ue: number;
+  /** Growth of RSS per registered UE, same moment. */
+  rss_bytes_per_ue: number;
+  registrations_per_s: number;
+  baseline_heap_bytes: number;
+  baseline_rss_bytes: number;
+  seconds: number;
+}
+
+export interface WholeCoreMemoryOptions {
+  ues: number;
+  t1Ms?: number;
+  concurrency?: number;
+  /** Longest time the registrations may take; those not done by then are not registered. */
+  registerBudgetMs?: number;
+  network?: StormNetwork;
+  step?: (name: string) => void;
+}
+
+export async function benchWholeCoreMemory(opts: WholeCoreMemoryOptions): Promise<WholeCoreMemoryResult> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') throw new Error('the whole-core memory bench needs node --expose-gc');
+  const n = Math.max(100, Math.min(200_000, Math.floor(opts.ues)));
+  const t1 = opts.t1Ms ?? 50;
+  const started = performance.now();
+  // Subscriber 0 registers first, outside the measure: caches, connections and code warm up on it.
+  const storm = writeStormTopology({ subscribers: n + 1, network: opts.network ?? MEMORY_CORE_NETWORK });
+  appendFileSync(storm.file, `timers: { T1: ${t1} }\n`);
+  let core: RunningCore | undefined;
+  let load: LoadChild | undefined;
+  const drained = () => new Promise((r) => setTimeout(r, 64 * t1 + 1000));
+  try {
+    opts.step?.(`start the core (T1 ${t1} ms) and the load generator's process`);
+    core = await startCore(storm, 'one-process');
+    load = startLoadChild();
+    await load.ask({ type: 'start', addresses: storm.clientAddresses, pcscf: storm.pcscf, domain: STORM_DOMAIN }, 'started', 30_000);
+    const warm = await load.ask(registerJob(storm.subscribers.slice(0, 1), 1, 30_000), 'registered', 40_000);
+    if (warm.ok !== 1) throw new Error(`the first registration failed: ${warm.firstFailure ?? 'no reason'}`);
+    await drained();
+    const before = usage(gc);
+    const budget = opts.registerBudgetMs ?? 120_000;
+    opts.step?.(`register ${n} UEs through the P-CSCF, ${opts.concurrency ?? 40} at a time, within ${Math.round(budget / 1000)} s`);
+    const t0 = performance.now();
+    const r = await load.ask(registerJob(storm.subscribers.slice(1), opts.concurrency ?? 40, budget), 'registered', budget + 60_000);
+    const registerSeconds = (performance.now() - t0) / 1000;
+    if (r.ok === 0) throw new Error(`no registration succeeded: ${r.firstFailure ?? 'no reason'}`);
+    opts.step?.(`wait Timer J (64·T1 = ${64 * t1} ms) for the transactions to drain`);
+    await drained();
+    const after = usage(gc);
+    return {
+      ues: n,
+      registered: r.ok,
+      failed: r.failed,
+      first_failure: r.firstFailure,
+      t1_ms: t1,
+      heap_bytes_per_ue: Math.round((after.heap - before.heap) / r.ok),
+      rss_bytes_per_ue: Math.round((after.rss - before.rss) / r.ok),
+      registrations_per_s: Math.round(r.ok / registerSeconds),
+      baseline_heap_bytes: before.heap,
+      baseline_rss_bytes: before.rss,
+      seconds: Math.round((performance.now() - started) / 100) / 10,
+    };
+  } finally {
+    await load?.stop();
+    await core?.stop().catch(() => undefined);
+    rmSync(storm.dir, { recursive: true, force: true });
+  }
+}
+
+function usage(gc: () => void): { heap: number; rss: number } {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed + m.external, rss: m.rss };
+}
+
+function registerJob(subs: StormSubscriber[], concurrency: number, deadlineMs: number): CoreLoadRequest {
+  return { type: 'register', subscribers: subs.map((s) => ({ impi: s.impi, impu: s.impu, k: s.k.toString('hex'), opc: s.opc.toString('hex') })), concurrency, deadlineMs };
+}
+
+interface LoadChild {
+  ask<T extends CoreLoadReply['type']>(m: CoreLoadRequest, expect: T, timeoutMs: number): Promise<Extract<CoreLoadReply, { type: T }>>;
+  stop(): Promise<void>;
+}
+
+function startLoadChild(): LoadChild {
+  const child: ChildProcess = fork(CHILD, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr = (stderr + d).slice(-2000);
+  });
+  const gone = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => reject(new Error(`the load generator ended (${signal ?? `exit ${code}`})${stderr ? `: ${stderr.trim()}` : ''}`)));
+    child.once('error', reject);
+  });
+  gone.catch(() => undefined);
+  return {
+    ask(m, expect, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => done(new Error(`the load generator did not answer ${m.type} within ${timeoutMs} ms`)), timeoutMs);
+        const onMessage = (r: CoreLoadReply) => {
+          if (r.type === 'error') done(new Error(r.message));
+          else if (r.type === expect) done(undefined, r);
+        };
+        const done = (err?: Error, r?: CoreLoadReply) => {
+          clearTimeout(timer);
+          child.off('message', onMessage);
+          if (err) reject(err);
+          else resolve(r as Extract<CoreLoadReply, { type: typeof expect }>);
+        };
+        child.on('message', onMessage);
+        gone.catch((e: Error) => done(e));
+        child.send(m);
+      });
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
+        if (child.connected) child.send({ type: 'exit' } satisfies CoreLoadRequest);
+        else child.kill('SIGTERM');
+      }),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const ues = Number(process.argv[2] ?? 20_000);
+  const r = await benchWholeCoreMemory({ ues, step: (s) => console.error(`# ${s}`) });
+  console.log(JSON.stringify(r, null, 2));
+}
