@@ -631,9 +631,9 @@ export class Call {
     incoming.transaction.onTerminated(() => {
       // The INVITE ended without our 2xx: the caller cancelled (the UA core answered 487, §9.2) or gave up.
       if (!this.okResponse && !this.finishing) {
-        const last = incoming.transaction.lastResponse;
-        if (last?.status === 487) this.note('info', 'CANCEL from the caller: the INVITE ended with 487 Request Terminated', 'RFC 3261 §9.2');
-        void this.finish({ status: last?.status ?? 487, reason: last?.status === 487 ? 'cancelled by the caller' : 'INVITE transaction ended' });
+        const last = incoming.transaction.lastStatus;
+        if (last === 487) this.note('info', 'CANCEL from the caller: the INVITE ended with 487 Request Terminated', 'RFC 3261 §9.2');
+        void this.finish({ status: last ?? 487, reason: last === 487 ? 'cancelled by the caller' : 'INVITE transaction ended' });
       }
     });
     // TS 24.229 §5.1.3.1 / RFC 3264 §5: the simulated UE needs the offer in the INVITE.
@@ -714,7 +714,7 @@ export class Call {
     }
     this.rtp = rtp;
     if (incoming.transaction.state !== 'proceeding' && incoming.transaction.state !== 'trying') {
-      await this.finish({ status: incoming.transaction.lastResponse?.status ?? 487, reason: 'cancelled by the caller' });
+      await this.finish({ status: incoming.transaction.lastStatus ?? 487, reason: 'cancelled by the caller' });
       return;
     }
     const answer = answerOffer(offerText, { address: env.mediaAddress, port: rtp.local.rtpPort, ...(policy.codecs ? { codecs: policy.codecs } : {}), ...this.srtpAnswer() }, env.random);
@@ -813,7 +813,7 @@ export class Call {
     }
     this.rtp = rtp;
     if (this.state.state !== 'ringing' || incoming.transaction.state !== 'proceeding') {
-      await this.finish({ status: incoming.transaction.lastResponse?.status ?? 487, reason: 'cancelled by the caller' });
+      await this.finish({ status: incoming.transaction.lastStatus ?? 487, reason: 'cancelled by the caller' });
       return;
     }
     const answer = answerOffer(offerText, { address: env.mediaAddress, port: this.rtp.local.rtpPort, ...(policy.codecs ? { codecs: policy.codecs } : {}), ...this.srtpAnswer() }, env.random);

@@ -116,7 +116,7 @@ export class ProxyCore {
       const ctx = new ResponseContext(
         { layer: this.layer, timerC: this.timerC, relayStateless: (r) => this.relayResponse(r), settled: this.forgetter(txn) },
         txn,
-        working,
+        request.method,
       );
       this.contexts.set(txn, ctx);
       txn.onTerminated(this.forgetter(txn));

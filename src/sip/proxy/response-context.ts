@@ -11,7 +11,8 @@ import type { BranchInfo, ForwardDecision, ProxyTarget } from './types.js';
 export interface Branch {
   index: number;
   target: ProxyTarget;
-  request: SipRequest;
+  /** The copy as forwarded, until the branch has its final (only Timer C's 408 is made from it). */
+  request: SipRequest | undefined;
   txn?: ClientTransaction;
   provisional: boolean;
   /** A final response has been taken for this branch (received, synthetic, or Timer C's 408). */
@@ -36,10 +37,16 @@ export interface ResponseContextDeps {
 /**
  * The response context of one proxied request (RFC 3261 §16.7): its branches, the final responses collected,
  * whether a final has gone upstream, and the CANCEL logic of §16.7 step 10 and §16.10.
+ *
+ * An INVITE's context outlives its final: it relays further 2xx (retransmissions and forks, RFC 6026 §7.2)
+ * until the server transaction leaves Accepted, 64·T1 later. For that it needs the upstream transaction, the
+ * branches' transactions and the router's hooks, not the request: no copy of it is kept, each branch's is let
+ * go with the branch's final and the collected finals with the one sent upstream.
  */
 export class ResponseContext {
   readonly branches: Branch[] = [];
-  private readonly finals: SipResponse[] = [];
+  private finals: SipResponse[] = [];
+  readonly isInvite: boolean;
   finalSent = false;
   cancelled = false;
   /** §16.7 step 5: after a 6xx no new branch may start. */
@@ -49,11 +56,9 @@ export class ResponseContext {
   constructor(
     private readonly deps: ResponseContextDeps,
     readonly upstream: ServerTransaction,
-    readonly request: SipRequest,
-  ) {}
-
-  get isInvite(): boolean {
-    return this.request.method === 'INVITE';
+    method: string,
+  ) {
+    this.isInvite = method === 'INVITE';
   }
 
   /** Sends one branch through the transaction layer; `destination` undefined means it could not be resolved. */
@@ -85,6 +90,7 @@ export class ResponseContext {
   /** Sends a final response upstream when no branch was started (a router that returned no target, §16.6). */
   respondUpstream(response: SipResponse): void {
     this.finalSent = true;
+    this.finals = [];
     this.upstream.respond(response);
     if (!this.isInvite) this.deps.settled?.();
   }
@@ -124,13 +130,18 @@ export class ResponseContext {
     // 2xx keep flowing after the branch ended: forks and retransmissions of the INVITE's 2xx (RFC 6026).
     if (branch.done && !(success && this.isInvite)) return;
     branch.done = true;
-    branch.timerC?.cancel();
+    branch.request = undefined;
+    if (branch.timerC) {
+      branch.timerC.cancel();
+      branch.timerC = undefined;
+    }
     this.decision?.onResponse?.(response, this.info(branch, cause !== 'response'));
     response.headers.shift('Via');
     if (success) {
       this.decision?.onForward?.(response);
       const first = !this.finalSent;
       this.finalSent = true;
+      this.finals = [];
       if (this.upstream.state === 'terminated') this.deps.relayStateless(response);
       else this.upstream.respond(response);
       if (!this.isInvite) this.deps.settled?.();
@@ -160,13 +171,13 @@ export class ResponseContext {
    */
   private armTimerC(branch: Branch): void {
     branch.timerC!.start(this.deps.timerC, () => {
-      if (branch.done) return;
+      if (branch.done || !branch.request) return;
       if (branch.provisional && branch.txn) this.deps.layer.cancel(branch.txn);
       else this.onFinal(branch, createResponse(branch.request, 408), 'timeout');
     });
   }
 
   private info(branch: Branch, synthetic: boolean): BranchInfo {
-    return { index: branch.index, target: branch.target, request: branch.request, synthetic };
+    return { index: branch.index, target: branch.target, synthetic };
   }
 }

@@ -18,8 +18,6 @@ export interface ProxyTarget {
 export interface BranchInfo {
   index: number;
   target: ProxyTarget;
-  /** The request as forwarded on this branch (with this proxy's Via on top). */
-  request: SipRequest;
   /** Whether the response was made up by the transaction layer (timeout, transport error) rather than received. */
   synthetic: boolean;
 }

@@ -1,4 +1,6 @@
 import type { SipRequest, SipResponse } from '../message.js';
+import { parseMessage } from '../parser.js';
+import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
 import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
 import { createResponse, tagOf } from './response.js';
@@ -23,12 +25,16 @@ export const UAS_TRYING: TryingPolicy = { afterMs: 200 };
  * Timer G retransmits a non-2xx final over UDP (T1, 2·T1 … capped at T2) until the ACK, which this
  * transaction absorbs. 2xx retransmission is the TU's job (§13.3.1.4); in Accepted the transaction passes
  * each 2xx from the TU on and keeps absorbing INVITE retransmissions until Timer L (64·T1).
+ *
+ * What the states after the final need is all that is kept, since a core under load holds every call's INVITE
+ * transactions for Timer L (32 s over UDP): Accepted keeps no response at all (it never retransmits one),
+ * Completed keeps the final in wire form for Timer G and retransmitted INVITEs, like a non-INVITE server.
  */
 export class ServerInviteTransaction implements ServerTransaction {
   readonly kind = 'server' as const;
   readonly method = 'INVITE';
   state: ServerState = 'proceeding';
-  lastResponse: SipResponse | undefined;
+  lastStatus: number | undefined;
   /** The To tag of the final response sent, for RFC 2543 ACK matching (§17.2.3). */
   finalToTag: string | undefined;
 
@@ -41,6 +47,10 @@ export class ServerInviteTransaction implements ServerTransaction {
 
   /** The INVITE, while the TU may still answer it: a final response lets it go (Timer L/H/I need only the final). */
   private held: { request: SipRequest; received: ReceivedMessage } | undefined;
+  /** The provisional to repeat in Proceeding. */
+  private provisional: SipResponse | undefined;
+  /** The non-2xx final to repeat in Completed, as its bytes. */
+  private final: { status: number; bytes: Buffer } | undefined;
 
   constructor(
     private readonly env: TransactionEnv,
@@ -65,6 +75,15 @@ export class ServerInviteTransaction implements ServerTransaction {
     return this.holding().received;
   }
 
+  /**
+   * The last response sent, while the transaction keeps one: a non-2xx final is read back from its bytes;
+   * in Accepted there is none (the 2xx is the TU's to keep and repeat, §13.3.1.4) and `lastStatus` says 2xx.
+   */
+  get lastResponse(): SipResponse | undefined {
+    if (this.final) return parseMessage(this.final.bytes) as SipResponse;
+    return this.state === 'proceeding' ? this.provisional : undefined;
+  }
+
   start(): void {
     const p = this.tryingPolicy;
     if (p === 'immediate') this.sendTrying();
@@ -75,26 +94,33 @@ export class ServerInviteTransaction implements ServerTransaction {
     const status = response.status;
     if (this.state === 'proceeding') {
       this.trying.cancel();
-      this.lastResponse = response;
+      this.lastStatus = status;
       if (status < 200) {
+        this.provisional = response;
         this.transmit(response);
       } else if (status < 300) {
         this.state = 'accepted';
         this.held = undefined;
+        this.provisional = undefined;
         this.transmit(response);
         this.timerL.start(64 * this.env.timers.t1, () => this.terminate('normal'));
       } else {
         this.state = 'completed';
         this.held = undefined;
+        this.provisional = undefined;
         this.finalToTag = tagOf(response.headers.get('To'));
-        this.transmit(response);
+        // An exact copy: a serialised message may be a slice of the 8 KiB pool Buffer shares, which it would keep alive.
+        const wire = serializeMessage(response);
+        const final = { status, bytes: Buffer.allocUnsafeSlow(wire.length) };
+        wire.copy(final.bytes);
+        this.final = final;
+        this.transmit(final);
         const { t1 } = this.env.timers;
         if (!this.env.reliable) this.armTimerG(t1);
         this.timerH.start(64 * t1, () => this.onTimerH());
       }
     } else if (this.state === 'accepted' && status >= 200 && status < 300) {
       // RFC 6026 §7.1: 2xx from the TU in Accepted (its own retransmissions, or other forks a proxy relays).
-      this.lastResponse = response;
       this.transmit(response);
     }
   }
@@ -102,9 +128,10 @@ export class ServerInviteTransaction implements ServerTransaction {
   /** An INVITE matching this transaction: a retransmission (§17.2.1). */
   receiveRequest(): void {
     this.env.counters.retransmissionsReceived++;
-    if ((this.state === 'proceeding' || this.state === 'completed') && this.lastResponse) {
+    const last = this.state === 'proceeding' ? this.provisional : this.state === 'completed' ? this.final : undefined;
+    if (last) {
       this.env.counters.retransmissionsSent++;
-      this.transmit(this.lastResponse);
+      this.transmit(last);
     }
   }
 
@@ -141,17 +168,18 @@ export class ServerInviteTransaction implements ServerTransaction {
   }
 
   private sendTrying(): void {
-    if (this.state !== 'proceeding' || this.lastResponse) return;
+    if (this.state !== 'proceeding' || this.lastStatus !== undefined) return;
     const trying = createResponse(this.request, 100);
-    this.lastResponse = trying;
+    this.lastStatus = 100;
+    this.provisional = trying;
     this.transmit(trying);
   }
 
   private armTimerG(interval: number): void {
     this.timerG.start(interval, () => {
-      if (this.state !== 'completed' || !this.lastResponse) return;
+      if (this.state !== 'completed' || !this.final) return;
       this.env.counters.retransmissionsSent++;
-      this.transmit(this.lastResponse);
+      this.transmit(this.final);
       this.armTimerG(Math.min(2 * interval, this.env.timers.t2));
     });
   }
@@ -163,7 +191,7 @@ export class ServerInviteTransaction implements ServerTransaction {
     this.terminate('timeout');
   }
 
-  private transmit(response: SipResponse): void {
+  private transmit(response: SipResponse | { status: number; bytes: Buffer }): void {
     transmitResponse(this.env, response, () => this.terminate('transport-error'));
   }
 

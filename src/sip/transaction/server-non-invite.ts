@@ -56,6 +56,10 @@ export class ServerNonInviteTransaction implements ServerTransaction {
     return this.final ? (parseMessage(this.final.bytes) as SipResponse) : this.provisional;
   }
 
+  get lastStatus(): number | undefined {
+    return this.final?.status ?? this.provisional?.status;
+  }
+
   respond(response: SipResponse): void {
     if (this.state !== 'trying' && this.state !== 'proceeding') return;
     if (response.status < 200) {

@@ -45,8 +45,13 @@ export interface ServerTransaction {
   readonly request: SipRequest;
   readonly received: ReceivedMessage;
   readonly state: ServerState;
-  /** The last response handed to the transport (provisional or final). */
+  /**
+   * The last response handed to the transport (provisional or final), while the transaction keeps it: an INVITE
+   * transaction in Accepted keeps none, its 2xx being the TU's to repeat (RFC 3261 §13.3.1.4, RFC 6026 §7.1).
+   */
   readonly lastResponse: SipResponse | undefined;
+  /** The status of the last response sent, kept in every state. */
+  readonly lastStatus: number | undefined;
   /** Sends a response through the state machine (§17.2.1, §17.2.2). Responses after a final non-2xx are ignored. */
   respond(response: SipResponse): void;
   /** Runs when the transaction ends; `timeout` is true when Timer H fired (no ACK) or a send failed. */

@@ -16,7 +16,7 @@ import { parseCallId } from '../headers/call-id.js';
 import type { SipRequest, SipResponse } from '../message.js';
 import type { FinalCause, TransactionLayer } from '../transaction/index.js';
 import { createResponse } from '../transaction/response.js';
-import type { ServerTransaction } from '../transaction/types.js';
+import type { ClientTransactionHandlers, ServerTransaction } from '../transaction/types.js';
 import type { ReceivedMessage, TransportAddress } from '../transport/types.js';
 import { IncomingRequest } from './incoming.js';
 import { nextHop } from './next-hop.js';
@@ -263,16 +263,8 @@ export class UserAgent implements DialogSender<ClientResult> {
 
   private sendOnce(request: SipRequest, destination: TransportAddress, onProvisional?: (r: SipResponse) => void): Promise<ClientResult> {
     return new Promise<ClientResult>((resolve, reject) => {
-      let settled = false;
       try {
-        this.options.transactions.sendRequest(request, destination, {
-          provisional: (r) => onProvisional?.(r),
-          final: (response, cause) => {
-            if (settled) return;
-            settled = true;
-            resolve({ request, response, cause });
-          },
-        });
+        this.options.transactions.sendRequest(request, destination, settleOnce({ request, resolve, onProvisional }));
       } catch (err) {
         reject(err);
       }
@@ -403,4 +395,24 @@ export class UserAgent implements DialogSender<ClientResult> {
     this.options.trace?.note({ node: this.node, level: 'info', text: `${incoming.method} refused with ${status}: ${why}`, clause });
     incoming.respond(status, { reason, headers });
   }
+}
+
+/**
+ * The TU handlers of one request sent by the UA core: the first final settles the promise, later ones (2xx
+ * retransmissions an INVITE transaction passes up in Accepted, RFC 6026 §7.2) are not the promise's. Made
+ * outside sendOnce, whose scope holds the request, and emptied when settled: the transaction keeps these
+ * handlers for Timer M (64·T1), and neither the request nor the resolved result need live that long.
+ */
+function settleOnce(pending: { request?: SipRequest; resolve?: (r: ClientResult) => void; onProvisional?: ((r: SipResponse) => void) | undefined }): ClientTransactionHandlers {
+  return {
+    provisional: (r) => pending.onProvisional?.(r),
+    final: (response, cause) => {
+      const { request, resolve } = pending;
+      if (!request || !resolve) return;
+      pending.request = undefined;
+      pending.resolve = undefined;
+      pending.onProvisional = undefined;
+      resolve({ request, response, cause });
+    },
+  };
 }

@@ -148,7 +148,9 @@ describe('ServerInviteTransaction (RFC 3261 §17.2.1, RFC 6026)', () => {
     expect(txn.state).toBe('accepted');
     // The INVITE is let go with the final (RFC 6026 §7.1: Accepted only absorbs and relays).
     expect(() => txn.request).toThrow(/accepted: its request was let go with its final response/);
-    expect(txn.lastResponse?.status).toBe(200);
+    // …and so is the 2xx: repeating it is the TU's job (§13.3.1.4); only its status stays.
+    expect(txn.lastResponse).toBeUndefined();
+    expect(txn.lastStatus).toBe(200);
     s.transport.deliver(INVITE, UAC);
     expect(s.transport.responses(200)).toHaveLength(1);
     txn.respond(ok);
