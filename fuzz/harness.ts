@@ -47,10 +47,26 @@ export interface FuzzSummary {
 const WORKER_ENTRY = new URL('./worker-entry.mjs', import.meta.url);
 
 export async function loadTarget(ref: TargetRef): Promise<FuzzTarget> {
-  const mod = (await import(ref.module)) as Record<string, unknown>;
+  const mod = (await importTypeScript(ref.module)) as Record<string, unknown>;
   const t = mod[ref.export] as FuzzTarget | undefined;
   if (!t || typeof t.create !== 'function') throw new Error(`${ref.module} exports no fuzz target "${ref.export}"`);
   return t;
+}
+
+declare const IMSLAB_BUNDLE: boolean | undefined;
+let tsxRegistered: Promise<void> | undefined;
+
+/**
+ * Imports a TypeScript module by URL. Run from the CLI's bundle (bin/bundle.mjs defines IMSLAB_BUNDLE), this
+ * thread has no TypeScript loader: tsx is registered before the first such import, as a fuzz worker does for
+ * itself (worker-entry.mjs). Under vitest or tsx the module loads as it is.
+ */
+async function importTypeScript(url: string): Promise<unknown> {
+  if (typeof IMSLAB_BUNDLE !== 'undefined') {
+    tsxRegistered ??= import('tsx/esm/api').then(({ register }) => void register());
+    await tsxRegistered;
+  }
+  return import(url);
 }
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzSummary> {

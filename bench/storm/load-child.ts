@@ -24,6 +24,8 @@ process.on('message', (m: RegistrationLoadJob | CallLoadJob | { type: 'exit' }) 
     (err: unknown) => send({ type: 'error', message: err instanceof Error ? err.message : String(err) }),
   );
 });
+send({ type: 'ready' });
+
 function toBuffer(v: unknown): Buffer {
   return Buffer.isBuffer(v) ? v : Buffer.from((v as { data: number[] }).data);
 }

@@ -16,10 +16,13 @@ import { cpuMsOf } from './cpu.js';
 import type { SteppedResult } from './stepper.js';
 import type { StormTopology } from './topology.js';
 
-const CHILD = fileURLToPath(new URL('./load-child.ts', import.meta.url));
+// Bundled like the core's nodes (bin/run.mjs), so that the generator runs the same compiled code as the core.
+const RUN = fileURLToPath(new URL('../../bin/run.mjs', import.meta.url));
+const CHILD = 'bench/storm/load-child.ts';
 
 /** What the child reports while it runs. */
 export type LoadMessage =
+  | { type: 'ready' }
   | { type: 'step'; label: string }
   | { type: 'mark' }
   | { type: 'result'; result: unknown }
@@ -44,14 +47,16 @@ export function startLoadProcess<R>(job: { kind: string }, hooks: LoadHooks): Lo
   // IMSLAB_STORM_CPU_PROF=DIR profiles the generator too (DIR/load), like each function of the core.
   const prof = process.env.IMSLAB_STORM_CPU_PROF;
   const profile = prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}/load`] : [];
-  const child: ChildProcess = fork(CHILD, [], { execArgv: [...profile, '--import', 'tsx'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+  const child: ChildProcess = fork(RUN, [CHILD], { execArgv: profile, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr = (stderr + d).slice(-2000);
   });
   const result = new Promise<R>((resolve, reject) => {
     child.on('message', (m: LoadMessage) => {
-      if (m.type === 'step') hooks.step(m.label);
+      // The job goes once the child listens: a message that arrives while it still loads would be lost.
+      if (m.type === 'ready') child.send(job);
+      else if (m.type === 'step') hooks.step(m.label);
       else if (m.type === 'mark') hooks.mark();
       else if (m.type === 'result') resolve(m.result as R);
       else reject(new Error(m.message));
@@ -59,7 +64,6 @@ export function startLoadProcess<R>(job: { kind: string }, hooks: LoadHooks): Lo
     child.once('exit', (code, signal) => reject(new Error(`the load generator process ended (${signal ?? `exit ${code}`}) before its result${stderr ? `: ${stderr.trim()}` : ''}`)));
     child.once('error', reject);
   });
-  child.send(job);
   return {
     pid: child.pid!,
     result,
