@@ -12,10 +12,12 @@ import {
   type Notification,
   type SubscriptionDeadlines,
   type SubscriptionListener,
+  type SubscriptionOptions,
   type SubscriptionStatus,
 } from '../sip/ua/subscription.js';
 import type { UserAgent } from '../sip/ua/user-agent.js';
 import type { TraceBus } from '../trace/events.js';
+import { Interner } from '../util/interner.js';
 import { ownString } from '../util/own-string.js';
 import type { PcscfRegistration, RegistrationCache, RemovalReason } from './registration-cache.js';
 
@@ -46,12 +48,30 @@ export class RegEventSubscriber implements SubscriptionListener {
   /** From and P-Asserted-Identity of every SUBSCRIBE: the same two strings for all (§5.2.3). */
   private readonly from: string;
   private readonly assertedHeader: readonly [string, string];
+  /**
+   * What every watch asks alike (§5.2.3: Event reg, Accept reginfo, From this P-CSCF, 600,000 s, the shared
+   * listener, queue and header source): one object, the prototype of each watch's options, which own only
+   * their target and route set.
+   */
+  private readonly common: Omit<SubscriptionOptions, 'target' | 'routeSet'>;
   private stopped = false;
 
   constructor(private readonly o: RegEventSubscriberOptions) {
     this.deadlines = subscriptionDeadlines(o.ua.options.clock);
     this.from = ownString(`<${o.identity}>`);
     this.assertedHeader = ['P-Asserted-Identity', this.from];
+    this.common = {
+      event: 'reg',
+      from: this.from,
+      accept: REGINFO_CONTENT_TYPE,
+      expires: o.expires ?? 600_000,
+      // A fresh P-Charging-Vector for each SUBSCRIBE, initial or refresh (§5.2.3).
+      headers: this.subscribeHeaders,
+      listener: this,
+      deadlines: this.deadlines,
+      // The S-CSCFs' Contacts and Record-Routes, the same for all the UEs each serves.
+      shared: new Interner(1024),
+    };
     // A default identity with no registration left needs no subscription (the S-CSCF ends its side too).
     this.cacheListener = o.cache.changes$.subscribe((c) => {
       if (c.kind !== 'removed') return;
@@ -70,27 +90,24 @@ export class RegEventSubscriber implements SubscriptionListener {
   }
 
   /** §5.2.3: after the 200 to an initial registration, subscribe to the reg event of the default identity. */
-  watch(reg: PcscfRegistration): void {
+  watch(registered: PcscfRegistration): void {
     if (this.stopped) return;
+    // The cache's own copy: its strings are its own and its Service-Route shared (registration-cache.ts); the
+    // registration as handed here may still be cut from the 200.
+    const reg = this.o.cache.get(registered.contact) ?? registered;
     const impu = reg.impus[0];
     if (!impu || this.watches.has(key(impu))) return;
     if (reg.serviceRoute.length === 0) {
       this.note(`no Service-Route for ${impu}: the reg-event SUBSCRIBE has no way to the S-CSCF, not sent`, 'warn');
       return;
     }
-    const sub = new Subscription(this.o.ua, {
-      event: 'reg',
-      target: impu,
-      from: this.from,
-      accept: REGINFO_CONTENT_TYPE,
-      expires: this.o.expires ?? 600_000,
-      routeSet: reg.serviceRoute,
-      // A fresh P-Charging-Vector for each SUBSCRIBE, initial or refresh (§5.2.3).
-      headers: this.subscribeHeaders,
-      listener: this,
-      deadlines: this.deadlines,
-    });
-    this.watches.set(ownString(key(impu)), sub);
+    const target = reg === registered ? ownString(impu) : impu;
+    const options = Object.create(this.common) as SubscriptionOptions;
+    options.target = target;
+    options.routeSet = reg.serviceRoute;
+    const sub = new Subscription(this.o.ua, options);
+    const k = key(target);
+    this.watches.set(k === target ? target : ownString(k), sub);
     this.note(`SUBSCRIBE to the reg event of ${impu} via ${reg.serviceRoute.join(', ')}`);
     sub.subscribe().then(
       ({ response }) => {

@@ -10,6 +10,7 @@ import { isSipUri, parseUri } from '../../sip/uri.js';
 import type { Directory } from '../../topology/directory.js';
 import type { TraceBus } from '../../trace/events.js';
 import type { Clock } from '../../util/clock.js';
+import { Interner } from '../../util/interner.js';
 import { KeyedDeadlineQueue } from '../../util/keyed-deadline-queue.js';
 import { ownString } from '../../util/own-string.js';
 import type { Random } from '../../util/random.js';
@@ -38,7 +39,7 @@ export interface RegSubscription {
   remoteUri: string;
   remoteTarget: string;
   /** RFC 3261 §12.1.1: the Record-Route values of the SUBSCRIBE, in order. */
-  routeSet: string[];
+  routeSet: readonly string[];
   localCSeq: number;
   remoteCSeq: number;
   expiresAt: number;
@@ -82,6 +83,11 @@ export class RegEventNotifier {
   private readonly byImpi = new Map<string, RegSubscription[]>();
   /** RFC 6665 §4.2.2: every subscription's expiry, on one timer. */
   private readonly expiries: KeyedDeadlineQueue<RegSubscription>;
+  /**
+   * The watcher's URI, Contact and Record-Route: the same for every UE one P-CSCF serves (§5.2.3), so held
+   * once per P-CSCF rather than once per subscription (issue 7).
+   */
+  private readonly shared = new Interner(1024);
   private stopped = false;
 
   constructor(private readonly o: RegEventOptions) {
@@ -148,18 +154,20 @@ export class RegEventNotifier {
     if (!this.entitled(watcher, reg, received)) {
       return refuse(403, `${watcher} may not watch the registration of ${target}`, 'TS 24.229 §5.4.2.1.1');
     }
+    const impu = ownString(target);
     const sub: RegSubscription = {
       key: ownString(subKey(callId, localTag, from.tag)),
-      impu: ownString(target),
+      impu,
       impi: reg.impi,
-      watcher: ownString(watcher),
+      watcher: this.shared.string(watcher),
       callId: ownString(callId),
       localTag: ownString(localTag),
       remoteTag: ownString(from.tag),
-      localUri: ownString(to.uri),
-      remoteUri: ownString(from.uri),
-      remoteTarget: ownString(contact),
-      routeSet: request.headers.list('Record-Route').map(ownString),
+      // The To URI is the watched identity itself (target = to.uri): one string for both.
+      localUri: impu,
+      remoteUri: this.shared.string(from.uri),
+      remoteTarget: this.shared.string(contact),
+      routeSet: this.shared.list(request.headers.list('Record-Route')),
       localCSeq: this.o.random.int(10_000) + 1,
       remoteCSeq: cseq,
       expiresAt: 0,

@@ -9,6 +9,7 @@ import { parseNameAddr } from '../headers/name-addr.js';
 import { Headers, SipRequest, type SipResponse } from '../message.js';
 import { SipParseError } from '../parser.js';
 import { isSipUri, parseUri } from '../uri.js';
+import type { DialogUsage } from '../ua/user-agent.js';
 import { targetThroughRouteSet } from './route-set.js';
 
 export type DialogState = 'early' | 'confirmed' | 'terminated';
@@ -71,6 +72,8 @@ export class Dialog {
   localContact: string;
   /** Set by the UserAgent so that `request()` can send; a bare Dialog only builds. */
   sender: DialogSender<unknown> | undefined;
+  /** Set by the UserAgent with `sender`: who handles the requests that arrive in this dialog. */
+  usage: DialogUsage | undefined;
 
   constructor(init: DialogInit) {
     this.callId = init.callId;
@@ -85,6 +88,8 @@ export class Dialog {
     this.secure = init.secure;
     this.state = init.state;
     this.localContact = init.localContact;
+    this.sender = undefined;
+    this.usage = undefined;
   }
 
   get id(): DialogId {

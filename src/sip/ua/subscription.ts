@@ -5,6 +5,7 @@
  */
 import { BehaviorSubject, EMPTY, Subject, type Observable } from 'rxjs';
 import type { Clock } from '../../util/clock.js';
+import type { Interner } from '../../util/interner.js';
 import { KeyedDeadlineQueue, type DeadlineSlot } from '../../util/keyed-deadline-queue.js';
 import { ownString } from '../../util/own-string.js';
 import { Dialog } from '../dialog/dialog.js';
@@ -36,6 +37,11 @@ export interface SubscriptionOptions {
   listener?: SubscriptionListener | undefined;
   /** The node's shared deadline queue; without one the subscription makes its own. */
   deadlines?: SubscriptionDeadlines | undefined;
+  /**
+   * Where the dialog's values that repeat across a node's subscriptions (the notifier's Contact, the route set)
+   * are held once (util/interner.ts); without one each dialog keeps copies of its own.
+   */
+  shared?: Interner | undefined;
 }
 
 export interface Notification {
@@ -159,7 +165,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     const { response } = result;
     if (response.status >= 200 && response.status < 300) {
       if (!this.dialog) {
-        this.attach(ownDialog(Dialog.asUac(result.request, response, this.ua.contact)));
+        this.attach(this.ownDialog(Dialog.asUac(result.request, response, this.ua.contact)));
       } else {
         // A NOTIFY formed the dialog first; our CSeq space continues from the SUBSCRIBE actually sent.
         this.dialog.localSeq = Math.max(this.dialog.localSeq, parseCSeq(result.request.headers.get('CSeq') ?? '').seq);
@@ -248,7 +254,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
       // §4.1.2.4: the NOTIFY formed the dialog before the 2xx arrived.
       try {
         if (!this.initial) throw new Error('no SUBSCRIBE outstanding');
-        this.attach(ownDialog(dialogFromNotify(this.initial, request, this.ua.contact)));
+        this.attach(this.ownDialog(dialogFromNotify(this.initial, request, this.ua.contact)));
         this.dialog!.checkRemoteRequest(request);
       } catch (err) {
         incoming.respond(400, { reason: `Bad Request (${(err as Error).message})` });
@@ -256,7 +262,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
       }
     }
     // §4.1.3: NOTIFY is a target refresh request.
-    refreshOwnTarget(this.dialog!, request);
+    refreshOwnTarget(this.dialog!, request, this.options.shared);
     incoming.respond(200);
     const contentType = request.headers.get('Content-Type');
     const notification: Notification = { request, subscriptionState: state, body: request.body, contentType };
@@ -282,6 +288,32 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     const extra = this.options.headers;
     for (const [n, v] of (typeof extra === 'function' ? extra() : extra) ?? []) h.push([n, v]);
     return h;
+  }
+
+  /**
+   * The dialog as kept for the subscription's lifetime, every string its own: values read from a message are
+   * slices of its header values, and the From we built is a rope of its parts (issue 7: each would keep more
+   * than itself alive for 600,000 s). The Call-ID and local tag are the ones this subscription made (held
+   * once, not twice); the remote target and route set, alike for every subscription a node makes to one
+   * notifier, come from the node's interner when it has one.
+   */
+  private ownDialog(d: Dialog): Dialog {
+    const shared = this.options.shared;
+    return new Dialog({
+      callId: d.callId === this.callId ? this.callId : ownString(d.callId),
+      localTag: d.localTag === this.fromTag ? this.fromTag : ownString(d.localTag),
+      remoteTag: ownString(d.remoteTag),
+      local: ownString(d.local),
+      remote: ownString(d.remote),
+      remoteTarget: shared ? shared.string(d.remoteTarget) : ownString(d.remoteTarget),
+      // Interned lists are frozen; Dialog replaces its route set (confirm), never changes it in place.
+      routeSet: shared ? (shared.list(d.routeSet) as string[]) : d.routeSet.map(ownString),
+      localSeq: d.localSeq,
+      remoteSeq: d.remoteSeq,
+      secure: d.secure,
+      state: d.state,
+      localContact: d.localContact,
+    });
   }
 
   private attach(dialog: Dialog): void {
@@ -335,33 +367,11 @@ export class Subscription implements DialogUsage, DeadlineSlot {
 
 const INIT: SubscriptionStatus = Object.freeze({ state: 'init' });
 
-/**
- * The dialog as kept for the subscription's lifetime, every string its own: values read from a message are
- * slices of its header values, and the From we built is a rope of its parts (issue 7: each would keep more
- * than itself alive for 600,000 s).
- */
-function ownDialog(d: Dialog): Dialog {
-  return new Dialog({
-    callId: ownString(d.callId),
-    localTag: ownString(d.localTag),
-    remoteTag: ownString(d.remoteTag),
-    local: ownString(d.local),
-    remote: ownString(d.remote),
-    remoteTarget: ownString(d.remoteTarget),
-    routeSet: d.routeSet.map(ownString),
-    localSeq: d.localSeq,
-    remoteSeq: d.remoteSeq,
-    secure: d.secure,
-    state: d.state,
-    localContact: d.localContact,
-  });
-}
-
 /** §12.2.2 target refresh, keeping the new target as a string of its own, and only when it changed. */
-function refreshOwnTarget(dialog: Dialog, notify: SipRequest): void {
+function refreshOwnTarget(dialog: Dialog, notify: SipRequest, shared: Interner | undefined): void {
   const before = dialog.remoteTarget;
   dialog.refreshTarget(notify);
-  if (dialog.remoteTarget !== before) dialog.remoteTarget = ownString(dialog.remoteTarget);
+  if (dialog.remoteTarget !== before) dialog.remoteTarget = shared ? shared.string(dialog.remoteTarget) : ownString(dialog.remoteTarget);
   else dialog.remoteTarget = before;
 }
 

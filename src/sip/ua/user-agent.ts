@@ -8,7 +8,7 @@
 import type { TraceBus } from '../../trace/events.js';
 import type { Clock } from '../../util/clock.js';
 import type { Random } from '../../util/random.js';
-import { Dialog, dialogKey, type DialogSender } from '../dialog/dialog.js';
+import type { Dialog, DialogSender } from '../dialog/dialog.js';
 import { parseCSeq } from '../headers/cseq.js';
 import { parseNameAddr } from '../headers/name-addr.js';
 import { parseOptionTags } from '../headers/p-headers.js';
@@ -18,6 +18,7 @@ import type { FinalCause, TransactionLayer } from '../transaction/index.js';
 import { createResponse } from '../transaction/response.js';
 import type { ClientTransactionHandlers, ServerTransaction } from '../transaction/types.js';
 import type { ReceivedMessage, TransportAddress } from '../transport/types.js';
+import { DialogTable } from './dialog-table.js';
 import { IncomingRequest } from './incoming.js';
 import { nextHop } from './next-hop.js';
 import { buildRequest, replaceHeader } from './request-builder.js';
@@ -101,7 +102,8 @@ const DIALOG_FORMING = new Set(['INVITE', 'SUBSCRIBE', 'REFER', 'REGISTER']);
 
 export class UserAgent implements DialogSender<ClientResult> {
   private readonly handlers = new Map<string, RequestHandlerFn>();
-  private readonly dialogs = new Map<string, { dialog: Dialog; usage: DialogUsage }>();
+  /** Each dialog carries its usage (Dialog.usage): the table holds the dialog alone, under its own Call-ID. */
+  private readonly dialogs = new DialogTable();
   /** Dialogs expected from a request we sent (NOTIFY before the SUBSCRIBE's 2xx, RFC 6665 §4.1.2.4): Call-ID + local tag. */
   private readonly pending = new Map<string, DialogUsage>();
   private readonly inDialogMethods = new Set<string>();
@@ -223,16 +225,16 @@ export class UserAgent implements DialogSender<ClientResult> {
   attachDialog(dialog: Dialog, usage: DialogUsage): void {
     dialog.sender = this;
     for (const m of usage.methods) this.inDialogMethods.add(m.toUpperCase());
-    this.dialogs.set(dialog.key, { dialog, usage });
+    dialog.usage = usage;
+    this.dialogs.set(dialog);
   }
 
   detachDialog(dialog: Dialog): void {
-    const entry = this.dialogs.get(dialog.key);
-    if (entry?.dialog === dialog) this.dialogs.delete(dialog.key);
+    this.dialogs.delete(dialog);
   }
 
   findDialog(callId: string, localTag: string, remoteTag: string): Dialog | undefined {
-    return this.dialogs.get(dialogKey({ callId, localTag, remoteTag }))?.dialog;
+    return this.dialogs.get(callId, localTag, remoteTag);
   }
 
   /** Routes requests with this Call-ID and local tag to `usage` until a dialog is attached (RFC 6665 §4.1.2.4). */
@@ -252,7 +254,7 @@ export class UserAgent implements DialogSender<ClientResult> {
   /** Stops dispatching; the owner closes the transaction layer and transport. */
   close(): void {
     this.closed = true;
-    for (const { dialog } of this.dialogs.values()) dialog.terminate();
+    for (const dialog of this.dialogs.values()) dialog.terminate();
     this.dialogs.clear();
     this.pending.clear();
   }
@@ -331,8 +333,9 @@ export class UserAgent implements DialogSender<ClientResult> {
 
   /** §12.2.2: the dialog by ID, else 481; CSeq order checked; then the usage. */
   private receiveInDialog(incoming: IncomingRequest, callId: string, localTag: string, remoteTag: string | undefined): void {
-    const entry = remoteTag !== undefined ? this.dialogs.get(dialogKey({ callId, localTag, remoteTag })) : undefined;
-    if (!entry) {
+    const dialog = remoteTag !== undefined ? this.dialogs.get(callId, localTag, remoteTag) : undefined;
+    const usage = dialog?.usage;
+    if (!dialog || !usage) {
       const pending = this.pending.get(`${callId}\u0000${localTag}`);
       if (pending && pending.methods.includes(incoming.method)) {
         pending.onRequest(incoming);
@@ -341,7 +344,6 @@ export class UserAgent implements DialogSender<ClientResult> {
       this.refuse(incoming, 481, 'Call/Transaction Does Not Exist', `no dialog ${callId} for ${incoming.method}`, 'RFC 3261 §12.2.2');
       return;
     }
-    const { dialog, usage } = entry;
     if (!usage.methods.includes(incoming.method)) {
       this.refuse(incoming, 405, 'Method Not Allowed', `${incoming.method} is not supported in this dialog`, 'RFC 3261 §8.2.1', [['Allow', usage.methods.join(', ')]]);
       return;
@@ -378,7 +380,7 @@ export class UserAgent implements DialogSender<ClientResult> {
       const localTag = parseNameAddr(ack.headers.get('To') ?? '').tag;
       const remoteTag = parseNameAddr(ack.headers.get('From') ?? '').tag;
       if (localTag === undefined || remoteTag === undefined) return;
-      this.dialogs.get(dialogKey({ callId, localTag, remoteTag }))?.usage.onAck?.(ack);
+      this.dialogs.get(callId, localTag, remoteTag)?.usage?.onAck?.(ack);
     } catch {
       // An unreadable ACK gets no response (§17.2.3); nothing to do.
     }
