@@ -179,7 +179,7 @@ const memory: BenchSuite = {
         'memory.projected_heap_1m_ues_bytes': `baseline RSS + 1,000,000 × memory.heap_bytes_per_registered_ue (what the UEs' state itself takes)`,
         'memory.hss_in_memory_bytes_per_subscriber': "the HSS's MemorySubscriberStore (every subscription in the heap; tests and embedding, not the node), for comparison; not in the total",
         'memory.whole_core_bytes_per_registered_ue': `${wholeWhat}: growth of V8 heapUsed + external per UE, after GC`,
-        'memory.whole_core_rss_per_registered_ue': `${wholeWhat}: growth of RSS per UE, after GC (pages the registration burst took are not all given back)`,
+        'memory.whole_core_rss_per_registered_ue': `${wholeWhat}: growth of RSS per UE once settled — full GCs 3 s apart until RSS stops falling (${Math.round(w.settle_ms / 1000)} s), as a long-running core gives back the pages its burst took; of it V8's heap pages ${w.rss_v8_heap_bytes_per_ue} B and other anonymous memory (malloc) ${w.rss_other_anon_bytes_per_ue} B; right after the drain, before settling, ${w.rss_at_drain_bytes_per_ue} B (the burst's high-water mark)`,
       },
       details: { ...r, whole_core: w },
     };
