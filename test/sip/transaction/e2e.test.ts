@@ -71,7 +71,8 @@ function answer(uas: Awaited<ReturnType<typeof node>>) {
       if (acked.has(callId) || clock.now() > giveUp || txn.state === 'terminated') return;
       txn.respond(ok);
       interval = Math.min(2 * interval, 8 * T1);
-      closers.push(clock.setTimeout(send, interval).cancel);
+      const timer = clock.setTimeout(send, interval);
+      closers.push(() => timer.cancel());
     };
     send();
   });
