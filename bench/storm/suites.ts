@@ -84,7 +84,7 @@ export const registrationSuite: BenchSuite = {
   },
 };
 
-const CALL_LADDER = { full: [50, 100, 200, 300, 400, 500, 600, 800, 1000, 1500, 2000], quick: [50, 100, 250] };
+const CALL_LADDER = { full: [50, 100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000], quick: [50, 100, 250] };
 const CALL_PAIRS = { full: 500, quick: 60 };
 const MEDIA_LADDER = { full: [10, 50, 100, 250, 500], quick: [10, 50] };
 
