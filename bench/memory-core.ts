@@ -22,6 +22,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { stopChild } from './stop-child.js';
 import { startCore, type RunningCore } from './storm/core.js';
 import { STORM_DOMAIN, writeStormTopology, type StormNetwork, type StormSubscriber } from './storm/topology.js';
 import type { CoreLoadReply, CoreLoadRequest } from './memory-core-load.js';
@@ -204,17 +205,7 @@ function startLoadChild(): LoadChild {
         child.send(m);
       });
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        if (child.connected) child.send({ type: 'exit' } satisfies CoreLoadRequest);
-        else child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child, { type: 'exit' } satisfies CoreLoadRequest),
   };
 }
 

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { NODE_READY } from '../../src/cli/node.js';
+import { stopChild } from '../stop-child.js';
 import { loadTopology } from '../../src/topology/loader.js';
 import { startTopology } from '../../src/topology/runner.js';
 import type { StormTopology } from './topology.js';
@@ -69,18 +70,5 @@ function spawnNode(storm: StormTopology, name: string, children: ChildProcess[],
       clearTimeout(timer);
       reject(new Error(`imslab node ${name} exited (${signal ?? `code ${code}`}) before it was ready${err ? `: ${err.trim().slice(-300)}` : ''}`));
     });
-  });
-}
-
-/** SIGTERM, then SIGKILL after 5 s; resolves once the child is gone. */
-function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(kill);
-      resolve();
-    });
-    child.kill('SIGTERM');
   });
 }

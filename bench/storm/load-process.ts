@@ -12,6 +12,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startCore, type CoreMode } from './core.js';
+import { stopChild } from '../stop-child.js';
 import { cpuMsOf } from './cpu.js';
 import type { SteppedResult } from './stepper.js';
 import type { StormTopology } from './topology.js';
@@ -67,17 +68,7 @@ export function startLoadProcess<R>(job: { kind: string }, hooks: LoadHooks): Lo
   return {
     pid: child.pid!,
     result,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        child.once('exit', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        if (child.connected) child.send({ type: 'exit' });
-        else child.kill('SIGTERM');
-      }),
+    stop: () => stopChild(child, { type: 'exit' }),
   };
 }
 
