@@ -149,7 +149,7 @@ export class ResponseContext {
       if (first) this.cancelPending([['Reason', 'SIP;cause=200;text="Call completed elsewhere"']]);
       return;
     }
-    this.finals.push(response);
+    if (!this.finalSent) this.finals.push(response); // §16.7 step 6 chooses among these only until a final went up.
     if (response.status >= 600 && this.isInvite) {
       this.closedToNewBranches = true;
       this.cancelPending([['Reason', `SIP;cause=${response.status};text="${response.reason.replace(/["\\]/g, '')}"`]]);
