@@ -42,7 +42,8 @@ import { pathValue, takeCipherKeys } from '../src/pcscf/register-headers.js';
 import { RegistrationCache, type PcscfRegistration } from '../src/pcscf/registration-cache.js';
 import { chooseIpsec, formatServerMechanism, readOffers } from '../src/pcscf/sec-agree.js';
 import { newSecurityAssociation } from '../src/pcscf/security-associations.js';
-import { MemoryRegistrationStore, type SubscriptionRegistration } from '../src/scscf/scscf/registration-store.js';
+import type { SubscriptionRegistration } from '../src/scscf/scscf/registration-store.js';
+import { SqliteRegistrationStore } from '../src/scscf/scscf/sqlite-registration-store.js';
 import { parseUserProfile } from '../src/scscf/user-profile.js';
 import { parseCredentials } from '../src/sip/headers/auth.js';
 import { parseNameAddr } from '../src/sip/headers/name-addr.js';
@@ -57,10 +58,17 @@ const DOMAIN = 'ims.example.net';
 const BATCH = 10_000;
 
 export interface MemoryPhase {
-  /** Growth of heapUsed + external per UE, bytes. */
+  /** Growth of heapUsed + external per UE, bytes: (after all UEs − before) / N. */
   heap_bytes_per_ue: number;
-  /** Growth of RSS per UE, bytes. */
+  /** Growth of RSS per UE, bytes: (after all UEs − before) / N, fixed costs (page caches, code) included. */
   rss_bytes_per_ue: number;
+  /**
+   * Marginal RSS per UE: (after N − after N/2) / (N − N/2). What each further UE adds, with the costs that do
+   * not grow with N (SQLite's page cache, code compiled on first use) left out: the slope of a projection.
+   */
+  rss_marginal_bytes_per_ue: number;
+  /** Marginal heapUsed + external per UE, read the same way. */
+  heap_marginal_bytes_per_ue: number;
 }
 
 export interface MemoryResult {
@@ -75,8 +83,12 @@ export interface MemoryResult {
   total: MemoryPhase;
   /** RSS of the process before anything was built (runtime, code, libraries). */
   baseline_rss_bytes: number;
-  /** baseline RSS + 1,000,000 × RSS per UE: the linear projection the issue asks for. */
+  /** RSS growth that does not scale with N: total growth − N × the marginal RSS per UE (page caches, code). */
+  fixed_rss_bytes: number;
+  /** baseline RSS + fixed RSS + 1,000,000 × marginal RSS per UE: the projection the issue asks for, from its slope. */
   projected_rss_1m_bytes: number;
+  /** baseline RSS + 1,000,000 × average RSS growth per UE at N (rounds 1–5's projection, fixed costs counted N-fold). */
+  projected_rss_1m_average_bytes: number;
   /** baseline RSS + 1,000,000 × heap per UE: the same projection from the primary figure. */
   projected_heap_1m_bytes: number;
   seconds: number;
@@ -191,23 +203,50 @@ function usage(gc: () => void): Usage {
   return { heap: m.heapUsed + m.external, rss: m.rss };
 }
 
-function perUe(before: Usage, after: Usage, n: number): MemoryPhase {
-  return { heap_bytes_per_ue: Math.round((after.heap - before.heap) / n), rss_bytes_per_ue: Math.round((after.rss - before.rss) / n) };
+/** Readings of one phase: before it, once at least half its UEs are held (`midN` of them), after all. */
+interface PhaseReadings {
+  before: Usage;
+  mid: Usage;
+  midN: number;
+  after: Usage;
 }
 
-/** Calls build(i) for every UE, BATCH at a time, collecting the batch's garbage before the next. */
-function inBatches(n: number, gc: () => void, build: (i: number) => void): void {
+function perUe(r: PhaseReadings, n: number): MemoryPhase {
+  const tail = n - r.midN;
+  return {
+    heap_bytes_per_ue: Math.round((r.after.heap - r.before.heap) / n),
+    rss_bytes_per_ue: Math.round((r.after.rss - r.before.rss) / n),
+    rss_marginal_bytes_per_ue: Math.round((r.after.rss - r.mid.rss) / tail),
+    heap_marginal_bytes_per_ue: Math.round((r.after.heap - r.mid.heap) / tail),
+  };
+}
+
+/**
+ * Calls build(i) for every UE, BATCH at a time, then `settle` (a store's commit), collecting the batch's
+ * garbage before the next; reads usage before, at the first batch end past N/2, and after.
+ */
+async function inBatches(n: number, gc: () => void, build: (i: number) => void, settle?: () => Promise<void>): Promise<PhaseReadings> {
+  const before = usage(gc);
+  let mid: Usage | undefined;
+  let midN = 0;
   for (let from = 0; from < n; from += BATCH) {
     const to = Math.min(n, from + BATCH);
     for (let i = from; i < to; i++) build(i);
+    await settle?.();
     gc();
+    if (mid === undefined && 2 * to >= n && to < n) {
+      mid = usage(gc);
+      midN = to;
+    }
   }
+  if (mid === undefined) throw new Error(`the memory suite needs at least two batches (${BATCH} UEs each) for a slope`);
+  return { before, mid, midN, after: usage(gc) };
 }
 
 export async function benchMemory(opts: { ues: number; step?: (name: string) => void }): Promise<MemoryResult> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (typeof gc !== 'function') throw new Error('the memory suite needs node --expose-gc');
-  const n = Math.max(1000, Math.min(1_000_000, Math.floor(opts.ues)));
+  const n = Math.max(2 * BATCH, Math.min(1_000_000, Math.floor(opts.ues)));
   const t0 = performance.now();
   const clock = new SystemClock();
   const random = new SeededRandom(7);
@@ -224,56 +263,57 @@ export async function benchMemory(opts: { ues: number; step?: (name: string) => 
   opts.step?.(`provision and register ${n} subscribers in the HSS's SQLite store, as the HSS node keeps them`);
   const dir = mkdtempSync(join(tmpdir(), 'imslab-bench-memory-'));
   const hss = new SqliteSubscriberStore(dir, { groupCommit: true });
-  for (let from = 0; from < n; from += BATCH) {
-    for (let i = from; i < Math.min(n, from + BATCH); i++) provision(hss, i);
-    // Each batch committed and synced as the node's group commit would, turn after turn.
-    await hss.flush();
-    gc();
-  }
-  const afterHss = usage(gc);
+  // Each batch committed and synced as the node's group commit would, turn after turn.
+  const hssPhase = await inBatches(n, gc, (i) => provision(hss, i), () => hss.flush());
 
-  opts.step?.(`register ${n} UEs in the S-CSCF store`);
-  const scscf = new MemoryRegistrationStore();
-  inBatches(n, gc, (i) => {
-    const m = messages(i);
-    // The profile as the S-CSCF receives it: the HSS's User-Data document, parsed by the S-CSCF's parser.
-    const profile = parseUserProfile(fresh(imsSubscriptionXml(hss.get(m.id.impi)!)));
-    // The binding as the registrar makes it from the REGISTER (registrar.ts, RFC 3261 §10.3, RFC 3327 §5.3).
-    const request = m.atScscf();
-    const contacts = parseContacts(request.headers);
-    if (contacts === '*') throw new Error('the bench REGISTER has Contact *');
-    const c = contacts[0]!;
-    const registration: SubscriptionRegistration = {
-      impi: parseCredentials(request.headers.get('Authorization')!).username!,
-      impus: profile.identities.map((p) => p.uri),
-      barred: [],
-      profile,
-      contacts: [
-        {
-          uri: c.uri,
-          params: [...c.params].filter(([k]) => k !== 'expires'),
-          ...(c.instance !== undefined ? { instance: c.instance } : {}),
-          ...(c.regId !== undefined ? { regId: c.regId } : {}),
-          expiresAt: now + 600_000,
-          registeredAt: now,
-          callId: request.headers.get('Call-ID')!,
-          cseq: 2,
-          path: request.headers.list('Path'),
-          receivedFrom: { transport: 'udp', address: fresh('127.0.0.2'), port: 5060 },
-          id: random.token(8),
-        },
-      ],
-      ids: Object.fromEntries(profile.identities.map((p) => [p.uri, random.token(8)])),
-    };
-    scscf.put(registration);
-  });
-  const afterScscf = usage(gc);
+  // The S-CSCF node runs SqliteRegistrationStore with group commit (topology/kinds.ts): every registration
+  // in its in-memory view (a MemoryRegistrationStore) and on disk, with SQLite's page cache beside it.
+  opts.step?.(`register ${n} UEs in the S-CSCF's SQLite registration store, as the S-CSCF node keeps them`);
+  const scscf = new SqliteRegistrationStore(dir, { node: 'scscf', groupCommit: true });
+  const scscfPhase = await inBatches(
+    n,
+    gc,
+    (i) => {
+      const m = messages(i);
+      // The profile as the S-CSCF receives it: the HSS's User-Data document, parsed by the S-CSCF's parser.
+      const profile = parseUserProfile(fresh(imsSubscriptionXml(hss.get(m.id.impi)!)));
+      // The binding as the registrar makes it from the REGISTER (registrar.ts, RFC 3261 §10.3, RFC 3327 §5.3).
+      const request = m.atScscf();
+      const contacts = parseContacts(request.headers);
+      if (contacts === '*') throw new Error('the bench REGISTER has Contact *');
+      const c = contacts[0]!;
+      const registration: SubscriptionRegistration = {
+        impi: parseCredentials(request.headers.get('Authorization')!).username!,
+        impus: profile.identities.map((p) => p.uri),
+        barred: [],
+        profile,
+        contacts: [
+          {
+            uri: c.uri,
+            params: [...c.params].filter(([k]) => k !== 'expires'),
+            ...(c.instance !== undefined ? { instance: c.instance } : {}),
+            ...(c.regId !== undefined ? { regId: c.regId } : {}),
+            expiresAt: now + 600_000,
+            registeredAt: now,
+            callId: request.headers.get('Call-ID')!,
+            cseq: 2,
+            path: request.headers.list('Path'),
+            receivedFrom: { transport: 'udp', address: fresh('127.0.0.2'), port: 5060 },
+            id: random.token(8),
+          },
+        ],
+        ids: Object.fromEntries(profile.identities.map((p) => [p.uri, random.token(8)])),
+      };
+      scscf.put(registration);
+    },
+    () => scscf.flush(),
+  );
 
   opts.step?.(`register ${n} UEs in the P-CSCF registration cache`);
   const pcscf = new RegistrationCache(clock);
   // register.ts builds its Path value once per REGISTER.
   let pcscfPath = '';
-  inBatches(n, gc, (i) => {
+  const pcscfPhase = await inBatches(n, gc, (i) => {
     const m = messages(i);
     // As register.ts does at the 401 (SA recorded) and at the 200 (registration stored), TS 24.229 §5.2.2.1.
     pcscfPath = pathValue('127.0.0.1', 5060, 'udp');
@@ -309,7 +349,6 @@ export async function benchMemory(opts: { ues: number; step?: (name: string) => 
     };
     pcscf.put(reg);
   });
-  const afterPcscf = usage(gc);
 
   opts.step?.('check that every UE is held');
   for (const i of [0, n >> 1, n - 1]) {
@@ -323,23 +362,35 @@ export async function benchMemory(opts: { ues: number; step?: (name: string) => 
   // For comparison, last so that it disturbs no phase of the total: the HSS's in-memory store.
   opts.step?.(`provision and register ${n} subscribers in the HSS's in-memory store (for comparison)`);
   const inMemory = new MemorySubscriberStore();
-  inBatches(n, gc, (i) => provision(inMemory, i));
-  const hssInMemory = perUe(afterPcscf, usage(gc), n);
+  const inMemoryPhase = await inBatches(n, gc, (i) => provision(inMemory, i));
   if (!inMemory.get(identity(n - 1).impi)) throw new Error('the in-memory HSS store lost a subscriber');
   pcscf.close();
+  scscf.close();
   hss.close();
   rmSync(dir, { recursive: true, force: true });
 
-  const total = perUe(base, afterPcscf, n);
+  const phases = [perUe(hssPhase, n), perUe(scscfPhase, n), perUe(pcscfPhase, n)] as const;
+  const sum = (pick: (p: MemoryPhase) => number) => phases.reduce((a, p) => a + pick(p), 0);
+  // The total's growth is read end to end (base to the P-CSCF's last reading), not summed from rounded phases.
+  const growth = { heap: pcscfPhase.after.heap - base.heap, rss: pcscfPhase.after.rss - base.rss };
+  const total: MemoryPhase = {
+    heap_bytes_per_ue: Math.round(growth.heap / n),
+    rss_bytes_per_ue: Math.round(growth.rss / n),
+    rss_marginal_bytes_per_ue: sum((p) => p.rss_marginal_bytes_per_ue),
+    heap_marginal_bytes_per_ue: sum((p) => p.heap_marginal_bytes_per_ue),
+  };
+  const fixedRss = Math.max(0, growth.rss - n * total.rss_marginal_bytes_per_ue);
   return {
     ues: n,
-    hss: perUe(base, afterHss, n),
-    hss_in_memory: hssInMemory,
-    scscf: perUe(afterHss, afterScscf, n),
-    pcscf: perUe(afterScscf, afterPcscf, n),
+    hss: phases[0],
+    hss_in_memory: perUe(inMemoryPhase, n),
+    scscf: phases[1],
+    pcscf: phases[2],
     total,
     baseline_rss_bytes: base.rss,
-    projected_rss_1m_bytes: base.rss + 1_000_000 * total.rss_bytes_per_ue,
+    fixed_rss_bytes: fixedRss,
+    projected_rss_1m_bytes: base.rss + fixedRss + 1_000_000 * total.rss_marginal_bytes_per_ue,
+    projected_rss_1m_average_bytes: base.rss + 1_000_000 * total.rss_bytes_per_ue,
     projected_heap_1m_bytes: base.rss + 1_000_000 * total.heap_bytes_per_ue,
     seconds: Math.round(performance.now() - t0) / 1000,
   };

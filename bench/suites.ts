@@ -141,6 +141,8 @@ const memory: BenchSuite = {
   keys: [
     'memory.bytes_per_registered_ue',
     'memory.heap_bytes_per_registered_ue',
+    'memory.rss_growth_per_registered_ue',
+    'memory.fixed_rss_bytes',
     'memory.hss_bytes_per_subscriber',
     'memory.scscf_bytes_per_registration',
     'memory.pcscf_bytes_per_registration',
@@ -158,14 +160,16 @@ const memory: BenchSuite = {
     const wholeUes = ctx.quick ? WHOLE_CORE_UES.quick : WHOLE_CORE_UES.full;
     const w = await benchWholeCoreMemory({ ues: wholeUes, registerBudgetMs: ctx.quick ? 20_000 : 60_000, step: (s) => ctx.step(s) });
     const wholeWhat = `${w.registered.toLocaleString('en')} UEs registered with IMS AKA through a running one-process core (P-CSCF, I-CSCF, S-CSCF, HSS over loopback; each with the P-CSCF's reg-event subscription and the S-CSCF's notifier), after Timer J (T1 ${w.t1_ms} ms) drained every transaction; load generator in its own process`;
-    const what = `${r.ues.toLocaleString('en')} UEs held in the HSS's SQLite store as its node runs it (subscription + REGISTERED state on disk; in memory its bounded caches and SQLite's 16 MB page cache, which fills during the run), the S-CSCF's RegistrationStore and the P-CSCF's RegistrationCache (with its SA pair and expiry timer); RSS growth after GC, built in batches with a GC between them; no transactions`;
+    const what = `${r.ues.toLocaleString('en')} UEs held in the stores their nodes run: the HSS's SQLite store (subscription + REGISTERED state on disk; in memory bounded caches and SQLite's page cache), the S-CSCF's SQLite registration store (every registration in its in-memory view, and on disk) and the P-CSCF's RegistrationCache (with its SA pair and expiry timer); built in batches with a GC between them; no transactions. Marginal RSS per UE: the RSS growth from half of ${r.ues.toLocaleString('en')} UEs to all of them in each phase, after GC, divided by the UEs added, summed over the three nodes — what each further UE costs; the costs that do not grow with UEs (page caches, code) are memory.fixed_rss_bytes, and the average growth with them is memory.rss_growth_per_registered_ue`;
     return {
       figures: {
-        'memory.bytes_per_registered_ue': r.total.rss_bytes_per_ue,
+        'memory.bytes_per_registered_ue': r.total.rss_marginal_bytes_per_ue,
         'memory.heap_bytes_per_registered_ue': r.total.heap_bytes_per_ue,
-        'memory.hss_bytes_per_subscriber': r.hss.rss_bytes_per_ue,
-        'memory.scscf_bytes_per_registration': r.scscf.rss_bytes_per_ue,
-        'memory.pcscf_bytes_per_registration': r.pcscf.rss_bytes_per_ue,
+        'memory.rss_growth_per_registered_ue': r.total.rss_bytes_per_ue,
+        'memory.fixed_rss_bytes': r.fixed_rss_bytes,
+        'memory.hss_bytes_per_subscriber': r.hss.rss_marginal_bytes_per_ue,
+        'memory.scscf_bytes_per_registration': r.scscf.rss_marginal_bytes_per_ue,
+        'memory.pcscf_bytes_per_registration': r.pcscf.rss_marginal_bytes_per_ue,
         'memory.hss_in_memory_bytes_per_subscriber': r.hss_in_memory.rss_bytes_per_ue,
         'memory.projected_rss_1m_ues_bytes': r.projected_rss_1m_bytes,
         'memory.projected_heap_1m_ues_bytes': r.projected_heap_1m_bytes,
@@ -174,8 +178,13 @@ const memory: BenchSuite = {
       },
       notes: {
         'memory.bytes_per_registered_ue': what,
-        'memory.heap_bytes_per_registered_ue': 'growth of V8 heapUsed + external (Buffers) per UE, after GC',
-        'memory.projected_rss_1m_ues_bytes': `baseline RSS of the process (${Math.round(r.baseline_rss_bytes / 2 ** 20)} MiB) + 1,000,000 × memory.bytes_per_registered_ue`,
+        'memory.heap_bytes_per_registered_ue': `growth of V8 heapUsed + external (Buffers) per UE, after GC, from 0 to ${r.ues.toLocaleString('en')} UEs (marginal: ${r.total.heap_marginal_bytes_per_ue} B)`,
+        'memory.rss_growth_per_registered_ue': `RSS growth from 0 to ${r.ues.toLocaleString('en')} UEs divided by the UEs, fixed costs included (rounds 1–5's figure); ${Math.round(r.projected_rss_1m_average_bytes / 1e6).toLocaleString('en')} MB projected at 1 M that way`,
+        'memory.fixed_rss_bytes': 'RSS growth that does not scale with UEs: total growth − UEs × memory.bytes_per_registered_ue (SQLite page caches of the HSS and S-CSCF stores, code compiled on first use, interner and cache tables)',
+        'memory.hss_bytes_per_subscriber': "marginal RSS per UE of the HSS phase (SQLite store: on disk, bounded caches in memory)",
+        'memory.scscf_bytes_per_registration': "marginal RSS per UE of the S-CSCF phase (SqliteRegistrationStore's in-memory view and its writes)",
+        'memory.pcscf_bytes_per_registration': "marginal RSS per UE of the P-CSCF phase (RegistrationCache with SA pair)",
+        'memory.projected_rss_1m_ues_bytes': `baseline RSS of the process (${Math.round(r.baseline_rss_bytes / 2 ** 20)} MiB) + memory.fixed_rss_bytes (${Math.round(r.fixed_rss_bytes / 2 ** 20)} MiB) + 1,000,000 × memory.bytes_per_registered_ue`,
         'memory.projected_heap_1m_ues_bytes': `baseline RSS + 1,000,000 × memory.heap_bytes_per_registered_ue (what the UEs' state itself takes)`,
         'memory.hss_in_memory_bytes_per_subscriber': "the HSS's MemorySubscriberStore (every subscription in the heap; tests and embedding, not the node), for comparison; not in the total",
         'memory.whole_core_bytes_per_registered_ue': `${wholeWhat}: growth of V8 heapUsed + external per UE, after GC`,
