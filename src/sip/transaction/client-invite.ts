@@ -3,7 +3,7 @@ import type { ReceivedMessage, TransportAddress } from '../transport/types.js';
 import { buildNonSuccessAck } from './ack.js';
 import { requestLetGo, type TransactionEnv } from './env.js';
 import { createResponse } from './response.js';
-import { TransactionTimer } from './timers.js';
+import { TimerSlot, type TimerName, type TimerOwner } from './timers.js';
 import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCause } from './types.js';
 
 /**
@@ -17,17 +17,20 @@ import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCa
  * up while still Calling. A 300-699 is acknowledged here, inside the transaction; a 2xx is acknowledged
  * by the TU (§13.2.2.4), so the transaction only stays in Accepted to pass further 2xx up (RFC 6026).
  */
-export class ClientInviteTransaction implements ClientTransaction {
+export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
+  // Every field is set at construction, even to undefined, so V8 keeps them all inside the object: a field first
+  // assigned later (a timer's slot at the final response) would cost each transaction a property array.
   readonly kind = 'client' as const;
   readonly method = 'INVITE';
   state: ClientState = 'calling';
   provisionalReceived = false;
 
-  private readonly timerA: TransactionTimer;
-  private readonly timerB: TransactionTimer;
-  private readonly timerD: TransactionTimer;
-  private readonly timerM: TransactionTimer;
-  private ack: SipRequest | undefined;
+  /** The timer that ends a state: B in Calling, D in Completed, M in Accepted. */
+  private timer: TimerSlot | undefined = undefined;
+  /** Timer A, beside B in Calling over UDP, and its current interval. */
+  private retransmit: TimerSlot | undefined = undefined;
+  private interval = 0;
+  private ack: SipRequest | undefined = undefined;
   /** The INVITE as sent, until a final response: Accepted needs none of it, Completed only the ACK made from it. */
   private sent: SipRequest | undefined;
 
@@ -39,10 +42,6 @@ export class ClientInviteTransaction implements ClientTransaction {
     private readonly tu: ClientTransactionHandlers,
   ) {
     this.sent = request;
-    this.timerA = new TransactionTimer(env.clock);
-    this.timerB = new TransactionTimer(env.clock);
-    this.timerD = new TransactionTimer(env.clock);
-    this.timerM = new TransactionTimer(env.clock);
   }
 
   get request(): SipRequest {
@@ -55,8 +54,8 @@ export class ClientInviteTransaction implements ClientTransaction {
     const { t1 } = this.env.timers;
     this.transmit(this.request, false);
     if (this.state !== 'calling') return;
-    if (!this.env.reliable) this.armTimerA(t1);
-    this.timerB.start(64 * t1, () => this.onTimerB());
+    if (!this.env.reliable) this.startTimerA(t1);
+    this.startTimer('B', 64 * t1);
   }
 
   receive(response: SipResponse, received: ReceivedMessage): void {
@@ -67,8 +66,8 @@ export class ClientInviteTransaction implements ClientTransaction {
         if (status < 200) {
           this.state = 'proceeding';
           this.provisionalReceived = true;
-          this.timerA.cancel();
-          this.timerB.cancel();
+          this.retransmit?.cancel();
+          this.timer?.cancel('B');
           this.tu.provisional?.(response, received);
         } else if (status < 300) {
           this.accept(response, received);
@@ -112,33 +111,54 @@ export class ClientInviteTransaction implements ClientTransaction {
   private accept(response: SipResponse, received: ReceivedMessage): void {
     this.state = 'accepted';
     this.sent = undefined;
-    this.timerA.cancel();
-    this.timerB.cancel();
-    this.timerM.start(64 * this.env.timers.t1, () => this.terminate());
+    this.retransmit?.cancel();
+    this.retransmit = undefined;
+    this.startTimer('M', 64 * this.env.timers.t1);
     this.tu.final(response, 'response', received);
   }
 
   private complete(response: SipResponse, received: ReceivedMessage | undefined, cause: FinalCause = 'response'): void {
     this.state = 'completed';
-    this.timerA.cancel();
-    this.timerB.cancel();
+    this.retransmit?.cancel();
+    this.retransmit = undefined;
+    this.timer?.cancel('B');
     if (cause === 'response') {
       this.ack = buildNonSuccessAck(this.request, response);
       this.transmit(this.ack, true);
     }
     this.sent = undefined;
     // Timer D absorbs retransmissions of the final response: ≥ 32 s over UDP, zero when reliable.
-    this.timerD.start(this.env.reliable ? 0 : this.env.timers.timerD, () => this.terminate());
+    this.startTimer('D', this.env.reliable ? 0 : this.env.timers.timerD);
     this.tu.final(response, cause, received);
   }
 
-  private armTimerA(interval: number): void {
-    this.timerA.start(interval, () => {
-      if (this.state !== 'calling' || !this.sent) return;
-      this.env.counters.retransmissionsSent++;
-      this.transmit(this.sent, false);
-      this.armTimerA(interval * 2);
-    });
+  expire(timer: TimerName): void {
+    switch (timer) {
+      case 'A':
+        return this.onTimerA();
+      case 'B':
+        return this.onTimerB();
+      case 'D': // §17.1.1.2: Completed has absorbed retransmitted finals long enough.
+      case 'M': // RFC 6026 §7.2: Accepted has passed further 2xx up for 64·T1.
+        return this.terminate();
+    }
+  }
+
+  private startTimer(timer: 'B' | 'D' | 'M', ms: number): void {
+    (this.timer ??= new TimerSlot(this.env.clock, this)).start(timer, ms);
+  }
+
+  private startTimerA(interval: number): void {
+    this.interval = interval;
+    (this.retransmit ??= new TimerSlot(this.env.clock, this)).start('A', interval);
+  }
+
+  /** §17.1.1.2: the INVITE again, the interval doubling each time with no cap, while still Calling. */
+  private onTimerA(): void {
+    if (this.state !== 'calling' || !this.sent) return;
+    this.env.counters.retransmissionsSent++;
+    this.transmit(this.sent, false);
+    this.startTimerA(this.interval * 2);
   }
 
   private onTimerB(): void {
@@ -150,8 +170,8 @@ export class ClientInviteTransaction implements ClientTransaction {
 
   private fail(cause: FinalCause, status: 408 | 487 | 503): void {
     if (this.state === 'terminated') return;
-    this.timerA.cancel();
-    this.timerB.cancel();
+    this.retransmit?.cancel();
+    this.timer?.cancel('B');
     if (!this.sent) return;
     const synthetic = createResponse(this.sent, status);
     this.terminate(() => this.tu.final(synthetic, cause));
@@ -170,10 +190,8 @@ export class ClientInviteTransaction implements ClientTransaction {
   private terminate(before?: () => void): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.timerA.cancel();
-    this.timerB.cancel();
-    this.timerD.cancel();
-    this.timerM.cancel();
+    this.retransmit?.cancel();
+    this.timer?.cancel();
     before?.();
     this.tu.terminated?.();
     this.env.terminated();

@@ -2,7 +2,7 @@ import type { SipRequest, SipResponse } from '../message.js';
 import type { ReceivedMessage, TransportAddress } from '../transport/types.js';
 import { requestLetGo, type TransactionEnv } from './env.js';
 import { createResponse } from './response.js';
-import { TransactionTimer } from './timers.js';
+import { TimerSlot, type TimerName, type TimerOwner } from './timers.js';
 import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCause } from './types.js';
 
 /**
@@ -14,15 +14,19 @@ import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCa
  * arrived (§17.1.2.2); Timer F (64·T1) ends the transaction with a timeout in Trying or Proceeding;
  * Timer K (T4 over UDP, zero when reliable) absorbs retransmitted finals.
  */
-export class ClientNonInviteTransaction implements ClientTransaction {
+export class ClientNonInviteTransaction implements ClientTransaction, TimerOwner {
+  // Every field is set at construction, even to undefined, so V8 keeps them all inside the object: a field first
+  // assigned later (a timer's slot at the final response) would cost each transaction a property array.
   readonly kind = 'client' as const;
   readonly method: string;
   state: ClientState = 'trying';
   provisionalReceived = false;
 
-  private readonly timerE: TransactionTimer;
-  private readonly timerF: TransactionTimer;
-  private readonly timerK: TransactionTimer;
+  /** The timer that ends a state: F in Trying and Proceeding, K in Completed. */
+  private timer: TimerSlot | undefined = undefined;
+  /** Timer E, beside F over UDP, and its current interval. */
+  private retransmit: TimerSlot | undefined = undefined;
+  private interval = 0;
 
   /** The request as sent, until a final response: Completed needs nothing of it (see receive). */
   private sent: SipRequest | undefined;
@@ -36,9 +40,6 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   ) {
     this.method = request.method;
     this.sent = request;
-    this.timerE = new TransactionTimer(env.clock);
-    this.timerF = new TransactionTimer(env.clock);
-    this.timerK = new TransactionTimer(env.clock);
   }
 
   get request(): SipRequest {
@@ -50,8 +51,8 @@ export class ClientNonInviteTransaction implements ClientTransaction {
     const { t1 } = this.env.timers;
     this.transmit();
     if (this.state !== 'trying') return;
-    if (!this.env.reliable) this.armTimerE(t1);
-    this.timerF.start(64 * t1, () => this.onTimerF());
+    if (!this.env.reliable) this.startTimerE(t1);
+    this.startTimer('F', 64 * t1);
   }
 
   receive(response: SipResponse, received: ReceivedMessage): void {
@@ -67,9 +68,9 @@ export class ClientNonInviteTransaction implements ClientTransaction {
       return;
     }
     this.state = 'completed';
-    this.timerE.cancel();
-    this.timerF.cancel();
-    this.timerK.start(this.env.reliable ? 0 : this.env.timers.t4, () => this.terminate());
+    this.retransmit?.cancel();
+    this.retransmit = undefined;
+    this.startTimer('K', this.env.reliable ? 0 : this.env.timers.t4);
     const tu = this.tu;
     // Completed only absorbs retransmitted finals (§17.1.2.2): the request, the TU's handlers and all their
     // closures hold (a proxy's response context with every copy of the request) need not live on for Timer K.
@@ -82,15 +83,33 @@ export class ClientNonInviteTransaction implements ClientTransaction {
     this.terminate();
   }
 
-  private armTimerE(interval: number): void {
-    this.timerE.start(interval, () => {
-      if (this.state !== 'trying' && this.state !== 'proceeding') return;
-      this.env.counters.retransmissionsSent++;
-      this.transmit();
-      // §17.1.2.2: doubling up to T2 in Trying; in Proceeding the interval is T2.
-      const { t2 } = this.env.timers;
-      this.armTimerE(this.state === 'proceeding' ? t2 : Math.min(2 * interval, t2));
-    });
+  expire(timer: TimerName): void {
+    switch (timer) {
+      case 'E':
+        return this.onTimerE();
+      case 'F':
+        return this.onTimerF();
+      case 'K': // §17.1.2.2: Completed has absorbed retransmitted finals for T4.
+        return this.terminate();
+    }
+  }
+
+  private startTimer(timer: 'F' | 'K', ms: number): void {
+    (this.timer ??= new TimerSlot(this.env.clock, this)).start(timer, ms);
+  }
+
+  private startTimerE(interval: number): void {
+    this.interval = interval;
+    (this.retransmit ??= new TimerSlot(this.env.clock, this)).start('E', interval);
+  }
+
+  private onTimerE(): void {
+    if (this.state !== 'trying' && this.state !== 'proceeding') return;
+    this.env.counters.retransmissionsSent++;
+    this.transmit();
+    // §17.1.2.2: doubling up to T2 in Trying; in Proceeding the interval is T2.
+    const { t2 } = this.env.timers;
+    this.startTimerE(this.state === 'proceeding' ? t2 : Math.min(2 * this.interval, t2));
   }
 
   private onTimerF(): void {
@@ -118,9 +137,8 @@ export class ClientNonInviteTransaction implements ClientTransaction {
   private terminate(before?: () => void): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.timerE.cancel();
-    this.timerF.cancel();
-    this.timerK.cancel();
+    this.retransmit?.cancel();
+    this.timer?.cancel();
     before?.();
     this.tu.terminated?.();
     this.env.terminated();

@@ -4,7 +4,7 @@ import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
 import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
 import { createResponse, tagOf } from './response.js';
-import { TransactionTimer } from './timers.js';
+import { TimerSlot, type TimerName, type TimerOwner } from './timers.js';
 import type { ServerState, ServerTermination, ServerTransaction } from './types.js';
 
 /** When a server INVITE transaction sends 100 (Trying) on its own (§17.2.1). */
@@ -30,27 +30,29 @@ export const UAS_TRYING: TryingPolicy = { afterMs: 200 };
  * transactions for Timer L (32 s over UDP): Accepted keeps no response at all (it never retransmits one),
  * Completed keeps the final in wire form for Timer G and retransmitted INVITEs, like a non-INVITE server.
  */
-export class ServerInviteTransaction implements ServerTransaction {
+export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
+  // Every field is set at construction, even to undefined, so V8 keeps them all inside the object: a field first
+  // assigned later (a timer's slot at the final response) would cost each transaction a property array.
   readonly kind = 'server' as const;
   readonly method = 'INVITE';
   state: ServerState = 'proceeding';
-  lastStatus: number | undefined;
+  lastStatus: number | undefined = undefined;
   /** The To tag of the final response sent, for RFC 2543 ACK matching (§17.2.3). */
-  finalToTag: string | undefined;
+  finalToTag: string | undefined = undefined;
 
-  private readonly trying: TransactionTimer;
-  private readonly timerG: TransactionTimer;
-  private readonly timerH: TransactionTimer;
-  private readonly timerI: TransactionTimer;
-  private readonly timerL: TransactionTimer;
+  /** The timer that ends a state: the trying delay in Proceeding, H in Completed, I in Confirmed, L in Accepted. */
+  private timer: TimerSlot | undefined = undefined;
+  /** Timer G, beside H in Completed over UDP, and its current interval. */
+  private retransmit: TimerSlot | undefined = undefined;
+  private interval = 0;
   private readonly listeners: Array<(reason: ServerTermination) => void> = [];
 
   /** The INVITE, while the TU may still answer it: a final response lets it go (Timer L/H/I need only the final). */
   private held: { request: SipRequest; received: ReceivedMessage } | undefined;
   /** The provisional to repeat in Proceeding. */
-  private provisional: SipResponse | undefined;
+  private provisional: SipResponse | undefined = undefined;
   /** The non-2xx final to repeat in Completed, as its bytes. */
-  private final: { status: number; bytes: Buffer } | undefined;
+  private final: { status: number; bytes: Buffer } | undefined = undefined;
 
   constructor(
     private readonly env: TransactionEnv,
@@ -60,11 +62,6 @@ export class ServerInviteTransaction implements ServerTransaction {
     private readonly tryingPolicy: TryingPolicy = UAS_TRYING,
   ) {
     this.held = { request, received };
-    this.trying = new TransactionTimer(env.clock);
-    this.timerG = new TransactionTimer(env.clock);
-    this.timerH = new TransactionTimer(env.clock);
-    this.timerI = new TransactionTimer(env.clock);
-    this.timerL = new TransactionTimer(env.clock);
   }
 
   get request(): SipRequest {
@@ -87,13 +84,13 @@ export class ServerInviteTransaction implements ServerTransaction {
   start(): void {
     const p = this.tryingPolicy;
     if (p === 'immediate') this.sendTrying();
-    else if (p !== 'never') this.trying.start(p.afterMs, () => this.sendTrying());
+    else if (p !== 'never') this.startTimer('Trying', p.afterMs);
   }
 
   respond(response: SipResponse): void {
     const status = response.status;
     if (this.state === 'proceeding') {
-      this.trying.cancel();
+      this.timer?.cancel('Trying');
       this.lastStatus = status;
       if (status < 200) {
         this.provisional = response;
@@ -103,7 +100,7 @@ export class ServerInviteTransaction implements ServerTransaction {
         this.held = undefined;
         this.provisional = undefined;
         this.transmit(response);
-        this.timerL.start(64 * this.env.timers.t1, () => this.terminate('normal'));
+        this.startTimer('L', 64 * this.env.timers.t1);
       } else {
         this.state = 'completed';
         this.held = undefined;
@@ -116,8 +113,8 @@ export class ServerInviteTransaction implements ServerTransaction {
         this.final = final;
         this.transmit(final);
         const { t1 } = this.env.timers;
-        if (!this.env.reliable) this.armTimerG(t1);
-        this.timerH.start(64 * t1, () => this.onTimerH());
+        if (!this.env.reliable) this.startTimerG(t1);
+        this.startTimer('H', 64 * t1);
       }
     } else if (this.state === 'accepted' && status >= 200 && status < 300) {
       // RFC 6026 §7.1: 2xx from the TU in Accepted (its own retransmissions, or other forks a proxy relays).
@@ -142,9 +139,8 @@ export class ServerInviteTransaction implements ServerTransaction {
   receiveAck(): boolean {
     if (this.state === 'completed') {
       this.state = 'confirmed';
-      this.timerG.cancel();
-      this.timerH.cancel();
-      this.timerI.start(this.env.reliable ? 0 : this.env.timers.t4, () => this.terminate('normal'));
+      this.retransmit?.cancel();
+      this.startTimer('I', this.env.reliable ? 0 : this.env.timers.t4);
       return true;
     }
     if (this.state === 'confirmed') {
@@ -162,6 +158,20 @@ export class ServerInviteTransaction implements ServerTransaction {
     this.terminate('normal');
   }
 
+  expire(timer: TimerName): void {
+    switch (timer) {
+      case 'Trying':
+        return this.sendTrying();
+      case 'G':
+        return this.onTimerG();
+      case 'H':
+        return this.onTimerH();
+      case 'I': // §17.2.1: Confirmed has absorbed ACK retransmissions for T4.
+      case 'L': // RFC 6026 §7.1: Accepted has passed on 2xx and absorbed INVITE retransmissions for 64·T1.
+        return this.terminate('normal');
+    }
+  }
+
   private holding(): { request: SipRequest; received: ReceivedMessage } {
     if (!this.held) throw requestLetGo(this, 'RFC 3261 §17.2.1, RFC 6026 §7.1');
     return this.held;
@@ -175,13 +185,21 @@ export class ServerInviteTransaction implements ServerTransaction {
     this.transmit(trying);
   }
 
-  private armTimerG(interval: number): void {
-    this.timerG.start(interval, () => {
-      if (this.state !== 'completed' || !this.final) return;
-      this.env.counters.retransmissionsSent++;
-      this.transmit(this.final);
-      this.armTimerG(Math.min(2 * interval, this.env.timers.t2));
-    });
+  private startTimer(timer: 'Trying' | 'H' | 'I' | 'L', ms: number): void {
+    (this.timer ??= new TimerSlot(this.env.clock, this)).start(timer, ms);
+  }
+
+  private startTimerG(interval: number): void {
+    this.interval = interval;
+    (this.retransmit ??= new TimerSlot(this.env.clock, this)).start('G', interval);
+  }
+
+  /** §17.2.1: the final again, at T1, 2·T1 … capped at T2, until the ACK. */
+  private onTimerG(): void {
+    if (this.state !== 'completed' || !this.final) return;
+    this.env.counters.retransmissionsSent++;
+    this.transmit(this.final);
+    this.startTimerG(Math.min(2 * this.interval, this.env.timers.t2));
   }
 
   private onTimerH(): void {
@@ -198,11 +216,8 @@ export class ServerInviteTransaction implements ServerTransaction {
   private terminate(reason: ServerTermination): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.trying.cancel();
-    this.timerG.cancel();
-    this.timerH.cancel();
-    this.timerI.cancel();
-    this.timerL.cancel();
+    this.timer?.cancel();
+    this.retransmit?.cancel();
     for (const l of this.listeners) l(reason);
     this.env.terminated();
   }

@@ -4,7 +4,7 @@ import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
 import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
 import { tagOf } from './response.js';
-import { TransactionTimer } from './timers.js';
+import { TimerSlot, type TimerName, type TimerOwner } from './timers.js';
 import type { ServerState, ServerTermination, ServerTransaction } from './types.js';
 
 /**
@@ -18,19 +18,22 @@ import type { ServerState, ServerTermination, ServerTransaction } from './types.
  * core under load holds tens of thousands of transactions in Completed at once, and objects kept for 32 s are
  * what its garbage collector works through again and again.
  */
-export class ServerNonInviteTransaction implements ServerTransaction {
+export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner {
+  // Every field is set at construction, even to undefined, so V8 keeps them all inside the object: a field first
+  // assigned later (a timer's slot at the final response) would cost each transaction a property array.
   readonly kind = 'server' as const;
   readonly method: string;
   state: ServerState = 'trying';
   /** The To tag of the final response, for RFC 2543 matching of retransmissions (§17.2.3). */
-  finalToTag: string | undefined;
+  finalToTag: string | undefined = undefined;
 
-  private readonly timerJ: TransactionTimer;
+  /** Timer J's slot, made at the final response (the only timer this state machine runs). */
+  private timer: TimerSlot | undefined = undefined;
   private readonly listeners: Array<(reason: ServerTermination) => void> = [];
 
   private held: { request: SipRequest; received: ReceivedMessage } | undefined;
-  private provisional: SipResponse | undefined;
-  private final: { status: number; bytes: Buffer } | undefined;
+  private provisional: SipResponse | undefined = undefined;
+  private final: { status: number; bytes: Buffer } | undefined = undefined;
 
   constructor(
     private readonly env: TransactionEnv,
@@ -40,7 +43,6 @@ export class ServerNonInviteTransaction implements ServerTransaction {
   ) {
     this.method = request.method;
     this.held = { request, received };
-    this.timerJ = new TransactionTimer(env.clock);
   }
 
   get request(): SipRequest {
@@ -77,7 +79,8 @@ export class ServerNonInviteTransaction implements ServerTransaction {
     const final = { status: response.status, bytes: Buffer.allocUnsafeSlow(wire.length) };
     wire.copy(final.bytes);
     this.final = final;
-    this.timerJ.start(this.env.reliable ? 0 : 64 * this.env.timers.t1, () => this.terminate('normal'));
+    this.timer = new TimerSlot(this.env.clock, this);
+    this.timer.start('J', this.env.reliable ? 0 : 64 * this.env.timers.t1);
     this.transmit(final);
   }
 
@@ -98,6 +101,11 @@ export class ServerNonInviteTransaction implements ServerTransaction {
     this.terminate('normal');
   }
 
+  /** Timer J: the time for request retransmissions is over (§17.2.2). */
+  expire(timer: TimerName): void {
+    if (timer === 'J') this.terminate('normal');
+  }
+
   private holding(): { request: SipRequest; received: ReceivedMessage } {
     if (!this.held) throw requestLetGo(this, 'RFC 3261 §17.2.2');
     return this.held;
@@ -110,7 +118,7 @@ export class ServerNonInviteTransaction implements ServerTransaction {
   private terminate(reason: ServerTermination): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.timerJ.cancel();
+    this.timer?.cancel();
     for (const l of this.listeners) l(reason);
     this.env.terminated();
   }
