@@ -76,6 +76,40 @@ describe('MemoryRegistrationStore, compact form', () => {
   });
 });
 
+  it('gives back epoch-ms times, fractional and far-off times, and instance values beside a shared parameter list exactly', () => {
+    const store = new MemoryRegistrationStore();
+    const at = 1_764_000_000_000; // an epoch-ms time (2025): above 2^31, held as an offset
+    const times: Array<[number, number]> = [
+      [at, at + 600_000],
+      [at - 86_400_000, at + 30 * 86_400_000], // before the first and beyond a small integer's reach
+      [at + 0.25, at + 3_600_000.5], // not whole milliseconds
+      [0, Number.POSITIVE_INFINITY],
+    ];
+    times.forEach(([registeredAt, expiresAt], i) => {
+      const r = registration(i);
+      r.contacts[0] = { ...r.contacts[0]!, registeredAt, expiresAt };
+      store.put(r);
+    });
+    times.forEach(([registeredAt, expiresAt], i) => {
+      const c = store.byImpi(`u${i}@ims.lab`)!.contacts[0]!;
+      expect([c.registeredAt, c.expiresAt]).toEqual([registeredAt, expiresAt]);
+      // Two bindings with the same parameters but their own +sip.instance each get theirs back.
+      expect(c.params).toEqual([['+sip.instance', `"<urn:gsma:imei:${i}>"`], ['reg-id', '1'], ['+g.3gpp.smsip', null]]);
+      expect(c.instance).toBe(`<urn:gsma:imei:${i}>`);
+    });
+    // A parameter value that looks like the store's placeholder, a second +sip.instance, and none at all.
+    const odd = registration(9);
+    odd.contacts[0] = { ...odd.contacts[0]!, params: [['x', '\u0000'], ['+sip.instance', '"<urn:a>"'], ['+sip.instance', '"<urn:b>"']], instance: '<urn:a>', regId: undefined };
+    delete odd.contacts[0].regId;
+    store.put(odd);
+    const none = registration(10);
+    none.contacts[0] = { ...none.contacts[0]!, params: [['reg-id', '1']] };
+    delete none.contacts[0].instance;
+    store.put(none);
+    expect(store.byImpi('u9@ims.lab')!.contacts[0]).toEqual(odd.contacts[0]);
+    expect(store.byImpi('u10@ims.lab')!.contacts[0]).toEqual(none.contacts[0]);
+  });
+
 describe('MemorySubscriberStore, compact form', () => {
   it('gives back K, OP, OPc, AMF and a 48-bit SQN exactly, with or without each field', () => {
     const store = new MemorySubscriberStore();

@@ -80,9 +80,23 @@ export function impuKey(uri: string): string {
  * the fields are read from those parameters; `instance` is kept only when it says something else, even nothing).
  */
 interface HeldContact extends Omit<ContactBinding, 'params'> {
-  /** name, value, name, value …: one array where the binding has one per parameter. */
+  /**
+   * name, value, name, value …: one array where the binding has one per parameter, shared by every binding
+   * with the same parameters (a handset model's feature tags, reg-id): the +sip.instance value, one per UE
+   * (RFC 5626 §4.1), stands there as INSTANCE and is held in `instanceParam`.
+   */
   params: ReadonlyArray<string | null>;
+  /** The +sip.instance value as written, when `params` holds INSTANCE in its place. */
+  instanceParam?: string;
+  /** Set when a time does not come back exactly as an offset from the store's epoch (not whole ms): times held as given. */
+  absoluteTimes?: true;
 }
+
+/**
+ * Where a shared parameter list holds the binding's own +sip.instance value. No parameter value the Contact
+ * parser gives is a lone NUL (RFC 3261 §25.1); a binding that has one anyway keeps its list to itself.
+ */
+const INSTANCE = '\u0000';
 
 /**
  * What the store keeps of one subscription. A million must fit beside the HSS and the P-CSCF in about 2 KiB
@@ -114,6 +128,14 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private readonly templates = new UserDataTemplates();
   /** Contact parameter values (bounded: values that never repeat stop being remembered). */
   private readonly values = new Interner();
+  /** Contact parameter lists with the +sip.instance value left out (bounded like `values`). */
+  private readonly paramLists = new Map<string, ReadonlyArray<string | null>>();
+  /**
+   * Binding times are held as ms from this instant (the first time the store holds): a million registrations
+   * must fit in about 2 KiB each (issue 7), and an epoch-ms value is above 2^31, so V8 boxes it as a 16-byte
+   * heap number per field, where an offset of less than 12 days is a small integer inside the object.
+   */
+  private epoch: number | undefined;
 
   byImpi(impi: string): SubscriptionRegistration | undefined {
     const r = this.regs.get(impi);
@@ -179,7 +201,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
       impus: [...r.impus],
       barred: [...r.barred],
       profile: this.profileOf(r),
-      contacts: Array.isArray(r.contacts) ? r.contacts.map(copyContact) : [copyContact(r.contacts)],
+      contacts: Array.isArray(r.contacts) ? r.contacts.map((c) => this.copyContact(c)) : [this.copyContact(r.contacts)],
       ids,
     };
   }
@@ -200,17 +222,45 @@ export class MemoryRegistrationStore implements RegistrationStore {
   }
 
   /**
-   * name, value, name, value … in an array of exactly that length: flatMap grows its result as push does,
-   * leaving 17 slots for 8 (issue 7: 72 B per binding).
+   * name, value, name, value … in an array of exactly that length (flatMap grows its result as push does,
+   * leaving 17 slots for 8: issue 7, 72 B per binding), shared by the bindings whose parameters are the same
+   * but for +sip.instance, whose value goes to `held.instanceParam`.
    */
-  private heldParams(params: ReadonlyArray<[string, string | null]>): ReadonlyArray<string | null> {
+  private holdParams(params: ReadonlyArray<[string, string | null]>, held: HeldContact): void {
     const out = new Array<string | null>(2 * params.length);
+    // A value that is itself INSTANCE (no Contact parser gives one) turns the sharing off for this binding.
+    const share = !params.some(([, value]) => value === INSTANCE);
+    let key = '';
     for (let i = 0; i < params.length; i++) {
       const [name, value] = params[i]!;
       out[2 * i] = this.shared.string(name);
-      out[2 * i + 1] = value === null ? null : name === '+sip.instance' ? ownString(value) : this.values.string(value);
+      if (share && name === '+sip.instance' && value !== null && held.instanceParam === undefined) {
+        held.instanceParam = ownString(value);
+        out[2 * i + 1] = INSTANCE;
+      } else out[2 * i + 1] = value === null ? null : this.values.string(value);
+      key += `${name}\u0000${value === null ? '\u0001' : out[2 * i + 1]}\u0000`;
     }
-    return out;
+    const known = this.paramLists.get(key);
+    if (!share) held.params = out;
+    else if (known !== undefined && known.length === out.length && known.every((v, i) => v === out[i])) held.params = known;
+    else {
+      held.params = Object.freeze(out);
+      if (this.paramLists.size < PARAM_LISTS) this.paramLists.set(ownString(key), held.params);
+    }
+  }
+
+  /** The binding's times as the store holds them: see `epoch`. */
+  private holdTimes(c: ContactBinding, held: HeldContact): void {
+    this.epoch ??= Number.isSafeInteger(c.registeredAt) ? c.registeredAt : 0;
+    const e = this.epoch;
+    if (c.expiresAt - e + e === c.expiresAt && c.registeredAt - e + e === c.registeredAt) {
+      held.expiresAt = c.expiresAt - e;
+      held.registeredAt = c.registeredAt - e;
+    } else {
+      held.expiresAt = c.expiresAt;
+      held.registeredAt = c.registeredAt;
+      held.absoluteTimes = true;
+    }
   }
 
   private hold(c: ContactBinding): HeldContact {
@@ -218,39 +268,69 @@ export class MemoryRegistrationStore implements RegistrationStore {
       uri: ownString(c.uri),
       // Feature tags (+g.3gpp.icsi-ref …) repeat across every handset of a kind: their values are shared too,
       // all but +sip.instance, which is one per UE (RFC 5626 §4.1) and would only fill the interner.
-      params: c.params.length === 0 ? EMPTY : this.heldParams(c.params),
-      expiresAt: c.expiresAt,
-      registeredAt: c.registeredAt,
+      params: EMPTY,
+      expiresAt: 0,
+      registeredAt: 0,
       callId: ownString(c.callId),
       cseq: c.cseq,
       path: this.shared.list(c.path),
       receivedFrom: this.shared.address(c.receivedFrom),
       id: ownString(c.id),
     };
+    this.holdTimes(c, held);
+    if (c.params.length > 0) this.holdParams(c.params, held);
     if (c.displayName !== undefined) held.displayName = ownString(c.displayName);
-    if (c.instance !== instanceOf(held.params)) held.instance = c.instance === undefined ? undefined : ownString(c.instance);
-    if (c.regId !== regIdOf(held.params)) held.regId = c.regId;
+    if (c.instance !== instanceOf(held)) held.instance = c.instance === undefined ? undefined : ownString(c.instance);
+    if (c.regId !== regIdOf(held)) held.regId = c.regId;
     if (c.q !== undefined) held.q = c.q;
     return held;
   }
+
+  private copyContact(c: HeldContact): ContactBinding {
+    const params: Array<[string, string | null]> = [];
+    for (let i = 0; i < c.params.length; i += 2) params.push([c.params[i]!, c.params[i + 1] === INSTANCE && c.instanceParam !== undefined ? c.instanceParam : (c.params[i + 1] ?? null)]);
+    const { instanceParam: _, absoluteTimes, ...fields } = c;
+    const epoch = absoluteTimes ? 0 : this.epoch!;
+    const out: ContactBinding = {
+      ...fields,
+      params,
+      expiresAt: c.expiresAt + epoch,
+      registeredAt: c.registeredAt + epoch,
+      path: [...c.path],
+      receivedFrom: { ...c.receivedFrom },
+    };
+    if (!Object.hasOwn(c, 'instance')) {
+      const instance = instanceOf(c);
+      if (instance !== undefined) out.instance = instance;
+    }
+    if (!Object.hasOwn(c, 'regId')) {
+      const regId = regIdOf(c);
+      if (regId !== undefined) out.regId = regId;
+    }
+    return out;
+  }
 }
+
+/** Distinct contact parameter lists remembered for sharing; past it a list is the binding's own. */
+const PARAM_LISTS = 4096;
 
 const EMPTY: string[] = Object.freeze([]) as unknown as string[];
 
-function paramOf(params: ReadonlyArray<string | null>, name: string): string | null | undefined {
-  for (let i = 0; i < params.length; i += 2) if (params[i] === name) return params[i + 1] ?? null;
+function paramOf(c: HeldContact, name: string): string | null | undefined {
+  const params = c.params;
+  for (let i = 0; i < params.length; i += 2) if (params[i] === name) return params[i + 1] === INSTANCE && c.instanceParam !== undefined ? c.instanceParam : (params[i + 1] ?? null);
   return undefined;
 }
 
 /** +sip.instance as the Contact parser reads it (RFC 5626 §4.1: the value unquoted). */
-function instanceOf(params: ReadonlyArray<string | null>): string | undefined {
-  const v = paramOf(params, '+sip.instance');
+function instanceOf(c: HeldContact): string | undefined {
+  const v = paramOf(c, '+sip.instance');
   return v == null ? undefined : unquote(v);
 }
 
 /** reg-id as the Contact parser reads it (RFC 5626 §4.2: a positive integer). */
-function regIdOf(params: ReadonlyArray<string | null>): number | undefined {
-  const v = paramOf(params, 'reg-id');
+function regIdOf(c: HeldContact): number | undefined {
+  const v = paramOf(c, 'reg-id');
   const n = v == null ? undefined : parseUint(v, 0xffffffff);
   return n === 0 ? undefined : n;
 }
@@ -283,19 +363,4 @@ class Shared {
     if (!known) this.addresses.set(ownString(key), (known = Object.freeze({ transport: a.transport, address: ownString(a.address), port: a.port })));
     return known;
   }
-}
-
-function copyContact(c: HeldContact): ContactBinding {
-  const params: Array<[string, string | null]> = [];
-  for (let i = 0; i < c.params.length; i += 2) params.push([c.params[i]!, c.params[i + 1] ?? null]);
-  const out: ContactBinding = { ...c, params, path: [...c.path], receivedFrom: { ...c.receivedFrom } };
-  if (!Object.hasOwn(c, 'instance')) {
-    const instance = instanceOf(c.params);
-    if (instance !== undefined) out.instance = instance;
-  }
-  if (!Object.hasOwn(c, 'regId')) {
-    const regId = regIdOf(c.params);
-    if (regId !== undefined) out.regId = regId;
-  }
-  return out;
 }
