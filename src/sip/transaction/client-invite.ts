@@ -25,7 +25,7 @@ export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
   state: ClientState = 'calling';
   provisionalReceived = false;
 
-  /** The timer that ends a state: B in Calling, D in Completed, M in Accepted. */
+  /** Timer B, while Calling (D and M wait in the layer's queues). */
   private timer: TimerSlot | undefined = undefined;
   /** Timer A, beside B in Calling over UDP, and its current interval. */
   private retransmit: TimerSlot | undefined = undefined;
@@ -111,24 +111,21 @@ export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
   private accept(response: SipResponse, received: ReceivedMessage): void {
     this.state = 'accepted';
     this.sent = undefined;
-    this.retransmit?.cancel();
-    this.retransmit = undefined;
-    this.startTimer('M', 64 * this.env.timers.t1);
+    this.dropTimers();
+    this.env.wait(this, 'M', 64 * this.env.timers.t1);
     this.tu.final(response, 'response', received);
   }
 
   private complete(response: SipResponse, received: ReceivedMessage | undefined, cause: FinalCause = 'response'): void {
     this.state = 'completed';
-    this.retransmit?.cancel();
-    this.retransmit = undefined;
-    this.timer?.cancel('B');
+    this.dropTimers();
     if (cause === 'response') {
       this.ack = buildNonSuccessAck(this.request, response);
       this.transmit(this.ack, true);
     }
     this.sent = undefined;
     // Timer D absorbs retransmissions of the final response: ≥ 32 s over UDP, zero when reliable.
-    this.startTimer('D', this.env.reliable ? 0 : this.env.timers.timerD);
+    this.env.wait(this, 'D', this.env.reliable ? 0 : this.env.timers.timerD);
     this.tu.final(response, cause, received);
   }
 
@@ -139,12 +136,22 @@ export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
       case 'B':
         return this.onTimerB();
       case 'D': // §17.1.1.2: Completed has absorbed retransmitted finals long enough.
+        if (this.state === 'completed') this.terminate();
+        return;
       case 'M': // RFC 6026 §7.2: Accepted has passed further 2xx up for 64·T1.
-        return this.terminate();
+        if (this.state === 'accepted') this.terminate();
+        return;
     }
   }
 
-  private startTimer(timer: 'B' | 'D' | 'M', ms: number): void {
+  /** Stops and lets go of the slots: Completed and Accepted wait only for D or M, which the layer keeps. */
+  private dropTimers(): void {
+    this.timer?.cancel();
+    this.retransmit?.cancel();
+    this.timer = this.retransmit = undefined;
+  }
+
+  private startTimer(timer: 'B', ms: number): void {
     (this.timer ??= new TimerSlot(this.env.clock, this)).start(timer, ms);
   }
 
@@ -190,8 +197,7 @@ export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
   private terminate(before?: () => void): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.retransmit?.cancel();
-    this.timer?.cancel();
+    this.dropTimers();
     before?.();
     this.tu.terminated?.();
     this.env.terminated();

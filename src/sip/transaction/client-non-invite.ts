@@ -22,7 +22,7 @@ export class ClientNonInviteTransaction implements ClientTransaction, TimerOwner
   state: ClientState = 'trying';
   provisionalReceived = false;
 
-  /** The timer that ends a state: F in Trying and Proceeding, K in Completed. */
+  /** Timer F, in Trying and Proceeding (K waits in the layer's queue). */
   private timer: TimerSlot | undefined = undefined;
   /** Timer E, beside F over UDP, and its current interval. */
   private retransmit: TimerSlot | undefined = undefined;
@@ -68,9 +68,8 @@ export class ClientNonInviteTransaction implements ClientTransaction, TimerOwner
       return;
     }
     this.state = 'completed';
-    this.retransmit?.cancel();
-    this.retransmit = undefined;
-    this.startTimer('K', this.env.reliable ? 0 : this.env.timers.t4);
+    this.dropTimers();
+    this.env.wait(this, 'K', this.env.reliable ? 0 : this.env.timers.t4);
     const tu = this.tu;
     // Completed only absorbs retransmitted finals (§17.1.2.2): the request, the TU's handlers and all their
     // closures hold (a proxy's response context with every copy of the request) need not live on for Timer K.
@@ -90,11 +89,19 @@ export class ClientNonInviteTransaction implements ClientTransaction, TimerOwner
       case 'F':
         return this.onTimerF();
       case 'K': // §17.1.2.2: Completed has absorbed retransmitted finals for T4.
-        return this.terminate();
+        if (this.state === 'completed') this.terminate();
+        return;
     }
   }
 
-  private startTimer(timer: 'F' | 'K', ms: number): void {
+  /** Stops and lets go of the slots: Completed waits only for K, which the layer keeps. */
+  private dropTimers(): void {
+    this.timer?.cancel();
+    this.retransmit?.cancel();
+    this.timer = this.retransmit = undefined;
+  }
+
+  private startTimer(timer: 'F', ms: number): void {
     (this.timer ??= new TimerSlot(this.env.clock, this)).start(timer, ms);
   }
 
@@ -137,8 +144,7 @@ export class ClientNonInviteTransaction implements ClientTransaction, TimerOwner
   private terminate(before?: () => void): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.retransmit?.cancel();
-    this.timer?.cancel();
+    this.dropTimers();
     before?.();
     this.tu.terminated?.();
     this.env.terminated();

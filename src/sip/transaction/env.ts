@@ -1,7 +1,7 @@
 import type { Clock } from '../../util/clock.js';
 import type { SipMessage, SipResponse } from '../message.js';
 import type { TransactionCounters } from './counters.js';
-import type { TimerSettings } from './timers.js';
+import type { TimerName, TimerOwner, TimerSettings } from './timers.js';
 
 /** What a state machine needs from the layer that owns it: time, the timer values, counters and a way out. */
 export interface TransactionEnv {
@@ -14,6 +14,11 @@ export interface TransactionEnv {
   sendSerialized(bytes: Buffer): Promise<void>;
   /** Whether the transport is reliable (TCP, TLS): then there are no retransmissions and D/I/J/K are zero (§17). */
   reliable: boolean;
+  /**
+   * Starts one of the timers that end a transaction's last state (D, I, J, K, L, M): `owner.expire(timer)` runs
+   * after `ms`. It cannot be cancelled; an expiry after Terminated must do nothing (see WaitQueue).
+   */
+  wait(owner: TimerOwner, timer: 'D' | 'I' | 'J' | 'K' | 'L' | 'M', ms: number): void;
   /** Called once, when the state machine reaches Terminated, so the layer forgets it. */
   terminated(): void;
   /** Reports a timer firing or a failure on the trace stream, for ladders and students. */

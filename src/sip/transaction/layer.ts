@@ -15,7 +15,9 @@ import type { TransactionEnv } from './env.js';
 import { createResponse, tagOf } from './response.js';
 import { ServerInviteTransaction, UAS_TRYING, type TryingPolicy } from './server-invite.js';
 import { ServerNonInviteTransaction } from './server-non-invite.js';
-import { timerSettings, type TimerSettings } from './timers.js';
+import { flat } from './flat.js';
+import { timerSettings, type TimerOwner, type TimerSettings } from './timers.js';
+import { WaitQueue } from './wait-queue.js';
 import type { ClientTransaction, ClientTransactionHandlers, ServerTransaction } from './types.js';
 
 export interface TransactionLayerOptions {
@@ -64,6 +66,7 @@ export class TransactionLayer {
   private strayHandler: StrayResponseHandler | undefined;
   private readonly trying: TryingPolicy;
   private closed = false;
+  private readonly ports: LayerPorts;
 
   constructor(
     readonly transport: SipTransportLayer,
@@ -73,6 +76,7 @@ export class TransactionLayer {
   ) {
     this.timers = timerSettings(options.timers);
     this.trying = options.trying ?? UAS_TRYING;
+    this.ports = { clock, timers: this.timers, counters: this.counters, note: this.note, transport, pendingCancels: this.pendingCancels, waits: new Map() };
     transport.onMessage((m) => this.receive(m));
   }
 
@@ -119,8 +123,8 @@ export class TransactionLayer {
   ): ClientTransaction {
     if (this.closed) throw new Error('transaction layer is closed');
     if (request.method === 'ACK') throw new Error('ACK is not sent in a client transaction (RFC 3261 §17.1.1.3, §13.2.2.4)');
-    const branch = options.branch ?? this.newBranch();
-    const key = clientKey(branch, request.method);
+    const branch = flat(options.branch ?? this.newBranch());
+    const key = flat(clientKey(branch, request.method));
     if (this.clients.has(key)) throw new Error(`a ${request.method} client transaction with branch ${branch} already exists`);
     request.headers.prepend('Via', this.viaFor(destination.transport, branch));
     const env = this.clientEnv(destination, key);
@@ -190,6 +194,7 @@ export class TransactionLayer {
     this.servers.clear();
     this.legacy.clear();
     this.pendingCancels.clear();
+    for (const q of this.ports.waits.values()) q.clear();
   }
 
   /**
@@ -198,12 +203,12 @@ export class TransactionLayer {
    * transaction keeps its environment, through Completed (§17.1.2.2 Timer K), after the TU let go of them.
    */
   private clientEnv(destination: TransportAddress, key: string): TransactionEnv {
-    return new TransactionLink(this, destination.transport !== 'udp', destination, undefined, key, this.clients, this.pendingCancels);
+    return new TransactionLink(this.ports, destination.transport !== 'udp', destination, undefined, key, this.clients);
   }
 
   /** The environment of a server transaction, apart from createServer for the reason given at clientEnv. */
   private serverEnv(transport: TransportProtocol, destination: TransportAddress, connectionId: string | undefined, key: string, modern: boolean): TransactionEnv {
-    return new TransactionLink(this, transport !== 'udp', destination, connectionId ? { connectionId } : undefined, key, modern ? this.servers : this.legacy);
+    return new TransactionLink(this.ports, transport !== 'udp', destination, connectionId ? { connectionId } : undefined, key, modern ? this.servers : this.legacy);
   }
 
   private clientInvite(env: TransactionEnv, request: SipRequest, destination: TransportAddress, branch: string, handlers: ClientTransactionHandlers): ClientInviteTransaction {
@@ -303,9 +308,10 @@ export class TransactionLayer {
   }
 
   private createServer(request: SipRequest, via: Via, m: ReceivedMessage, modern: boolean): void {
-    const key = modern ? serverKey(via, request.method) : legacyKey(request, via, request.method);
+    const key = flat(modern ? serverKey(via, request.method) : legacyKey(request, via, request.method));
     const env = this.serverEnv(m.source.transport, responseDestination(via) ?? m.source, m.connectionId, key, modern);
-    const branch = via.branch ?? '';
+    // The branch as a slice of the key the table keeps anyway, not of the Via line it was parsed from.
+    const branch = modern ? key.slice(0, via.branch!.length) : (via.branch ?? '');
     const txn: ServerTxn =
       request.method === 'INVITE'
         ? new ServerInviteTransaction(env, request, m, branch, this.trying)
@@ -332,46 +338,66 @@ export class TransactionLayer {
   }
 }
 
-/**
- * A transaction's link to the layer that owns it: where its messages go and the table it leaves when it ends.
- * One plain object per transaction; a core under load holds tens of thousands of them for Timer J/K.
- */
-class TransactionLink implements TransactionEnv {
+/** What the environments of one layer's transactions share: made once per layer, not copied into each. */
+interface LayerPorts {
   readonly clock: Clock;
   readonly timers: TimerSettings;
   readonly counters: TransactionCounters;
   readonly note: TransactionEnv['note'];
-  private readonly transport: SipTransportLayer;
+  readonly transport: SipTransportLayer;
+  readonly pendingCancels: Map<ClientInviteTransaction, () => void>;
+  /** One queue per duration for Timers D, I, J, K, L and M (a layer uses at most four: 64·T1, T4, D and zero). */
+  readonly waits: Map<number, WaitQueue>;
+}
 
+/**
+ * A transaction's link to the layer that owns it: where its messages go and the table it leaves when it ends.
+ * One plain object per transaction, holding only what differs between transactions, since a core under load
+ * holds tens of thousands of them for Timers J, L and M; the key is the very string the table holds.
+ */
+class TransactionLink implements TransactionEnv {
   constructor(
-    layer: TransactionLayer,
+    private readonly ports: LayerPorts,
     readonly reliable: boolean,
     private readonly destination: TransportAddress,
     private readonly sendOptions: SendOptions | undefined,
     private readonly key: string,
     private readonly table: Map<string, unknown>,
-    private readonly pendingCancels?: Map<ClientInviteTransaction, () => void>,
-  ) {
-    this.clock = layer.clock;
-    this.timers = layer.timers;
-    this.counters = layer.counters;
-    this.note = layer.note;
-    this.transport = layer.transport;
+  ) {}
+
+  get clock(): Clock {
+    return this.ports.clock;
+  }
+
+  get timers(): TimerSettings {
+    return this.ports.timers;
+  }
+
+  get counters(): TransactionCounters {
+    return this.ports.counters;
+  }
+
+  get note(): TransactionEnv['note'] {
+    return this.ports.note;
   }
 
   send(message: SipMessage): Promise<void> {
-    return this.transport.send(message, this.destination, this.sendOptions);
+    return this.ports.transport.send(message, this.destination, this.sendOptions);
   }
 
   sendSerialized(bytes: Buffer): Promise<void> {
-    return this.transport.sendSerialized(bytes, this.destination, this.sendOptions);
+    return this.ports.transport.sendSerialized(bytes, this.destination, this.sendOptions);
+  }
+
+  wait(owner: TimerOwner, timer: 'D' | 'I' | 'J' | 'K' | 'L' | 'M', ms: number): void {
+    let queue = this.ports.waits.get(ms);
+    if (!queue) this.ports.waits.set(ms, (queue = new WaitQueue(this.ports.clock, ms)));
+    queue.start(owner, timer);
   }
 
   terminated(): void {
-    if (this.pendingCancels) {
-      const txn = this.table.get(this.key);
-      if (txn instanceof ClientInviteTransaction) this.pendingCancels.delete(txn);
-    }
+    const txn = this.table.get(this.key);
+    if (txn instanceof ClientInviteTransaction) this.ports.pendingCancels.delete(txn);
     this.table.delete(this.key);
   }
 }

@@ -40,7 +40,7 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
   /** The To tag of the final response sent, for RFC 2543 ACK matching (§17.2.3). */
   finalToTag: string | undefined = undefined;
 
-  /** The timer that ends a state: the trying delay in Proceeding, H in Completed, I in Confirmed, L in Accepted. */
+  /** The timer that ends a state before the ACK: the trying delay in Proceeding, H in Completed (I and L wait in the layer's queues). */
   private timer: TimerSlot | undefined = undefined;
   /** Timer G, beside H in Completed over UDP, and its current interval. */
   private retransmit: TimerSlot | undefined = undefined;
@@ -100,7 +100,8 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
         this.held = undefined;
         this.provisional = undefined;
         this.transmit(response);
-        this.startTimer('L', 64 * this.env.timers.t1);
+        this.dropTimers();
+        this.env.wait(this, 'L', 64 * this.env.timers.t1);
       } else {
         this.state = 'completed';
         this.held = undefined;
@@ -139,8 +140,8 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
   receiveAck(): boolean {
     if (this.state === 'completed') {
       this.state = 'confirmed';
-      this.retransmit?.cancel();
-      this.startTimer('I', this.env.reliable ? 0 : this.env.timers.t4);
+      this.dropTimers();
+      this.env.wait(this, 'I', this.env.reliable ? 0 : this.env.timers.t4);
       return true;
     }
     if (this.state === 'confirmed') {
@@ -167,8 +168,11 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
       case 'H':
         return this.onTimerH();
       case 'I': // §17.2.1: Confirmed has absorbed ACK retransmissions for T4.
+        if (this.state === 'confirmed') this.terminate('normal');
+        return;
       case 'L': // RFC 6026 §7.1: Accepted has passed on 2xx and absorbed INVITE retransmissions for 64·T1.
-        return this.terminate('normal');
+        if (this.state === 'accepted') this.terminate('normal');
+        return;
     }
   }
 
@@ -185,8 +189,15 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
     this.transmit(trying);
   }
 
-  private startTimer(timer: 'Trying' | 'H' | 'I' | 'L', ms: number): void {
+  private startTimer(timer: 'Trying' | 'H', ms: number): void {
     (this.timer ??= new TimerSlot(this.env.clock, this)).start(timer, ms);
+  }
+
+  /** Stops and lets go of the slots: Accepted and Confirmed wait only for L or I, which the layer keeps. */
+  private dropTimers(): void {
+    this.timer?.cancel();
+    this.retransmit?.cancel();
+    this.timer = this.retransmit = undefined;
   }
 
   private startTimerG(interval: number): void {
@@ -216,8 +227,7 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
   private terminate(reason: ServerTermination): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.timer?.cancel();
-    this.retransmit?.cancel();
+    this.dropTimers();
     for (const l of this.listeners) l(reason);
     this.env.terminated();
   }

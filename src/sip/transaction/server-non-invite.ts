@@ -4,7 +4,7 @@ import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
 import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
 import { tagOf } from './response.js';
-import { TimerSlot, type TimerName, type TimerOwner } from './timers.js';
+import type { TimerName, TimerOwner } from './timers.js';
 import type { ServerState, ServerTermination, ServerTransaction } from './types.js';
 
 /**
@@ -27,8 +27,6 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
   /** The To tag of the final response, for RFC 2543 matching of retransmissions (§17.2.3). */
   finalToTag: string | undefined = undefined;
 
-  /** Timer J's slot, made at the final response (the only timer this state machine runs). */
-  private timer: TimerSlot | undefined = undefined;
   private readonly listeners: Array<(reason: ServerTermination) => void> = [];
 
   private held: { request: SipRequest; received: ReceivedMessage } | undefined;
@@ -79,8 +77,7 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
     const final = { status: response.status, bytes: Buffer.allocUnsafeSlow(wire.length) };
     wire.copy(final.bytes);
     this.final = final;
-    this.timer = new TimerSlot(this.env.clock, this);
-    this.timer.start('J', this.env.reliable ? 0 : 64 * this.env.timers.t1);
+    this.env.wait(this, 'J', this.env.reliable ? 0 : 64 * this.env.timers.t1);
     this.transmit(final);
   }
 
@@ -103,7 +100,7 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
 
   /** Timer J: the time for request retransmissions is over (§17.2.2). */
   expire(timer: TimerName): void {
-    if (timer === 'J') this.terminate('normal');
+    if (timer === 'J' && this.state === 'completed') this.terminate('normal');
   }
 
   private holding(): { request: SipRequest; received: ReceivedMessage } {
@@ -118,7 +115,6 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
   private terminate(reason: ServerTermination): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    this.timer?.cancel();
     for (const l of this.listeners) l(reason);
     this.env.terminated();
   }
