@@ -245,7 +245,8 @@ export class RegisterProcedure {
       pcscf: chosen.choice,
       keys,
       state: 'pending',
-      createdAt: this.ctx.clock.now(),
+      // Whole ms, which the SA holds as a small integer (issue 7); nothing reads it finer.
+      createdAt: Math.floor(this.ctx.clock.now()),
       ...(read.credentials?.username ? { impi: read.credentials.username } : {}),
     });
     this.ctx.sas.add(sa);

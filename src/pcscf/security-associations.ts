@@ -8,6 +8,7 @@ import type { TransportProtocol } from '../sip/transport/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { CipherKeys } from './register-headers.js';
 import { ownString } from '../util/own-string.js';
+import { smallInteger } from '../util/small-integer.js';
 import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, serverMechanism, type IpsecChoice, type IpsecEndpoint, type IpsecOffer } from './sec-agree.js';
 
 export interface SecurityAssociation {
@@ -36,12 +37,21 @@ export function newSecurityAssociation(init: Omit<SecurityAssociation, 'sent'>):
   return new HeldSecurityAssociation(init);
 }
 
+/** What HeldSecurityAssociation counts createdAt from: the first SA's createdAt in this process. */
+let createdEpoch: number | undefined;
+
 class HeldSecurityAssociation implements SecurityAssociation {
   ueAddress: string;
   transport: TransportProtocol;
   impi?: string;
   state: 'pending' | 'in-use';
-  createdAt: number;
+  /**
+   * createdAt as ms from the first SA's (`createdEpoch`): an epoch-ms time is above 2^31, which V8 holds as a
+   * boxed double of 16 bytes per SA (issue 7), where an offset of less than 12 days is a small integer in the
+   * object. `absoluteCreated` marks a time that does not come back exactly that way (not whole ms), held as given.
+   */
+  private created: number;
+  declare private absoluteCreated?: true;
   /**
    * The offer and the choice as plain fields, not two objects of eight properties each (issue 7: ≈ 150 B per
    * SA): the four SPIs (32 bits each, RFC 4303 §2.1), the four ports two to a number (16 bits each), and the
@@ -67,7 +77,7 @@ class HeldSecurityAssociation implements SecurityAssociation {
     this.transport = init.transport;
     if (init.impi !== undefined) this.impi = ownString(init.impi);
     this.state = init.state;
-    this.createdAt = init.createdAt;
+    this.created = 0;
     const { ue, pcscf } = init;
     // What the packing below can hold, and all RFC 4303 §2.1 and RFC 768 allow: refuse the rest, keep nothing.
     for (const e of [ue, pcscf]) {
@@ -83,6 +93,22 @@ class HeldSecurityAssociation implements SecurityAssociation {
     this.names = packNames([ue.alg, ue.ealg, ue.prot, ue.mod, pcscf.alg, pcscf.ealg, pcscf.prot, pcscf.mod]);
     this.cipherKeys = ownString(init.keys.ck + init.keys.ik);
     this.ckLength = init.keys.ck.length;
+    this.createdAt = init.createdAt;
+  }
+
+  get createdAt(): number {
+    return this.absoluteCreated ? this.created : this.created + createdEpoch!;
+  }
+
+  set createdAt(t: number) {
+    createdEpoch ??= Number.isFinite(t) ? Math.floor(t) : 0;
+    if (t - createdEpoch + createdEpoch === t) {
+      this.created = smallInteger(t - createdEpoch);
+      if (this.absoluteCreated) delete this.absoluteCreated;
+    } else {
+      this.created = t;
+      this.absoluteCreated = true;
+    }
   }
 
   /** The UE's parameters from its Security-Client, rebuilt (a copy: changing it changes nothing). */

@@ -22,6 +22,17 @@ describe('P-CSCF per-registration state, compact', () => {
     expect(sa.state).toBe('in-use');
   });
 
+  it('gives back createdAt exactly and takes a new one: epoch-ms, earlier, far-off and fractional times', () => {
+    const make = (createdAt: number) => newSecurityAssociation({ ueAddress: '10.0.0.9', transport: 'udp', ue: offer, pcscf: choice, keys: { ck: 'c', ik: 'i' }, state: 'pending', createdAt });
+    const at = 1_764_000_000_000;
+    for (const t of [at, at - 86_400_000, at + 40 * 86_400_000, at + 0.5, 0, -1, Number.MAX_SAFE_INTEGER]) expect(make(t).createdAt).toBe(t);
+    const one = make(at + 0.5);
+    one.createdAt = at + 7;
+    expect(one.createdAt).toBe(at + 7);
+    one.createdAt = 3.25;
+    expect(one.createdAt).toBe(3.25);
+  });
+
   it('gives back offer and choice exactly, at the edges of SPI and port ranges and with names outside TS 33.203 §7.2', () => {
     const edge = { spiC: 0xffffffff, spiS: 1, portC: 65535, portS: 0 };
     const odd = newSecurityAssociation({

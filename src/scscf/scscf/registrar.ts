@@ -172,8 +172,9 @@ export class Registrar {
       this.note('info', `${impi} answered the ${pending.algorithm} challenge correctly`, 'TS 33.203 §6.1.1');
     }
 
-    // Steps 6-7: the new binding set.
-    const now = this.o.clock.now();
+    // Steps 6-7: the new binding set. Its times in whole ms: nothing in §10.3 is finer than a second, and the
+    // store holds whole-ms times as small integers, not as 16-byte boxed doubles (issue 7).
+    const now = Math.floor(this.o.clock.now());
     const callId = request.headers.get('Call-ID') ?? '';
     const cseq = Number.parseInt(request.headers.get('CSeq') ?? '0', 10);
     const before = existing?.contacts ?? [];

@@ -4,6 +4,7 @@ import { publicIdentityKey } from '../../sip/public-identity.js';
 import { parseUint, unquote } from '../../sip/headers/lexical.js';
 import { Interner } from '../../util/interner.js';
 import { ownString } from '../../util/own-string.js';
+import { smallInteger } from '../../util/small-integer.js';
 import { cutUserData, joinUserData, UserDataTemplates, type UserDataTemplate } from '../user-data-template.js';
 
 /**
@@ -79,17 +80,35 @@ export function impuKey(uri: string): string {
  * `instance` / `regId` left out when they are what the +sip.instance / reg-id parameters say (RFC 5626 §4.1:
  * the fields are read from those parameters; `instance` is kept only when it says something else, even nothing).
  */
-interface HeldContact extends Omit<ContactBinding, 'params'> {
+class HeldContact {
   /**
    * name, value, name, value …: one array where the binding has one per parameter, shared by every binding
    * with the same parameters (a handset model's feature tags, reg-id): the +sip.instance value, one per UE
    * (RFC 5626 §4.1), stands there as INSTANCE and is held in `instanceParam`.
    */
-  params: ReadonlyArray<string | null>;
+  params: ReadonlyArray<string | null> = EMPTY;
+  /** Times as offsets from the store's epoch (MemoryRegistrationStore.epoch) unless `absoluteTimes`. */
+  expiresAt = 0;
+  registeredAt = 0;
+  declare displayName?: string;
+  declare instance?: string;
+  declare regId?: number;
+  declare q?: number;
   /** The +sip.instance value as written, when `params` holds INSTANCE in its place. */
-  instanceParam?: string;
+  declare instanceParam?: string;
   /** Set when a time does not come back exactly as an offset from the store's epoch (not whole ms): times held as given. */
-  absoluteTimes?: true;
+  declare absoluteTimes?: true;
+
+  // A class of its own, not an object literal: a literal with the same keys in the same order shares its
+  // shape with the callers' bindings, whose epoch-ms times turn the time fields into boxed doubles.
+  constructor(
+    readonly uri: string,
+    readonly callId: string,
+    readonly cseq: number,
+    readonly path: string[],
+    readonly receivedFrom: TransportAddress,
+    readonly id: string,
+  ) {}
 }
 
 /**
@@ -251,11 +270,11 @@ export class MemoryRegistrationStore implements RegistrationStore {
 
   /** The binding's times as the store holds them: see `epoch`. */
   private holdTimes(c: ContactBinding, held: HeldContact): void {
-    this.epoch ??= Number.isSafeInteger(c.registeredAt) ? c.registeredAt : 0;
+    this.epoch ??= Number.isFinite(c.registeredAt) ? Math.floor(c.registeredAt) : 0;
     const e = this.epoch;
     if (c.expiresAt - e + e === c.expiresAt && c.registeredAt - e + e === c.registeredAt) {
-      held.expiresAt = c.expiresAt - e;
-      held.registeredAt = c.registeredAt - e;
+      held.expiresAt = smallInteger(c.expiresAt - e);
+      held.registeredAt = smallInteger(c.registeredAt - e);
     } else {
       held.expiresAt = c.expiresAt;
       held.registeredAt = c.registeredAt;
@@ -264,20 +283,10 @@ export class MemoryRegistrationStore implements RegistrationStore {
   }
 
   private hold(c: ContactBinding): HeldContact {
-    const held: HeldContact = {
-      uri: ownString(c.uri),
-      // Feature tags (+g.3gpp.icsi-ref …) repeat across every handset of a kind: their values are shared too,
-      // all but +sip.instance, which is one per UE (RFC 5626 §4.1) and would only fill the interner.
-      params: EMPTY,
-      expiresAt: 0,
-      registeredAt: 0,
-      callId: ownString(c.callId),
-      cseq: c.cseq,
-      path: this.shared.list(c.path),
-      receivedFrom: this.shared.address(c.receivedFrom),
-      id: ownString(c.id),
-    };
+    const held = new HeldContact(ownString(c.uri), ownString(c.callId), c.cseq, this.shared.list(c.path), this.shared.address(c.receivedFrom), ownString(c.id));
     this.holdTimes(c, held);
+    // Feature tags (+g.3gpp.icsi-ref …) repeat across every handset of a kind: their values are shared too,
+    // all but +sip.instance, which is one per UE (RFC 5626 §4.1) and would only fill the interner.
     if (c.params.length > 0) this.holdParams(c.params, held);
     if (c.displayName !== undefined) held.displayName = ownString(c.displayName);
     if (c.instance !== instanceOf(held)) held.instance = c.instance === undefined ? undefined : ownString(c.instance);
