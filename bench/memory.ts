@@ -7,9 +7,10 @@
  *    commit, which keeps subscriptions on disk and in memory only bounded caches (its own, and SQLite's page
  *    cache of 16 MB, which fills during the run and shows as RSS without heap); MemorySubscriberStore, which
  *    holds everything in the heap (tests, embedding), is measured last as `hss_in_memory`, outside the total;
- *  - the S-CSCF: one registration in the RegistrationStore of src/scscf (the implicit set, the user profile
- *    parsed from the User-Data the HSS generates, one contact binding with Path, +sip.instance and reg-id,
- *    TS 24.229 §5.4.1.2.2, RFC 3327, RFC 5626);
+ *  - the S-CSCF: one registration in the store the S-CSCF node runs (SqliteRegistrationStore with group
+ *    commit: every registration in its in-memory view, a MemoryRegistrationStore, and on disk, with SQLite's
+ *    page cache beside it): the implicit set, the user profile parsed from the User-Data the HSS generates,
+ *    one contact binding with Path, +sip.instance and reg-id (TS 24.229 §5.4.1.2.2, RFC 3327, RFC 5626);
  *  - the P-CSCF: one entry of its RegistrationCache as a protected REGISTER's 200 leaves it (TS 24.229
  *    §5.2.2.1): P-Associated-URI, Service-Route, its own Path, the UE's address, Call-ID, times, the expiry
  *    timer on the system clock, and the security association pair in use (TS 33.203 §7.1: the UE's offer as
@@ -26,6 +27,12 @@
  * and Buffers hold: steadier, it does not depend on how V8 lays out pages). The inputs of a batch are garbage by the end of the
  * batch; collecting it there keeps old space from filling with it, so RSS follows the heap instead of
  * holding on to pages that once held the bench's own garbage.
+ * The figure is the slope: each phase is read also once half its UEs are held, and (after N − after N/2) /
+ * (N − N/2) is what each further UE costs, never taken below the heap's own slope. What does not grow with
+ * N (two SQLite page caches of 16 MB that fill during the run, code compiled on first use, interner and cache
+ * tables) is reported apart as the fixed RSS, and the 1 M projection is baseline + fixed + 1 M × slope; the
+ * average growth over all N (rounds 1–5's figure, which counted the fixed part N-fold in a projection) stays
+ * beside it.
  * Run alone: `node --expose-gc --import tsx bench/memory.ts [ues]`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
