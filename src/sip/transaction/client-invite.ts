@@ -68,6 +68,7 @@ export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
           this.provisionalReceived = true;
           this.retransmit?.cancel();
           this.timer?.cancel('B');
+          this.env.provisionalReceived(this);
           this.tu.provisional?.(response, received);
         } else if (status < 300) {
           this.accept(response, received);
@@ -77,7 +78,10 @@ export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
         return;
       case 'accepted':
         // RFC 6026 §7.2: every 2xx in Accepted goes to the TU (retransmissions and other forks alike).
-        if (status >= 200 && status < 300) this.tu.final(response, 'response', received);
+        if (status >= 200 && status < 300) {
+          this.env.finalReceived(this);
+          this.tu.final(response, 'response', received);
+        }
         return;
       case 'completed':
         // §17.1.1.2: a retransmitted final response is answered with the same ACK, not passed up.
@@ -113,6 +117,7 @@ export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
     this.sent = undefined;
     this.dropTimers();
     this.env.wait(this, 'M', 64 * this.env.timers.t1);
+    this.env.finalReceived(this);
     this.tu.final(response, 'response', received);
   }
 
@@ -126,6 +131,7 @@ export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
     this.sent = undefined;
     // Timer D absorbs retransmissions of the final response: ≥ 32 s over UDP, zero when reliable.
     this.env.wait(this, 'D', this.env.reliable ? 0 : this.env.timers.timerD);
+    this.env.finalReceived(this);
     this.tu.final(response, cause, received);
   }
 
@@ -181,7 +187,10 @@ export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
     this.timer?.cancel('B');
     if (!this.sent) return;
     const synthetic = createResponse(this.sent, status);
-    this.terminate(() => this.tu.final(synthetic, cause));
+    this.terminate(() => {
+      this.env.finalReceived(this);
+      this.tu.final(synthetic, cause);
+    });
   }
 
   private transmit(message: SipRequest, isAck: boolean): void {

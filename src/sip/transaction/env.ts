@@ -19,6 +19,13 @@ export interface TransactionEnv {
    * after `ms`. It cannot be cancelled; an expiry after Terminated must do nothing (see WaitQueue).
    */
   wait(owner: TimerOwner, timer: 'D' | 'I' | 'J' | 'K' | 'L' | 'M', ms: number): void;
+  /**
+   * An INVITE client transaction's first provisional response and its final one, before the TU hears of them:
+   * a CANCEL the TU asked for early waits for the first and is dropped at the other (RFC 3261 §9.1). Told through
+   * the environment, not by wrapping the TU's handlers, which the transaction keeps for Timer M (RFC 6026 §7.2).
+   */
+  provisionalReceived(txn: object): void;
+  finalReceived(txn: object): void;
   /** Called once, when the state machine reaches Terminated, so the layer forgets it. */
   terminated(): void;
   /** Reports a timer firing or a failure on the trace stream, for ladders and students. */

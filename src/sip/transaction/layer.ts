@@ -130,7 +130,7 @@ export class TransactionLayer {
     const env = this.clientEnv(destination, key);
     const txn: ClientTxn =
       request.method === 'INVITE'
-        ? this.clientInvite(env, request, destination, branch, handlers)
+        ? new ClientInviteTransaction(env, request, destination, branch, handlers)
         : new ClientNonInviteTransaction(env, request, destination, branch, handlers);
     this.clients.set(key, txn);
     this.counters.clientTransactionsCreated++;
@@ -209,26 +209,6 @@ export class TransactionLayer {
   /** The environment of a server transaction, apart from createServer for the reason given at clientEnv. */
   private serverEnv(transport: TransportProtocol, destination: TransportAddress, connectionId: string | undefined, key: string, modern: boolean): TransactionEnv {
     return new TransactionLink(this.ports, transport !== 'udp', destination, connectionId ? { connectionId } : undefined, key, modern ? this.servers : this.legacy);
-  }
-
-  private clientInvite(env: TransactionEnv, request: SipRequest, destination: TransportAddress, branch: string, handlers: ClientTransactionHandlers): ClientInviteTransaction {
-    const invite: ClientInviteTransaction = new ClientInviteTransaction(env, request, destination, branch, {
-      provisional: (r, rx) => {
-        // §9.1: a CANCEL waits for the first provisional response.
-        const cancel = this.pendingCancels.get(invite);
-        if (cancel) {
-          this.pendingCancels.delete(invite);
-          cancel();
-        }
-        handlers.provisional?.(r, rx);
-      },
-      final: (r, cause, rx) => {
-        this.pendingCancels.delete(invite);
-        handlers.final(r, cause, rx);
-      },
-      terminated: () => handlers.terminated?.(),
-    });
-    return invite;
   }
 
   /** One for the layer, shared by every transaction's environment. */
@@ -393,6 +373,19 @@ class TransactionLink implements TransactionEnv {
     let queue = this.ports.waits.get(ms);
     if (!queue) this.ports.waits.set(ms, (queue = new WaitQueue(this.ports.clock, ms)));
     queue.start(owner, timer);
+  }
+
+  /** §9.1: a CANCEL the TU asked for before any provisional response goes out with the first one. */
+  provisionalReceived(txn: object): void {
+    const cancel = this.ports.pendingCancels.get(txn as ClientInviteTransaction);
+    if (!cancel) return;
+    this.ports.pendingCancels.delete(txn as ClientInviteTransaction);
+    cancel();
+  }
+
+  /** A final response leaves nothing to cancel (§9.1): a CANCEL still waiting for a provisional is dropped. */
+  finalReceived(txn: object): void {
+    this.ports.pendingCancels.delete(txn as ClientInviteTransaction);
   }
 
   terminated(): void {
