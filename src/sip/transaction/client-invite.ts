@@ -18,10 +18,15 @@ import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCa
  * by the TU (§13.2.2.4), so the transaction only stays in Accepted to pass further 2xx up (RFC 6026).
  */
 export class ClientInviteTransaction implements ClientTransaction, TimerOwner {
+  // kind and method on the prototype: the same for every INVITE client transaction, so no field of each.
+  get kind(): 'client' {
+    return 'client';
+  }
+  get method(): 'INVITE' {
+    return 'INVITE';
+  }
   // Every field is set at construction, even to undefined, so V8 keeps them all inside the object: a field first
   // assigned later (a timer's slot at the final response) would cost each transaction a property array.
-  readonly kind = 'client' as const;
-  readonly method = 'INVITE';
   state: ClientState = 'calling';
   provisionalReceived = false;
 

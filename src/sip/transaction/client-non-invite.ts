@@ -15,10 +15,12 @@ import type { ClientState, ClientTransaction, ClientTransactionHandlers, FinalCa
  * Timer K (T4 over UDP, zero when reliable) absorbs retransmitted finals.
  */
 export class ClientNonInviteTransaction implements ClientTransaction, TimerOwner {
+  get kind(): 'client' {
+    return 'client';
+  }
+  readonly method: string;
   // Every field is set at construction, even to undefined, so V8 keeps them all inside the object: a field first
   // assigned later (a timer's slot at the final response) would cost each transaction a property array.
-  readonly kind = 'client' as const;
-  readonly method: string;
   state: ClientState = 'trying';
   provisionalReceived = false;
 

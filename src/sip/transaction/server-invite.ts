@@ -2,6 +2,7 @@ import type { SipRequest, SipResponse } from '../message.js';
 import { parseMessage } from '../parser.js';
 import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
+import { addListener, notify, type Listeners } from './listeners.js';
 import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
 import { createResponse, tagOf } from './response.js';
 import { TimerSlot, type TimerName, type TimerOwner } from './timers.js';
@@ -31,10 +32,15 @@ export const UAS_TRYING: TryingPolicy = { afterMs: 200 };
  * Completed keeps the final in wire form for Timer G and retransmitted INVITEs, like a non-INVITE server.
  */
 export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
+  // kind and method on the prototype: the same for every INVITE server transaction, so no field of each.
+  get kind(): 'server' {
+    return 'server';
+  }
+  get method(): 'INVITE' {
+    return 'INVITE';
+  }
   // Every field is set at construction, even to undefined, so V8 keeps them all inside the object: a field first
   // assigned later (a timer's slot at the final response) would cost each transaction a property array.
-  readonly kind = 'server' as const;
-  readonly method = 'INVITE';
   state: ServerState = 'proceeding';
   lastStatus: number | undefined = undefined;
   /** The To tag of the final response sent, for RFC 2543 ACK matching (§17.2.3). */
@@ -45,7 +51,7 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
   /** Timer G, beside H in Completed over UDP, and its current interval. */
   private retransmit: TimerSlot | undefined = undefined;
   private interval = 0;
-  private readonly listeners: Array<(reason: ServerTermination) => void> = [];
+  private listeners: Listeners<ServerTermination> = undefined;
 
   /** The INVITE, while the TU may still answer it: a final response lets it go (Timer L/H/I need only the final). */
   private held: { request: SipRequest; received: ReceivedMessage } | undefined;
@@ -152,7 +158,7 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
   }
 
   onTerminated(listener: (reason: ServerTermination) => void): void {
-    this.listeners.push(listener);
+    this.listeners = addListener(this.listeners, listener);
   }
 
   abort(): void {
@@ -228,7 +234,7 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
     this.dropTimers();
-    for (const l of this.listeners) l(reason);
+    notify(this.listeners, reason);
     this.env.terminated();
   }
 }

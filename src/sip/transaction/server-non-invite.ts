@@ -2,6 +2,7 @@ import type { SipRequest, SipResponse } from '../message.js';
 import { parseMessage } from '../parser.js';
 import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
+import { addListener, notify, type Listeners } from './listeners.js';
 import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
 import { tagOf } from './response.js';
 import type { TimerName, TimerOwner } from './timers.js';
@@ -19,15 +20,17 @@ import type { ServerState, ServerTermination, ServerTransaction } from './types.
  * what its garbage collector works through again and again.
  */
 export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner {
+  get kind(): 'server' {
+    return 'server';
+  }
+  readonly method: string;
   // Every field is set at construction, even to undefined, so V8 keeps them all inside the object: a field first
   // assigned later (a timer's slot at the final response) would cost each transaction a property array.
-  readonly kind = 'server' as const;
-  readonly method: string;
   state: ServerState = 'trying';
   /** The To tag of the final response, for RFC 2543 matching of retransmissions (§17.2.3). */
   finalToTag: string | undefined = undefined;
 
-  private readonly listeners: Array<(reason: ServerTermination) => void> = [];
+  private listeners: Listeners<ServerTermination> = undefined;
 
   private held: { request: SipRequest; received: ReceivedMessage } | undefined;
   private provisional: SipResponse | undefined = undefined;
@@ -91,7 +94,7 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
   }
 
   onTerminated(listener: (reason: ServerTermination) => void): void {
-    this.listeners.push(listener);
+    this.listeners = addListener(this.listeners, listener);
   }
 
   abort(): void {
@@ -115,7 +118,7 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
   private terminate(reason: ServerTermination): void {
     if (this.state === 'terminated') return;
     this.state = 'terminated';
-    for (const l of this.listeners) l(reason);
+    notify(this.listeners, reason);
     this.env.terminated();
   }
 }
