@@ -1,5 +1,7 @@
 import type { Clock } from '../../util/clock.js';
 import type { SipMessage, SipResponse } from '../message.js';
+import { parseMessage } from '../parser.js';
+import { serializeMessage } from '../serializer.js';
 import type { TransactionCounters } from './counters.js';
 import type { TimerName, TimerOwner, TimerSettings } from './timers.js';
 
@@ -36,7 +38,29 @@ export interface TransactionEnv {
  * Sends a server transaction's response; a transport error is counted, noted and handed to `failed`, which
  * ends the transaction and tells the TU (§17.2.4: the TU is informed of a failure to send a response).
  */
-export function transmitResponse(env: TransactionEnv, response: SipResponse | { status: number; bytes: Buffer }, failed: () => void): void {
+/** A final response a server transaction keeps for retransmission in Completed: its status and its wire form. */
+export interface KeptFinal {
+  status: number;
+  bytes: Buffer;
+}
+
+/**
+ * The final response in the form a completed server transaction keeps it for Timer G/J: the bytes alone, as an
+ * exact copy — a serialised message may be a slice of the 8 KiB pool Buffer shares, which it would keep alive.
+ */
+export function keepFinal(response: SipResponse): KeptFinal {
+  const wire = serializeMessage(response);
+  const bytes = Buffer.allocUnsafeSlow(wire.length);
+  wire.copy(bytes);
+  return { status: response.status, bytes };
+}
+
+/** The kept final read back as a message (for a TU or a test that asks; nothing on a hot path does). */
+export function keptResponse(final: KeptFinal): SipResponse {
+  return parseMessage(final.bytes) as SipResponse;
+}
+
+export function transmitResponse(env: TransactionEnv, response: SipResponse | KeptFinal, failed: () => void): void {
   const sent = 'bytes' in response ? env.sendSerialized(response.bytes) : env.send(response);
   sent.catch((err: unknown) => {
     env.counters.transportErrors++;

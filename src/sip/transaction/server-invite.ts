@@ -1,9 +1,7 @@
 import type { SipRequest, SipResponse } from '../message.js';
-import { parseMessage } from '../parser.js';
-import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
 import { addListener, notify, type Listeners } from './listeners.js';
-import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
+import { keepFinal, keptResponse, requestLetGo, transmitResponse, type KeptFinal, type TransactionEnv } from './env.js';
 import { createResponse, tagOf } from './response.js';
 import { TimerSlot, type TimerName, type TimerOwner } from './timers.js';
 import type { ServerState, ServerTermination, ServerTransaction } from './types.js';
@@ -58,7 +56,7 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
   /** The provisional to repeat in Proceeding. */
   private provisional: SipResponse | undefined = undefined;
   /** The non-2xx final to repeat in Completed, as its bytes. */
-  private final: { status: number; bytes: Buffer } | undefined = undefined;
+  private final: KeptFinal | undefined = undefined;
 
   constructor(
     private readonly env: TransactionEnv,
@@ -83,7 +81,7 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
    * in Accepted there is none (the 2xx is the TU's to keep and repeat, §13.3.1.4) and `lastStatus` says 2xx.
    */
   get lastResponse(): SipResponse | undefined {
-    if (this.final) return parseMessage(this.final.bytes) as SipResponse;
+    if (this.final) return keptResponse(this.final);
     return this.state === 'proceeding' ? this.provisional : undefined;
   }
 
@@ -113,10 +111,7 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
         this.held = undefined;
         this.provisional = undefined;
         this.finalToTag = tagOf(response.headers.get('To'));
-        // An exact copy: a serialised message may be a slice of the 8 KiB pool Buffer shares, which it would keep alive.
-        const wire = serializeMessage(response);
-        const final = { status, bytes: Buffer.allocUnsafeSlow(wire.length) };
-        wire.copy(final.bytes);
+        const final = keepFinal(response);
         this.final = final;
         this.transmit(final);
         const { t1 } = this.env.timers;
@@ -226,7 +221,7 @@ export class ServerInviteTransaction implements ServerTransaction, TimerOwner {
     this.terminate('timeout');
   }
 
-  private transmit(response: SipResponse | { status: number; bytes: Buffer }): void {
+  private transmit(response: SipResponse | KeptFinal): void {
     transmitResponse(this.env, response, () => this.terminate('transport-error'));
   }
 

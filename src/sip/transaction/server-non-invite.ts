@@ -1,9 +1,7 @@
 import type { SipRequest, SipResponse } from '../message.js';
-import { parseMessage } from '../parser.js';
-import { serializeMessage } from '../serializer.js';
 import type { ReceivedMessage } from '../transport/types.js';
 import { addListener, notify, type Listeners } from './listeners.js';
-import { requestLetGo, transmitResponse, type TransactionEnv } from './env.js';
+import { keepFinal, keptResponse, requestLetGo, transmitResponse, type KeptFinal, type TransactionEnv } from './env.js';
 import { tagOf } from './response.js';
 import type { TimerName, TimerOwner } from './timers.js';
 import type { ServerState, ServerTermination, ServerTransaction } from './types.js';
@@ -34,7 +32,7 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
 
   private held: { request: SipRequest; received: ReceivedMessage } | undefined;
   private provisional: SipResponse | undefined = undefined;
-  private final: { status: number; bytes: Buffer } | undefined = undefined;
+  private final: KeptFinal | undefined = undefined;
 
   constructor(
     private readonly env: TransactionEnv,
@@ -56,7 +54,7 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
 
   /** The last response sent; a final one is read back from the bytes kept (nothing on a hot path asks). */
   get lastResponse(): SipResponse | undefined {
-    return this.final ? (parseMessage(this.final.bytes) as SipResponse) : this.provisional;
+    return this.final ? keptResponse(this.final) : this.provisional;
   }
 
   get lastStatus(): number | undefined {
@@ -75,10 +73,7 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
     this.held = undefined;
     this.provisional = undefined;
     this.finalToTag = tagOf(response.headers.get('To'));
-    // An exact copy: a serialised message may be a slice of the 8 KiB pool Buffer shares, which it would keep alive.
-    const wire = serializeMessage(response);
-    const final = { status: response.status, bytes: Buffer.allocUnsafeSlow(wire.length) };
-    wire.copy(final.bytes);
+    const final = keepFinal(response);
     this.final = final;
     this.env.wait(this, 'J', this.env.reliable ? 0 : 64 * this.env.timers.t1);
     this.transmit(final);
@@ -111,7 +106,7 @@ export class ServerNonInviteTransaction implements ServerTransaction, TimerOwner
     return this.held;
   }
 
-  private transmit(response: SipResponse | { status: number; bytes: Buffer }): void {
+  private transmit(response: SipResponse | KeptFinal): void {
     transmitResponse(this.env, response, () => this.terminate('transport-error'));
   }
 
