@@ -234,7 +234,7 @@ export class TransactionLayer {
 
   /** §17.1.3: the top Via branch and the CSeq method identify the client transaction. */
   private receiveResponse(response: SipResponse, m: ReceivedMessage): void {
-    const via = parseVia(response.headers.first('Via') ?? '');
+    const via = m.topVia ?? parseVia(response.headers.first('Via') ?? '');
     const method = parseCSeq(response.headers.get('CSeq') ?? '').method;
     const txn = via.branch !== undefined ? this.clients.get(clientKey(via.branch, method)) : undefined;
     if (txn) {
@@ -246,7 +246,7 @@ export class TransactionLayer {
   }
 
   private receiveRequest(request: SipRequest, m: ReceivedMessage): void {
-    const via = parseVia(request.headers.first('Via') ?? '');
+    const via = m.topVia ?? parseVia(request.headers.first('Via') ?? '');
     const cseq = parseCSeq(request.headers.get('CSeq') ?? '');
     const method = request.method;
     const modern = via.branch !== undefined && via.branch.startsWith(MAGIC_COOKIE);

@@ -5,7 +5,7 @@ import type { TlsCredentials } from '../../tls/authority.js';
 import { isRequest, type SipMessage, type SipRequest, type SipResponse } from '../message.js';
 import { parseMessage, SipParseError } from '../parser.js';
 import { serializeMessage } from '../serializer.js';
-import { topVia } from '../headers/via.js';
+import { topVia as readTopVia, type Via } from '../headers/via.js';
 import { describe, hostPort, ipFamily, isLoopback } from './address.js';
 import { LinkImpairment, type ImpairmentProfile } from './impairment.js';
 import {
@@ -270,7 +270,7 @@ export class TransportLayer implements SipTransportLayer {
     const bytes = this.checkedSize(serializeMessage(response), to);
     let target = to;
     try {
-      target = responseDestination(topVia(response)) ?? to;
+      target = responseDestination(readTopVia(response)) ?? to;
     } catch {
       // No usable Via: the caller's address is all there is.
     }
@@ -321,6 +321,7 @@ export class TransportLayer implements SipTransportLayer {
       return;
     }
     this.counters.received[wire.local.transport]++;
+    let topVia: Via | undefined;
     if (isRequest(message)) {
       const missing = missingEssential(message);
       if (missing) {
@@ -328,7 +329,7 @@ export class TransportLayer implements SipTransportLayer {
         return;
       }
       try {
-        stampReceived(message.headers, wire.source);
+        topVia = stampReceived(message.headers, wire.source);
       } catch (err) {
         this.malformed(wire, err);
         return;
@@ -339,7 +340,8 @@ export class TransportLayer implements SipTransportLayer {
       let reason = 'response not ours';
       let why = 'missing or unreadable Via';
       try {
-        ok = isOwnSentBy(topVia(message), this.sentBy());
+        topVia = readTopVia(message);
+        ok = isOwnSentBy(topVia, this.sentBy());
         why = 'top Via sent-by is not this node';
       } catch (err) {
         why = (err as Error).message;
@@ -359,6 +361,7 @@ export class TransportLayer implements SipTransportLayer {
     }
     const received: ReceivedMessage = { message, raw: wire.bytes, source: wire.source, local: wire.local };
     if (wire.connectionId) received.connectionId = wire.connectionId;
+    if (topVia) received.topVia = topVia;
     if (this.admission && isRequest(message) && !this.admitted(received, message)) return;
     if (!this.handler) {
       this.drop(wire, 'no consumer', 'no consumer for inbound messages');

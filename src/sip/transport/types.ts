@@ -1,3 +1,4 @@
+import type { Via } from '../headers/via.js';
 import type { SipMessage } from '../message.js';
 import type { TransportProtocol } from '../../trace/events.js';
 
@@ -21,6 +22,11 @@ export interface ReceivedMessage {
   local: TransportAddress;
   /** For TCP/TLS: the connection it came in on, so that responses go back over it (§18.2.2). */
   connectionId?: string;
+  /**
+   * The top Via as the transport read it — for a request after §18.2.1 stamped `received`/`rport` into it — so
+   * that the transaction layer does not parse the same line again. Read-only; absent when nobody parsed it.
+   */
+  topVia?: Via;
 }
 
 export interface SendOptions {
