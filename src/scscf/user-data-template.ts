@@ -53,18 +53,28 @@ export function joinUserData(template: UserDataTemplate, privateId: string, iden
 /** One copy of each distinct template. */
 export class UserDataTemplates {
   private readonly known = new Map<string, UserDataTemplate>();
+  /** The template shared last: subscribers provisioned alike register one after another, so it is usually the one. */
+  private last: UserDataTemplate | undefined;
 
   /** The shared copy of `template` (the first one seen with this content). */
   share(template: UserDataTemplate): UserDataTemplate {
+    const last = this.last;
+    if (last !== undefined && sameParts(last, template)) return last;
     const key = template.join('\u0000');
     const known = this.known.get(key);
-    if (known) return known;
+    if (known) return (this.last = known);
     const held = Object.freeze(template.map(ownString));
     this.known.set(key, held);
-    return held;
+    return (this.last = held);
   }
 
   get size(): number {
     return this.known.size;
   }
+}
+
+function sameParts(a: UserDataTemplate, b: UserDataTemplate): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

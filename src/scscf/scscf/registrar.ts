@@ -16,6 +16,7 @@ import { parseUri, uriEquals } from '../../sip/uri.js';
 import type { TraceBus } from '../../trace/events.js';
 import type { Clock } from '../../util/clock.js';
 import { DeadlineQueue } from '../../util/deadline-queue.js';
+import { ownString } from '../../util/own-string.js';
 import type { Random } from '../../util/random.js';
 import { HssUnavailableError, type HssLink } from '../hss-link.js';
 import { refusal } from '../respond.js';
@@ -106,7 +107,7 @@ export class Registrar {
     const regs = this.o.store.list().filter((r) => r.contacts.length > 0);
     const now = this.o.clock.now();
     const expired = regs.filter((r) => r.contacts.some((c) => c.expiresAt <= now)).length;
-    for (const r of regs) this.schedule(r.impi);
+    for (const r of regs) this.schedule(r);
     if (regs.length > 0) {
       this.note('info', `${regs.length} registration(s) restored from the store, ${expired} with contacts that expired meanwhile`, 'TS 24.229 §5.4.1.6');
     }
@@ -147,7 +148,8 @@ export class Registrar {
     }
     const impi = creds?.username || derivedImpi(impu);
     const existing = this.o.store.byImpi(impi);
-    const registeredHere = !!existing && existing.contacts.length > 0 && existing.impus.some((u) => impuKey(u) === impuKey(impu));
+    const impuKeyOf = impuKey(impu);
+    const registeredHere = !!existing && existing.contacts.length > 0 && existing.impus.some((u) => impuKey(u) === impuKeyOf);
 
     // Step 3: authentication (TS 24.229 §5.4.1.2.1).
     const integrity = creds?.params.get('integrity-protected')?.toLowerCase();
@@ -185,7 +187,8 @@ export class Registrar {
       next = [];
       for (const b of before) changes.push({ binding: b, state: 'terminated', event: 'unregistered' });
     } else {
-      next = before.map((b) => ({ ...b }));
+      // The store hands out copies and no binding is changed in place (a new one replaces it): a list copy will do.
+      next = before.slice();
       for (const c of contacts) {
         const requested = c.expires ?? headerExpires ?? this.o.defaultExpires;
         if (requested > 0 && requested < this.o.minExpires) {
@@ -209,7 +212,7 @@ export class Registrar {
         if (seconds < requested) this.note('info', `${c.uri}: expiry ${requested} s shortened to ${seconds} s`, 'TS 24.229 §5.4.1.2.2');
         const binding: ContactBinding = {
           uri: c.uri,
-          params: [...c.params].filter(([k]) => k !== 'expires'),
+          params: paramsBesideExpires(c.params),
           ...(c.displayName !== undefined ? { displayName: c.displayName } : {}),
           ...(c.instance !== undefined ? { instance: c.instance } : {}),
           ...(c.regId !== undefined ? { regId: c.regId } : {}),
@@ -263,15 +266,14 @@ export class Registrar {
       return refuse(500, `the HSS sent a user profile this S-CSCF cannot read: ${(e as Error).message}`, 'TS 29.228 Annex E', 'warn');
     }
     if (!profile) return refuse(500, 'the SAA carried no User-Data and none is held', 'TS 29.228 §6.1.2');
-    if (!profile.identities.some((p) => impuKey(p.uri) === impuKey(impu))) {
+    if (!profile.identities.some((p) => impuKey(p.uri) === impuKeyOf)) {
       return refuse(403, `${impu} is not in the user profile of ${impi}`, 'TS 24.229 §5.4.1.2.2');
     }
     if (profile.identities.every((p) => p.barred)) {
       if (initial) await this.sar(impi, impu, SAT.USER_DEREGISTRATION, UserDataAlreadyAvailable.USER_DATA_ALREADY_AVAILABLE);
       return refuse(403, `every public identity of ${impi} is barred`, 'TS 29.228 Annex B.2.1');
     }
-    const ids: Record<string, string> = { ...(existing?.ids ?? {}) };
-    for (const p of profile.identities) ids[p.uri] ??= this.o.random.token(8);
+    const ids = reginfoIds(existing?.ids, profile.identities, this.o.random);
     const after: SubscriptionRegistration = {
       impi,
       impus: profile.identities.map((p) => p.uri),
@@ -283,7 +285,7 @@ export class Registrar {
     this.o.store.put(after);
     // Issue 8: the 200 (and the reg-event NOTIFYs onChange sends) must not confirm a binding a crash forgets.
     if (!(await this.durable())) return refuse(500, `the registration of ${impi} could not be stored`, 'TS 24.229 §5.4.1.2.2', 'warn');
-    this.schedule(impi);
+    this.schedule(after);
     this.note(
       'info',
       `${impi} ${initial ? 'registered' : 're-registered'}: ${next.length} contact(s), implicit set ${after.impus.join(', ')}`,
@@ -317,8 +319,7 @@ export class Registrar {
     const existing = this.o.store.byImpi(impi);
     if (!existing) return 'unknown';
     const impus = profile.identities.map((p) => p.uri);
-    const ids = { ...existing.ids };
-    for (const u of impus) ids[u] ??= this.o.random.token(8);
+    const ids = reginfoIds(existing.ids, profile.identities, this.o.random);
     const after: SubscriptionRegistration = { ...existing, impus, barred: profile.identities.filter((p) => p.barred).map((p) => p.uri), profile, ids };
     this.o.store.put(after);
     const changed = impus.join('\n') !== existing.impus.join('\n') || after.barred.join('\n') !== existing.barred.join('\n');
@@ -439,11 +440,13 @@ export class Registrar {
    * A deadline at the subscription's earliest contact expiry. Earlier deadlines of the same IMPI may still be
    * queued (a refresh moves the expiry later): expire() finds nothing due for them and does nothing.
    */
-  private schedule(impi: string): void {
-    const reg = this.o.store.byImpi(impi);
-    if (!reg || reg.contacts.length === 0 || this.stopped) return;
-    // The store's own copy of the IMPI is the key, not a value cut from the request that made the change.
-    this.expiries.schedule(reg.impi, Math.min(...reg.contacts.map((c) => c.expiresAt)));
+  private schedule(reg: SubscriptionRegistration): void {
+    if (reg.contacts.length === 0 || this.stopped) return;
+    let earliest = Infinity;
+    for (const c of reg.contacts) if (c.expiresAt < earliest) earliest = c.expiresAt;
+    // The key is the store's own copy of the IMPI (util/own-string.ts), not a value cut from the request: a
+    // deadline lives as long as the binding, and a slice would keep the whole REGISTER text alive with it.
+    this.expiries.schedule(ownString(reg.impi), earliest);
   }
 
   /** RFC 3261 §10.3: expired bindings go; the last one going is a timeout de-registration (TS 24.229 §5.4.1.6). */
@@ -458,7 +461,7 @@ export class Registrar {
     if (kept.length > 0) {
       const after = { ...reg, contacts: kept };
       this.o.store.put(after);
-      this.schedule(impi);
+      this.schedule(after);
       this.note('info', `${impi}: ${gone.length} contact(s) expired, ${kept.length} left`, 'RFC 3261 §10.3');
       this.o.onChange?.({ impi, before: reg, after, contacts: changes });
       return;
@@ -494,8 +497,8 @@ export class Registrar {
     for (const p of request.headers.getAll('Path')) r.headers.append('Path', p);
     if (reg && bindings.length > 0) {
       r.headers.append('Service-Route', `<${this.o.serviceRoute}>`);
-      const barred = new Set(reg.barred.map(impuKey));
-      const associated = reg.impus.filter((u) => !barred.has(impuKey(u)));
+      const barred = reg.barred.length === 0 ? undefined : new Set(reg.barred.map(impuKey));
+      const associated = barred === undefined ? reg.impus : reg.impus.filter((u) => !barred.has(impuKey(u)));
       if (associated.length) r.headers.append('P-Associated-URI', associated.map((u) => `<${u}>`).join(', '));
     }
     for (const b of bindings) {
@@ -521,6 +524,26 @@ function sameBinding(b: ContactBinding, c: ContactValue): boolean {
   } catch {
     return b.uri === c.uri;
   }
+}
+
+/** The Contact parameters a binding keeps: all but expires, which the registrar grants anew (RFC 3261 §10.3 step 7). */
+function paramsBesideExpires(params: ReadonlyMap<string, string | null>): Array<[string, string | null]> {
+  const out: Array<[string, string | null]> = [];
+  for (const [k, v] of params) if (k !== 'expires') out.push([k, v]);
+  return out;
+}
+
+/**
+ * The reginfo id of each public identity (RFC 3680 §5.3: stable while the registration lasts): the ids held
+ * before, and a fresh one for each identity new to the set. The record is made as a dictionary (no prototype)
+ * from the start: an object literal given one IMPU key after another takes a new hidden class per IMPU, and
+ * with thousands of subscribers the engine's transition trees grow with every registration.
+ */
+function reginfoIds(held: Readonly<Record<string, string>> | undefined, identities: ReadonlyArray<{ uri: string }>, random: Random): Record<string, string> {
+  const ids = Object.create(null) as Record<string, string>;
+  if (held !== undefined) for (const u of Object.keys(held)) ids[u] = held[u]!;
+  for (const p of identities) if (ids[p.uri] === undefined) ids[p.uri] = random.token(8);
+  return ids;
 }
 
 /** TS 24.229 §5.4.1.2.1: without Authorization the private identity is derived from the public one (TS 33.203). */

@@ -83,7 +83,7 @@ export class SqliteRegistrationStore implements RegistrationStore {
   /** Set when writes are grouped per event-loop turn (util/group-commit.ts); durable when `flush()` resolves. */
   readonly groupCommit: GroupCommit | undefined;
   private readonly stmt;
-  private readonly write: (r: SubscriptionRegistration) => void;
+  private readonly write: (r: SubscriptionRegistration, rowsHeld: boolean) => void;
 
   constructor(dataDir: string, options: { node?: string; fileName?: string; groupCommit?: boolean } = {}) {
     mkdirSync(dataDir, { recursive: true });
@@ -105,27 +105,23 @@ export class SqliteRegistrationStore implements RegistrationStore {
     this.stmt = {
       registrations: db.prepare<[], RegistrationRow>('SELECT * FROM registration ORDER BY impi'),
       contacts: db.prepare<[], ContactRow>('SELECT * FROM contact ORDER BY impi, position'),
-      upsert: db.prepare(
-        `INSERT INTO registration (impi, impus, barred, ids, user_data) VALUES (@impi, @impus, @barred, @ids, @user_data)
+      // Positional parameters: binding by name looks each one up in an object made for the purpose.
+      upsert: db.prepare<[string, string, string, string, string]>(
+        `INSERT INTO registration (impi, impus, barred, ids, user_data) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT(impi) DO UPDATE SET impus = excluded.impus, barred = excluded.barred, ids = excluded.ids, user_data = excluded.user_data`,
       ),
       deleteContacts: db.prepare<[string]>('DELETE FROM contact WHERE impi = ?'),
-      insertContact: db.prepare(
+      insertContact: db.prepare<ContactValues>(
         `INSERT INTO contact (impi, position, id, uri, params, display_name, instance, reg_id, q, expires_at, registered_at, call_id, cseq, path, received_from)
-         VALUES (@impi, @position, @id, @uri, @params, @display_name, @instance, @reg_id, @q, @expires_at, @registered_at, @call_id, @cseq, @path, @received_from)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       delete: db.prepare<[string]>('DELETE FROM registration WHERE impi = ?'),
     };
-    this.write = db.transaction((r: SubscriptionRegistration) => {
-      this.stmt.upsert.run({
-        impi: r.impi,
-        impus: JSON.stringify(r.impus),
-        barred: JSON.stringify(r.barred),
-        ids: JSON.stringify(r.ids),
-        user_data: r.profile.xml,
-      });
-      this.stmt.deleteContacts.run(r.impi);
-      r.contacts.forEach((c, position) => this.stmt.insertContact.run(contactRow(r.impi, position, c)));
+    // One unit (a SAVEPOINT inside a group-commit batch): a put that fails midway leaves no half of itself.
+    this.write = db.transaction((r: SubscriptionRegistration, rowsHeld: boolean) => {
+      this.stmt.upsert.run(r.impi, JSON.stringify(r.impus), r.barred.length === 0 ? '[]' : JSON.stringify(r.barred), JSON.stringify(r.ids), r.profile.xml);
+      if (rowsHeld) this.stmt.deleteContacts.run(r.impi);
+      for (let position = 0; position < r.contacts.length; position++) this.stmt.insertContact.run(...contactValues(r.impi, position, r.contacts[position]!));
     });
     this.load();
   }
@@ -141,7 +137,9 @@ export class SqliteRegistrationStore implements RegistrationStore {
   /** Durable before it returns; a failed write leaves both the file and the memory as they were. */
   put(registration: SubscriptionRegistration): void {
     this.groupCommit?.join();
-    this.write(registration);
+    // The memory holds exactly what the file holds (a failed batch reloads it): a subscription it does not hold
+    // with contacts has no contact rows to delete (the initial registration, the common case under load).
+    this.write(registration, this.memory.holdsContacts(registration.impi));
     this.memory.put(registration);
   }
 
@@ -191,24 +189,43 @@ export class SqliteRegistrationStore implements RegistrationStore {
   }
 }
 
-function contactRow(impi: string, position: number, c: ContactBinding): Record<string, unknown> {
-  return {
+/** The values of a contact row, in the column order of insertContact. */
+type ContactValues = [
+  impi: string,
+  position: number,
+  id: string,
+  uri: string,
+  params: string,
+  display_name: string | null,
+  instance: string | null,
+  reg_id: number | null,
+  q: number | null,
+  expires_at: number,
+  registered_at: number,
+  call_id: string,
+  cseq: number,
+  path: string,
+  received_from: string,
+];
+
+function contactValues(impi: string, position: number, c: ContactBinding): ContactValues {
+  return [
     impi,
     position,
-    id: c.id,
-    uri: c.uri,
-    params: JSON.stringify(c.params),
-    display_name: c.displayName ?? null,
-    instance: c.instance ?? null,
-    reg_id: c.regId ?? null,
-    q: c.q ?? null,
-    expires_at: c.expiresAt,
-    registered_at: c.registeredAt,
-    call_id: c.callId,
-    cseq: c.cseq,
-    path: JSON.stringify(c.path),
-    received_from: JSON.stringify(c.receivedFrom),
-  };
+    c.id,
+    c.uri,
+    c.params.length === 0 ? '[]' : JSON.stringify(c.params),
+    c.displayName ?? null,
+    c.instance ?? null,
+    c.regId ?? null,
+    c.q ?? null,
+    c.expiresAt,
+    c.registeredAt,
+    c.callId,
+    c.cseq,
+    JSON.stringify(c.path),
+    JSON.stringify(c.receivedFrom),
+  ];
 }
 
 function bindingOf(row: ContactRow): ContactBinding {
