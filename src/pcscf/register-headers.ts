@@ -4,7 +4,7 @@
  * the integrity-protected auth-param (TS 24.229 §7.2A.1), and ck/ik out of the challenge (TS 33.203 §7.1).
  * Pure functions over Headers.
  */
-import { formatChallenge, formatCredentials, parseChallenge, parseCredentials } from '../sip/headers/auth.js';
+import { formatChallenge, formatCredentials, parseChallenge, parseCredentials, type Credentials } from '../sip/headers/auth.js';
 import { formatPChargingVector, formatPVisitedNetworkId } from '../sip/headers/p-headers.js';
 import type { Headers } from '../sip/message.js';
 import type { TransportProtocol } from '../sip/transport/types.js';
@@ -58,20 +58,40 @@ export function setChargingVector(headers: Headers, value: string): void {
  */
 export type IntegrityProtected = 'yes' | 'no' | 'tls-pending' | 'tls-yes' | 'ip-assoc-pending' | 'ip-assoc-yes';
 
+/** An Authorization line as the P-CSCF read it, and what it read (each line is parsed once per REGISTER). */
+export interface ReadAuthorization {
+  line: string;
+  credentials: Credentials;
+}
+
+/** Every Authorization line of a request, parsed; throws SipParseError on an unreadable one. */
+export function readAuthorizations(headers: Headers): ReadAuthorization[] {
+  return headers.getAll('Authorization').map((line) => ({ line, credentials: parseCredentials(line) }));
+}
+
+const INTEGRITY_PROTECTED: ReadonlySet<string> = new Set(['integrity-protected']);
+
+/** The credentials of `line`: those read before when the line is still the one they were read from. */
+function credentialsOf(line: string, at: number, read: readonly ReadAuthorization[] | undefined): Credentials {
+  const r = read?.[at];
+  return r !== undefined && r.line === line ? r.credentials : parseCredentials(line);
+}
+
 /**
  * Writes integrity-protected into every Authorization of the request (TS 24.229 §5.2.2.1), replacing what the
  * UE may have put there (a UE cannot vouch for its own protection). Returns how many values were changed;
- * throws SipParseError on an unreadable Authorization.
+ * throws SipParseError on an unreadable Authorization. `read`: the lines as parsed before (readRegister), so
+ * that they are not parsed again; a line that no longer matches is parsed anew.
  */
-export function markIntegrity(headers: Headers, value: IntegrityProtected): number {
+export function markIntegrity(headers: Headers, value: IntegrityProtected, read?: readonly ReadAuthorization[]): number {
   const lines = headers.getAll('Authorization');
   if (lines.length === 0) return 0;
-  const rewritten = lines.map((line) => {
-    const c = parseCredentials(line);
-    c.params.delete('integrity-protected');
+  const rewritten = lines.map((line, i) => {
+    const c = credentialsOf(line, i, read);
+    const others = c.params.size - (c.params.has('integrity-protected') ? 1 : 0);
     // Written as a quoted-string, as the TS 24.228 §6.2 flows show it.
-    const rest = formatCredentials(c);
-    return `${rest}${c.params.size > 0 ? ',' : ''} integrity-protected="${value}"`;
+    const rest = formatCredentials(c, INTEGRITY_PROTECTED);
+    return `${rest}${others > 0 ? ',' : ''} integrity-protected="${value}"`;
   });
   headers.delete('Authorization');
   for (const v of rewritten) headers.append('Authorization', v);
@@ -79,14 +99,10 @@ export function markIntegrity(headers: Headers, value: IntegrityProtected): numb
 }
 
 /** A removed integrity-protected (what the UE wrote) when the P-CSCF has nothing to vouch for. */
-export function dropIntegrity(headers: Headers): void {
+export function dropIntegrity(headers: Headers, read?: readonly ReadAuthorization[]): void {
   const lines = headers.getAll('Authorization');
   if (!lines.some((l) => l.toLowerCase().includes('integrity-protected'))) return;
-  const rewritten = lines.map((line) => {
-    const c = parseCredentials(line);
-    c.params.delete('integrity-protected');
-    return formatCredentials(c);
-  });
+  const rewritten = lines.map((line, i) => formatCredentials(credentialsOf(line, i, read), INTEGRITY_PROTECTED));
   headers.delete('Authorization');
   for (const v of rewritten) headers.append('Authorization', v);
 }
@@ -96,6 +112,8 @@ export interface CipherKeys {
   ck: string;
   ik: string;
 }
+
+const CIPHER_KEY_PARAMS: ReadonlySet<string> = new Set(['ck', 'ik']);
 
 /**
  * Takes ck and ik out of every WWW-Authenticate (TS 24.229 §5.2.2.1, TS 33.203 §7.1: the keys stay in the
@@ -116,11 +134,9 @@ export function takeCipherKeys(headers: Headers): CipherKeys | undefined {
     }
     if (!c.params.has('ck') && !c.params.has('ik')) return line;
     if (!keys && c.ck !== undefined && c.ik !== undefined) keys = { ck: c.ck, ik: c.ik };
-    const params = new Map(c.params);
-    params.delete('ck');
-    params.delete('ik');
     changed = true;
-    return formatChallenge({ scheme: c.scheme, params });
+    // The params only, not the typed fields: the rest of the challenge is written as it came.
+    return formatChallenge({ scheme: c.scheme, params: c.params }, CIPHER_KEY_PARAMS);
   });
   if (changed) {
     headers.delete('WWW-Authenticate');

@@ -4,7 +4,7 @@
  * P-Visited-Network-ID, P-Charging-Vector and integrity-protected; on the way back take ck/ik out of the 401
  * and add Security-Server; on the 200 store the registration. REGISTER is never record-routed.
  */
-import { parseCredentials, type Credentials } from '../sip/headers/auth.js';
+import type { Credentials } from '../sip/headers/auth.js';
 import { parseContacts, type ContactValue } from '../sip/headers/contact.js';
 import { parseCSeq } from '../sip/headers/cseq.js';
 import { parseNameAddr } from '../sip/headers/name-addr.js';
@@ -22,22 +22,24 @@ import {
   dropIntegrity,
   newChargingVector,
   pathValue,
+  readAuthorizations,
   requireOption,
   setChargingVector,
   setVisitedNetwork,
   takeCipherKeys,
   type CipherKeys,
   type IntegrityProtected,
+  type ReadAuthorization,
 } from './register-headers.js';
 import type { PcscfRegistration, RegistrationCache } from './registration-cache.js';
 import {
-  asksForIpsec,
+  askedOffers,
   chooseIpsec,
   formatServerMechanism,
-  readOffers,
+  readVerify,
   SecAgreeError,
   stripSecAgree,
-  verifyMismatch,
+  verifyMismatchOf,
   type IpsecOffer,
 } from './sec-agree.js';
 import { newSecurityAssociation, type PendingSecurityAssociations, type SecurityAssociation } from './security-associations.js';
@@ -68,7 +70,10 @@ interface ReadRegister {
   impu: string;
   contacts: ContactValue[] | '*';
   callId: string;
+  /** The first Authorization's credentials. */
   credentials: Credentials | undefined;
+  /** Every Authorization line with its credentials, parsed once: the edit rewrites them (integrity-protected). */
+  authorizations: readonly ReadAuthorization[];
 }
 
 const CLAUSE = 'TS 24.229 §5.2.2.1';
@@ -97,21 +102,24 @@ export class RegisterProcedure {
     let offers: IpsecOffer[] | undefined;
     let overSa: SecurityAssociation | undefined;
     let integrity: IntegrityProtected | undefined;
-    if (this.ctx.secAgree && asksForIpsec(request)) {
+    if (this.ctx.secAgree) {
       try {
-        offers = readOffers(request.headers);
+        offers = askedOffers(request.headers);
       } catch (e) {
         const err = e as SecAgreeError;
         return refusal(err.status ?? 494, err.message, err.clause ?? 'RFC 3329 §2.3.1');
       }
+    }
+    if (offers) {
       if (request.headers.has('Security-Verify')) {
         const candidates = this.candidateSas(source.address, offers);
         if (candidates.length === 0) {
           return refusal(494, `Security-Verify from ${source.address}, but this P-CSCF has no security association with the SPIs of its Security-Client`, 'RFC 3329 §2.3.1, TS 33.203 §7.4');
         }
-        const sa = candidates.find((c) => verifyMismatch(request.headers, c.sent) === undefined);
+        const verify = readVerify(request.headers);
+        const sa = candidates.find((c) => verifyMismatchOf(verify, c.sent) === undefined);
         if (!sa) {
-          const mismatch = verifyMismatch(request.headers, candidates[0]!.sent)!;
+          const mismatch = verifyMismatchOf(verify, candidates[0]!.sent)!;
           return refusal(494, `Security-Verify does not repeat the Security-Server sent: ${mismatch}`, 'RFC 3329 §2.3.1, TS 33.203 §7.4');
         }
         overSa = sa;
@@ -151,8 +159,8 @@ export class RegisterProcedure {
         requireOption(req.headers, 'path');
         setVisitedNetwork(req.headers, this.ctx.visitedNetworkId);
         setChargingVector(req.headers, chargingVector);
-        if (integrity) markIntegrity(req.headers, integrity);
-        else dropIntegrity(req.headers);
+        if (integrity) markIntegrity(req.headers, integrity, read.authorizations);
+        else dropIntegrity(req.headers, read.authorizations);
       },
       onResponse: (response, branch) => this.onBranchResponse(response, branch),
       onForward: (response) => {
@@ -360,8 +368,8 @@ export function readRegister(request: SipRequest): ReadRegister | string {
     if (contacts === '*' && expiresOf(h) !== 0) return 'Contact * needs Expires: 0 (RFC 3261 §10.2.2)';
     if (contacts !== '*') for (const c of contacts) parseUri(c.uri);
     // Every Authorization line must read: the P-CSCF rewrites them all (integrity-protected).
-    const credentials = h.getAll('Authorization').map(parseCredentials)[0];
-    return { impu: to.uri, contacts, callId: h.get('Call-ID')!.trim(), credentials };
+    const authorizations = readAuthorizations(h);
+    return { impu: to.uri, contacts, callId: h.get('Call-ID')!.trim(), credentials: authorizations[0]?.credentials, authorizations };
   } catch (e) {
     return `unreadable REGISTER: ${(e as Error).message}`;
   }

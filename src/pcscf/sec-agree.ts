@@ -88,12 +88,34 @@ export function asksForIpsec(request: SipRequest): boolean {
  * port-c and port-s. Returns the offers in the UE's order; throws SecAgreeError (494) when none is usable.
  */
 export function readOffers(headers: Headers): IpsecOffer[] {
-  let mechanisms: SecurityMechanism[];
+  const offers = offersOf(securityClient(headers.getAll('Security-Client')));
+  if (offers.length === 0) throw new SecAgreeError('Security-Client offers no ipsec-3gpp mechanism', 494, 'TS 33.203 §7.2');
+  return offers;
+}
+
+/**
+ * asksForIpsec and readOffers in one reading of Security-Client (it is parsed once per REGISTER): undefined
+ * when the UE does not ask for sec-agree with IPsec, else its offers; throws SecAgreeError as readOffers does.
+ */
+export function askedOffers(headers: Headers): IpsecOffer[] | undefined {
+  if (!requiresSecAgree(headers)) return undefined;
+  const values = headers.getAll('Security-Client');
+  if (values.length === 0) return undefined;
+  // Unreadable still means "asks" (asksForIpsec); the refusal says why.
+  const offers = offersOf(securityClient(values));
+  return offers.length > 0 ? offers : undefined;
+}
+
+function securityClient(values: string[]): SecurityMechanism[] {
   try {
-    mechanisms = parseSecurityMechanisms(headers.getAll('Security-Client'));
+    return parseSecurityMechanisms(values);
   } catch (e) {
     throw new SecAgreeError(`unreadable Security-Client: ${(e as Error).message}`, 400, 'RFC 3329 §2.2');
   }
+}
+
+/** The ipsec-3gpp mechanisms as offers, in the UE's order; throws SecAgreeError on one that lacks a parameter. */
+function offersOf(mechanisms: readonly SecurityMechanism[]): IpsecOffer[] {
   const offers: IpsecOffer[] = [];
   for (const m of mechanisms) {
     if (m.mechanism.toLowerCase() !== 'ipsec-3gpp') continue;
@@ -103,21 +125,20 @@ export function readOffers(headers: Headers): IpsecOffer[] {
     } catch (e) {
       throw new SecAgreeError(`unreadable ipsec-3gpp offer: ${(e as Error).message}`, 400, 'TS 33.203 §7.2');
     }
-    const missing = (['alg', 'spiC', 'spiS', 'portC', 'portS'] as const).filter((k) => p[k] === undefined);
-    if (missing.length > 0) {
+    if (p.alg === undefined || p.spiC === undefined || p.spiS === undefined || p.portC === undefined || p.portS === undefined) {
+      const missing = (['alg', 'spiC', 'spiS', 'portC', 'portS'] as const).filter((k) => p[k] === undefined);
       throw new SecAgreeError(
         `ipsec-3gpp offer lacks ${missing.map((k) => k.replace(/[CS]$/, (c) => '-' + c.toLowerCase())).join(', ')}`,
         494,
         'TS 33.203 §7.2',
       );
     }
-    const offer: IpsecOffer = { alg: p.alg!, spiC: p.spiC!, spiS: p.spiS!, portC: p.portC!, portS: p.portS! };
+    const offer: IpsecOffer = { alg: p.alg, spiC: p.spiC, spiS: p.spiS, portC: p.portC, portS: p.portS };
     if (p.ealg !== undefined) offer.ealg = p.ealg;
     if (p.prot !== undefined) offer.prot = p.prot;
     if (p.mod !== undefined) offer.mod = p.mod;
     offers.push(offer);
   }
-  if (offers.length === 0) throw new SecAgreeError('Security-Client offers no ipsec-3gpp mechanism', 494, 'TS 33.203 §7.2');
   return offers;
 }
 
@@ -179,29 +200,47 @@ export function formatServerMechanism(choice: IpsecChoice): string {
  * case-insensitive; values compared as written, without quotes), in order. Returns why not, or undefined.
  */
 export function verifyMismatch(headers: Headers, sent: readonly SecurityMechanism[]): string | undefined {
+  return verifyMismatchOf(readVerify(headers), sent);
+}
+
+/** Security-Verify parsed (read once, compared with each candidate SA), or why it cannot be. */
+export function readVerify(headers: Headers): SecurityMechanism[] | string {
   const values = headers.getAll('Security-Verify');
   if (values.length === 0) return 'no Security-Verify';
-  let got: SecurityMechanism[];
   try {
-    got = parseSecurityMechanisms(values);
+    return parseSecurityMechanisms(values);
   } catch (e) {
     return `unreadable Security-Verify: ${(e as Error).message}`;
   }
+}
+
+/** verifyMismatch on a Security-Verify already read (readVerify). */
+export function verifyMismatchOf(got: readonly SecurityMechanism[] | string, sent: readonly SecurityMechanism[]): string | undefined {
+  if (typeof got === 'string') return got;
   if (got.length !== sent.length) return `Security-Verify lists ${got.length} mechanism(s), Security-Server had ${sent.length}`;
   for (let i = 0; i < sent.length; i++) {
     const a = sent[i]!;
     const b = got[i]!;
     if (a.mechanism.toLowerCase() !== b.mechanism.toLowerCase()) return `mechanism ${b.mechanism} where ${a.mechanism} was sent`;
-    const names = new Set([...a.params.keys(), ...b.params.keys()]);
-    for (const n of names) {
-      const va = unq(a.params.get(n));
-      const vb = unq(b.params.get(n));
-      if (va === undefined || vb === undefined || va.toLowerCase() !== vb.toLowerCase()) {
-        return `${n}=${vb ?? '(absent)'} where Security-Server said ${n}=${va ?? '(absent)'}`;
-      }
+    // Every parameter of either, in the order sent then those only Security-Verify has.
+    for (const n of a.params.keys()) {
+      const why = paramMismatch(n, a.params.get(n), b.params.get(n));
+      if (why) return why;
+    }
+    for (const n of b.params.keys()) {
+      if (a.params.has(n)) continue;
+      const why = paramMismatch(n, undefined, b.params.get(n));
+      if (why) return why;
     }
   }
   return undefined;
+}
+
+function paramMismatch(name: string, sent: string | null | undefined, got: string | null | undefined): string | undefined {
+  const va = unq(sent);
+  const vb = unq(got);
+  if (va !== undefined && vb !== undefined && (va === vb || va.toLowerCase() === vb.toLowerCase())) return undefined;
+  return `${name}=${vb ?? '(absent)'} where Security-Server said ${name}=${va ?? '(absent)'}`;
 }
 
 function unq(v: string | null | undefined): string | undefined {

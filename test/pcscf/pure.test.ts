@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  askedOffers,
   asksForIpsec,
   chooseIpsec,
   formatServerMechanism,
@@ -7,8 +8,10 @@ import {
   mechanismsOf,
   newChargingVector,
   pathValue,
+  readAuthorizations,
   readOffers,
   readRegister,
+  readVerify,
   RegistrationCache,
   requireOption,
   SecAgreeError,
@@ -16,6 +19,7 @@ import {
   stripSecAgree,
   takeCipherKeys,
   verifyMismatch,
+  verifyMismatchOf,
   type PcscfRegistration,
 } from '../../src/pcscf/index.js';
 import { parsePChargingVector } from '../../src/sip/headers/p-headers.js';
@@ -33,6 +37,33 @@ describe('sec-agree (RFC 3329, TS 33.203 §7)', () => {
     expect(asksForIpsec(req([['Security-Client', offer]]))).toBe(false);
     expect(asksForIpsec(req([['Security-Client', 'tls;q=0.2'], ['Require', 'sec-agree']]))).toBe(false);
     expect(asksForIpsec(req([['Require', 'sec-agree']]))).toBe(false);
+  });
+
+  it('askedOffers reads Security-Client once: undefined where asksForIpsec says no, readOffers\' offers or error where it says yes', () => {
+    const cases: Array<Array<[string, string]>> = [
+      [['Security-Client', offer], ['Proxy-Require', 'sec-agree']],
+      [['Security-Client', offer], ['Require', 'path, Sec-Agree']],
+      [['Security-Client', offer]],
+      [['Security-Client', 'tls;q=0.2'], ['Require', 'sec-agree']],
+      [['Security-Client', 'tls;q=0.2, ipsec-3gpp;alg=hmac-sha-1-96;spi-c=1'], ['Require', 'sec-agree']],
+      [['Security-Client', ';;'], ['Require', 'sec-agree']],
+      [['Require', 'sec-agree']],
+    ];
+    const outcome = (f: () => unknown) => {
+      try {
+        return f();
+      } catch (e) {
+        return { status: (e as SecAgreeError).status, message: (e as Error).message };
+      }
+    };
+    const seen = cases.map((h) => {
+      const headers = Headers.from(h);
+      const asked = outcome(() => askedOffers(headers));
+      const separate = asksForIpsec(new SipRequest('REGISTER', 'sip:x', headers)) ? outcome(() => readOffers(headers)) : undefined;
+      expect(asked).toEqual(separate);
+      return asked === undefined ? 'no' : Array.isArray(asked) ? asked.length : (asked as { status: number }).status;
+    });
+    expect(seen).toEqual([2, 2, 'no', 'no', 494, 400, 'no']);
   });
 
   it('chooses by its own preference (hmac-sha-1-96 first, then the strongest ealg offered) with fresh SPIs ≥ 256', () => {
@@ -73,6 +104,11 @@ describe('sec-agree (RFC 3329, TS 33.203 §7)', () => {
     expect(verifyMismatch(Headers.from([['Security-Verify', server.replace(';ealg=aes-cbc', '')]]), sent)).toBe('ealg=(absent) where Security-Server said ealg=aes-cbc');
     expect(verifyMismatch(Headers.from([['Security-Verify', `${server}, tls;q=0.2`]]), sent)).toContain('lists 2 mechanism(s)');
     expect(verifyMismatch(new Headers(), sent)).toBe('no Security-Verify');
+    // Read once, compared with each candidate: the same verdicts, a parameter only Security-Verify has included.
+    const verify = readVerify(Headers.from([['Security-Verify', `${server};x=1`]]));
+    expect(verifyMismatchOf(verify, sent)).toBe('x=1 where Security-Server said x=(absent)');
+    expect(verifyMismatchOf(readVerify(Headers.from([['Security-Verify', server]])), sent)).toBeUndefined();
+    expect(verifyMismatchOf(readVerify(Headers.from([['Security-Verify', 'ipsec-3gpp;;']])), sent)).toMatch(/^unreadable Security-Verify/);
   });
 
   it('strips Security-Client, Security-Verify and the sec-agree tag, dropping headers left empty', () => {
@@ -119,6 +155,24 @@ describe('REGISTER header edits (TS 24.229 §5.2.2.1)', () => {
     expect(markIntegrity(h, 'no')).toBe(1);
     expect(h.get('Authorization')).toBe('Digest username="a@b", realm="b", nonce="", uri="sip:b", response="", integrity-protected="no"');
     expect(markIntegrity(new Headers(), 'yes')).toBe(0);
+  });
+
+  it('rewrites Authorization from the credentials read before, and reads a line anew when it is not the one read', () => {
+    const line = 'Digest username="a@b", realm="b", nonce="", uri="sip:b", response=""';
+    const read = readAuthorizations(Headers.from([['Authorization', line]]));
+    // What was read is what gets written: a (doctored) username shows that the parsed form was used, not the line.
+    read[0]!.credentials.username = 'kept@b';
+    const h = Headers.from([['Authorization', line], ['Expires', '600']]);
+    expect(markIntegrity(h, 'yes', read)).toBe(1);
+    expect([...h.entries()]).toEqual([
+      ['Expires', '600'],
+      ['Authorization', 'Digest username="kept@b", realm="b", nonce="", uri="sip:b", response="", integrity-protected="yes"'],
+    ]);
+    expect(read[0]!.credentials.params.has('integrity-protected')).toBe(false);
+    const other = Headers.from([['Authorization', 'Digest username="c@b", integrity-protected=yes']]);
+    expect(markIntegrity(other, 'no', read)).toBe(1);
+    expect(other.get('Authorization')).toBe('Digest username="c@b", integrity-protected="no"');
+    expect(() => readAuthorizations(Headers.from([['Authorization', 'Digest nc=1']]))).toThrow(/bad nc/);
   });
 
   it('takes ck and ik out of every challenge and returns them', () => {

@@ -6,7 +6,7 @@
  * These headers are not lists: a comma separates auth-params, so values are split here, never by Headers.list.
  */
 import { SipParseError } from '../parser.js';
-import { endOfQuoted, isTokenChar, quote, skipWs, unquote } from './lexical.js';
+import { endOfQuoted, isToken, isTokenChar, quote, skipWs, unquote } from './lexical.js';
 
 export interface Credentials {
   scheme: string;
@@ -72,11 +72,13 @@ function parseAuth(value: string, what: string): { scheme: string; params: Map<s
     if (s.charCodeAt(i) === 34) {
       const e = endOfQuoted(s, i);
       if (e < 0) throw new SipParseError(`${what}: unterminated quoted string in ${name}`);
-      v = unquote(s.slice(i, e));
+      // The content is cut straight out unless it holds a quoted-pair (one string, not two, per value).
+      const escape = s.indexOf('\\', i + 1);
+      v = escape >= 0 && escape < e ? unquote(s.slice(i, e)) : s.slice(i + 1, e - 1);
       i = e;
     } else {
       const v0 = i;
-      while (i < s.length && (isTokenChar(s.charCodeAt(i)) || s.charCodeAt(i) === 47 || s.charCodeAt(i) === 58 || s.charCodeAt(i) === 61)) i++;
+      while (i < s.length && isTokenValueChar(s.charCodeAt(i))) i++;
       v = s.slice(v0, i);
     }
     params.set(name, v);
@@ -85,13 +87,47 @@ function parseAuth(value: string, what: string): { scheme: string; params: Map<s
   return { scheme, params };
 }
 
-function formatAuth(scheme: string, params: Map<string, string>, quoted: Set<string>): string {
-  const parts: string[] = [];
+/** What an unquoted auth-param value may hold: token characters, and "/", ":" and "=" (base64, URIs) leniently. */
+function isTokenValueChar(c: number): boolean {
+  return isTokenChar(c) || c === 47 || c === 58 || c === 61;
+}
+
+/**
+ * `scheme name=value, …` in the order of `params`. What `override` gives for a name is written instead of the
+ * param's own value; names of `append` not among the params are added after them when `override` gives them a
+ * value, in that order; names in `omit` are left out. Written into one string as it goes: no copy of the Map,
+ * no array of parts.
+ */
+function formatAuth(
+  scheme: string,
+  params: ReadonlyMap<string, string>,
+  quoted: ReadonlySet<string>,
+  override?: (name: string) => string | undefined,
+  append?: readonly string[],
+  omit?: ReadonlySet<string>,
+): string {
+  let out = scheme;
+  let sep = ' ';
   for (const [k, v] of params) {
-    const bare = v.length > 0 && [...v].every((ch) => isTokenChar(ch.charCodeAt(0)));
-    parts.push(`${k}=${quoted.has(k) || !bare ? quote(v) : v}`);
+    if (omit?.has(k)) continue;
+    out += sep + authParam(k, (override && override(k)) ?? v, quoted);
+    sep = ', ';
   }
-  return parts.length ? `${scheme} ${parts.join(', ')}` : scheme;
+  if (append && override) {
+    for (const k of append) {
+      if (omit?.has(k) || params.has(k)) continue;
+      const v = override(k);
+      if (v === undefined) continue;
+      out += sep + authParam(k, v, quoted);
+      sep = ', ';
+    }
+  }
+  return out;
+}
+
+/** auth-param (§25.1): quoted where the grammar says so, or where the value is not a token. */
+function authParam(name: string, value: string, quoted: ReadonlySet<string>): string {
+  return `${name}=${quoted.has(name) || !isToken(value) ? quote(value) : value}`;
 }
 
 const CRED_FIELDS = ['username', 'realm', 'nonce', 'uri', 'response', 'algorithm', 'cnonce', 'opaque', 'qop', 'nc', 'auts'] as const;
@@ -107,17 +143,27 @@ export function parseCredentials(value: string): Credentials {
   return c;
 }
 
-/** Typed fields override `params`; params keep their order, new fields are appended in RFC 3261 §22.4 order. */
-export function formatCredentials(c: Credentials): string {
-  const params = new Map(c.params);
-  for (const f of CRED_FIELDS) if (c[f] !== undefined) params.set(f, c[f]!);
-  return formatAuth(c.scheme, params, QUOTED);
+const CRED_FIELD_SET: ReadonlySet<string> = new Set(CRED_FIELDS);
+
+/**
+ * Typed fields override `params`; params keep their order, new fields are appended in RFC 3261 §22.4 order.
+ * `omit` names auth-params left out (the P-CSCF's integrity-protected, TS 24.229 §5.2.2.1), without a copy of
+ * `c` to delete them from.
+ */
+export function formatCredentials(c: Credentials, omit?: ReadonlySet<string>): string {
+  const field = (name: string): string | undefined => (CRED_FIELD_SET.has(name) ? c[name as (typeof CRED_FIELDS)[number]] : undefined);
+  return formatAuth(c.scheme, c.params, QUOTED, field, CRED_FIELDS, omit);
 }
+
+const CHALLENGE_FIELDS = ['realm', 'domain', 'nonce', 'opaque', 'algorithm', 'ck', 'ik'] as const;
+/** The order typed fields absent from `params` are appended in. */
+const CHALLENGE_APPEND = [...CHALLENGE_FIELDS, 'stale', 'qop'] as const;
+const CHALLENGE_FIELD_SET: ReadonlySet<string> = new Set(CHALLENGE_FIELDS);
 
 export function parseChallenge(value: string): Challenge {
   const { scheme, params } = parseAuth(value, 'WWW-Authenticate');
   const c: Challenge = { scheme, params };
-  for (const f of ['realm', 'domain', 'nonce', 'opaque', 'algorithm', 'ck', 'ik'] as const) {
+  for (const f of CHALLENGE_FIELDS) {
     const v = params.get(f);
     if (v !== undefined) c[f] = v;
   }
@@ -128,10 +174,16 @@ export function parseChallenge(value: string): Challenge {
   return c;
 }
 
-export function formatChallenge(c: Challenge): string {
-  const params = new Map(c.params);
-  for (const f of ['realm', 'domain', 'nonce', 'opaque', 'algorithm', 'ck', 'ik'] as const) if (c[f] !== undefined) params.set(f, c[f]!);
-  if (c.stale !== undefined) params.set('stale', c.stale ? 'TRUE' : 'FALSE');
-  if (c.qop !== undefined) params.set('qop', c.qop.join(','));
-  return formatAuth(c.scheme, params, CHALLENGE_QUOTED);
+/**
+ * Typed fields override `params` (stale as TRUE/FALSE, qop joined); params keep their order, new fields are
+ * appended. `omit` names auth-params left out (ck and ik, which the P-CSCF keeps, TS 33.203 §7.1).
+ */
+export function formatChallenge(c: Challenge, omit?: ReadonlySet<string>): string {
+  const field = (name: string): string | undefined => {
+    if (CHALLENGE_FIELD_SET.has(name)) return c[name as (typeof CHALLENGE_FIELDS)[number]];
+    if (name === 'stale') return c.stale === undefined ? undefined : c.stale ? 'TRUE' : 'FALSE';
+    if (name === 'qop') return c.qop?.join(',');
+    return undefined;
+  };
+  return formatAuth(c.scheme, c.params, CHALLENGE_QUOTED, field, CHALLENGE_APPEND, omit);
 }
