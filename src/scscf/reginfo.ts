@@ -45,28 +45,27 @@ export class RegInfoError extends Error {
 }
 
 export function buildRegInfo(info: RegInfo): string {
-  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', `<reginfo xmlns="${NS}" version="${info.version}" state="${info.state}">`];
+  // One string built in order (lines ended by CRLF), not an array of lines joined: a NOTIFY per registration change.
+  let out = `<?xml version="1.0" encoding="UTF-8"?>\r\n<reginfo xmlns="${NS}" version="${info.version}" state="${info.state}">\r\n`;
   for (const r of info.registrations) {
-    out.push(`  <registration aor="${escapeXml(r.aor)}" id="${escapeXml(r.id)}" state="${r.state}">`);
+    out += `  <registration aor="${escapeXml(r.aor)}" id="${escapeXml(r.id)}" state="${r.state}">\r\n`;
     for (const c of r.contacts) {
-      let attrs = `id="${escapeXml(c.id)}" state="${c.state}" event="${c.event}"`;
-      if (c.durationRegistered !== undefined) attrs += ` duration-registered="${c.durationRegistered}"`;
-      if (c.expires !== undefined) attrs += ` expires="${c.expires}"`;
-      if (c.q !== undefined) attrs += ` q="${c.q}"`;
-      if (c.callId !== undefined) attrs += ` callid="${escapeXml(c.callId)}"`;
-      if (c.cseq !== undefined) attrs += ` cseq="${c.cseq}"`;
-      out.push(`    <contact ${attrs}>`);
-      out.push(`      <uri>${escapeXml(c.uri)}</uri>`);
-      if (c.displayName !== undefined) out.push(`      <display-name>${escapeXml(c.displayName)}</display-name>`);
+      out += `    <contact id="${escapeXml(c.id)}" state="${c.state}" event="${c.event}"`;
+      if (c.durationRegistered !== undefined) out += ` duration-registered="${c.durationRegistered}"`;
+      if (c.expires !== undefined) out += ` expires="${c.expires}"`;
+      if (c.q !== undefined) out += ` q="${c.q}"`;
+      if (c.callId !== undefined) out += ` callid="${escapeXml(c.callId)}"`;
+      if (c.cseq !== undefined) out += ` cseq="${c.cseq}"`;
+      out += `>\r\n      <uri>${escapeXml(c.uri)}</uri>\r\n`;
+      if (c.displayName !== undefined) out += `      <display-name>${escapeXml(c.displayName)}</display-name>\r\n`;
       for (const [name, value] of c.unknownParams) {
-        out.push(value === '' ? `      <unknown-param name="${escapeXml(name)}"/>` : `      <unknown-param name="${escapeXml(name)}">${escapeXml(value)}</unknown-param>`);
+        out += value === '' ? `      <unknown-param name="${escapeXml(name)}"/>\r\n` : `      <unknown-param name="${escapeXml(name)}">${escapeXml(value)}</unknown-param>\r\n`;
       }
-      out.push('    </contact>');
+      out += '    </contact>\r\n';
     }
-    out.push('  </registration>');
+    out += '  </registration>\r\n';
   }
-  out.push('</reginfo>');
-  return out.join('\r\n') + '\r\n';
+  return out + '</reginfo>\r\n';
 }
 
 // ---- parsing ----

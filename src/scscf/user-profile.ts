@@ -97,6 +97,21 @@ export function unescapeXml(s: string): string {
   });
 }
 
+const XML_SPECIAL = /[<>&"']/;
+const XML_SPECIALS = /[<>&"']/g;
+
 export function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  // Identities, ids, Call-IDs and contact URIs rarely hold any: one scan, and the text itself back.
+  if (!XML_SPECIAL.test(text)) return text;
+  return text.replace(XML_SPECIALS, escapeXmlChar);
+}
+
+function escapeXmlChar(c: string): string {
+  switch (c) {
+    case '<': return '&lt;';
+    case '>': return '&gt;';
+    case '&': return '&amp;';
+    case '"': return '&quot;';
+    default: return '&apos;';
+  }
 }

@@ -66,6 +66,9 @@ export interface RegEventOptions {
   maxExpires?: number;
 }
 
+/** URIs whose address is remembered; past it the memory starts over (a network has a few P-CSCFs). */
+const ADDRESSES = 256;
+
 /** TS 24.229 §5.1.1.3: the UE asks 600 000 s; the notifier may shorten (RFC 6665 §4.2.1.1). */
 const DEFAULT_SUBSCRIPTION_S = 600_000;
 
@@ -88,6 +91,11 @@ export class RegEventNotifier {
    * once per P-CSCF rather than once per subscription (issue 7).
    */
   private readonly shared = new Interner(1024);
+  /** Path values and watcher URIs → the address they name (see addressOf). */
+  private readonly pathAddresses = new Map<string, string | undefined>();
+  private readonly uriAddresses = new Map<string, string | undefined>();
+  /** NOTIFY targets → where they are sent (see destination); null: the directory cannot place it. */
+  private readonly placed = new Map<string, { a: TransportAddress; explicit: boolean } | null>();
   private stopped = false;
 
   constructor(private readonly o: RegEventOptions) {
@@ -142,7 +150,7 @@ export class RegEventNotifier {
       if (!existing) return refuse(481, 'no such subscription', 'RFC 6665 §4.2.1.2');
       if (cseq <= existing.remoteCSeq) return refuse(500, 'CSeq out of order', 'RFC 3261 §12.2.2');
       existing.remoteCSeq = cseq;
-      return this.accept(request, existing, expires);
+      return this.accept(request, existing, expires, this.o.store.byImpi(existing.impi));
     }
 
     // TS 24.229 §5.4.2.1.1: the watched identity must be registered here, and the watcher entitled to it.
@@ -161,7 +169,8 @@ export class RegEventNotifier {
       impi: reg.impi,
       watcher: this.shared.string(watcher),
       callId: ownString(callId),
-      localTag: ownString(localTag),
+      // A fresh token here (the SUBSCRIBE had no To tag): a string of its own already.
+      localTag,
       remoteTag: ownString(from.tag),
       // The To URI is the watched identity itself (target = to.uri): one string for both.
       localUri: impu,
@@ -180,7 +189,7 @@ export class RegEventNotifier {
     if (watchers) watchers.push(sub);
     else this.byImpi.set(sub.impi, [sub]);
     this.o.trace.note({ node: this.o.node, level: 'info', text: `${watcher} subscribed to the reg event of ${target}`, clause: 'TS 24.229 §5.4.2.1.1' });
-    return this.accept(request, sub, expires);
+    return this.accept(request, sub, expires, reg);
   }
 
   /** A registration changed: a partial NOTIFY to every watcher of it; a terminated one when it ended. */
@@ -203,13 +212,13 @@ export class RegEventNotifier {
 
   // ---- internals ----
 
-  private accept(request: SipRequest, sub: RegSubscription, requested: number | undefined): SipResponse {
+  /** `reg`: the subscription's registration as it is now (the state the first NOTIFY reports). */
+  private accept(request: SipRequest, sub: RegSubscription, requested: number | undefined, reg: SubscriptionRegistration | undefined): SipResponse {
     const seconds = Math.min(requested ?? DEFAULT_SUBSCRIPTION_S, this.o.maxExpires ?? DEFAULT_SUBSCRIPTION_S);
     const r = createResponse(request, 200, undefined, sub.localTag);
     r.headers.append('Contact', `<${this.o.contact(sub.transport)}>`);
     r.headers.append('Expires', String(seconds));
     this.expiries.delete(sub);
-    const reg = this.o.store.byImpi(sub.impi);
     // The NOTIFY follows the 200 (RFC 6665 §4.2.1.1 "immediately"), after the response is on its way.
     setImmediate(() => {
       if (this.stopped || !this.subs.has(sub.key)) return;
@@ -227,17 +236,32 @@ export class RegEventNotifier {
 
   /** TS 24.229 §5.4.2.1.1: the UE (an identity of the same implicit set) or the P-CSCF on the Path of a contact. */
   private entitled(watcher: string, reg: SubscriptionRegistration, received: ReceivedMessage): boolean {
-    if (reg.impus.some((u) => impuKey(u) === impuKey(watcher))) return true;
-    const pathHosts = new Set<string>();
+    const watcherKey = impuKey(watcher);
+    if (reg.impus.some((u) => impuKey(u) === watcherKey)) return true;
+    const watcherAddress = this.addressOf(watcher, false);
     for (const c of reg.contacts) {
       for (const p of c.path) {
-        const h = hostOf(safeUri(p) ?? '');
-        if (h) pathHosts.add(this.o.directory.resolveHost(h)?.address ?? h);
+        const a = this.addressOf(p, true);
+        if (a !== undefined && (a === watcherAddress || a === received.source.address)) return true;
       }
     }
-    const host = hostOf(watcher);
-    const watcherAddress = host ? (this.o.directory.resolveHost(host)?.address ?? host) : undefined;
-    return (watcherAddress !== undefined && pathHosts.has(watcherAddress)) || pathHosts.has(received.source.address);
+    return false;
+  }
+
+  /**
+   * The address a URI (or a name-addr: a Path value) names: an IP, or a node's FQDN through the directory, else
+   * the host as written. The values are the few Path and P-CSCF URIs of the network, resolved through a directory
+   * that does not change while the node runs: remembered (bounded), not parsed again for every SUBSCRIBE.
+   */
+  private addressOf(value: string, nameAddr: boolean): string | undefined {
+    const memory = nameAddr ? this.pathAddresses : this.uriAddresses;
+    const known = memory.get(value);
+    if (known !== undefined || memory.has(value)) return known;
+    const h = hostOf((nameAddr ? safeUri(value) : value) ?? '');
+    const address = h ? (this.o.directory.resolveHost(h)?.address ?? h) : undefined;
+    if (memory.size >= ADDRESSES) memory.clear();
+    memory.set(ownString(value), address);
+    return address;
   }
 
   /**
@@ -246,13 +270,16 @@ export class RegEventNotifier {
    */
   private elements(reg: SubscriptionRegistration, changes: ContactChange[] | undefined, terminated: boolean): RegInfoRegistration[] {
     const now = this.o.clock.now();
-    const barred = new Set(reg.barred.map(impuKey));
-    const contacts: RegInfoContact[] = (changes ?? reg.contacts.map((binding) => ({ binding, state: 'active' as const, event: 'registered' as const }))).map(
-      (c) => contactElement(c.binding, c.state, c.event, now),
-    );
-    return reg.impus
-      .filter((u) => !barred.has(impuKey(u)))
-      .map((aor) => ({ aor, id: reg.ids[aor] ?? impuKey(aor), state: terminated ? 'terminated' : 'active', contacts }));
+    const contacts: RegInfoContact[] = changes
+      ? changes.map((c) => contactElement(c.binding, c.state, c.event, now))
+      : reg.contacts.map((binding) => contactElement(binding, 'active', 'registered', now));
+    const barred = reg.barred.length === 0 ? undefined : new Set(reg.barred.map(impuKey));
+    const out: RegInfoRegistration[] = [];
+    for (const aor of reg.impus) {
+      if (barred?.has(impuKey(aor))) continue;
+      out.push({ aor, id: reg.ids[aor] ?? impuKey(aor), state: terminated ? 'terminated' : 'active', contacts });
+    }
+    return out;
   }
 
   private activeState(sub: RegSubscription): string {
@@ -337,12 +364,19 @@ export class RegEventNotifier {
   }
 
   private destination(uri: string, sub: RegSubscription): TransportAddress | undefined {
-    const parsed = safeParse(uri);
-    if (!parsed) return undefined;
-    const explicit = isSipUri(parsed) && (parsed.params.has('transport') || parsed.scheme === 'sips');
-    const a = resolveUri(uri, (h) => this.o.directory.resolveHost(h)?.address);
-    if (!a) return undefined;
-    return explicit ? a : { ...a, transport: sub.transport === 'tls' ? 'tls' : a.transport === 'udp' ? sub.transport : a.transport };
+    // The targets are the watchers' Contact URIs (one per P-CSCF, interned), placed through a directory that
+    // does not change while the node runs: each is resolved once (bounded memory), not for every NOTIFY.
+    let placed = this.placed.get(uri);
+    if (placed === undefined) {
+      const parsed = safeParse(uri);
+      const a = parsed ? resolveUri(uri, (h) => this.o.directory.resolveHost(h)?.address) : undefined;
+      placed = a ? { a, explicit: isSipUri(parsed!) && (parsed.params.has('transport') || parsed.scheme === 'sips') } : null;
+      if (this.placed.size >= ADDRESSES) this.placed.clear();
+      this.placed.set(ownString(uri), placed);
+    }
+    if (placed === null) return undefined;
+    const { a, explicit } = placed;
+    return explicit ? { ...a } : { ...a, transport: sub.transport === 'tls' ? 'tls' : a.transport === 'udp' ? sub.transport : a.transport };
   }
 }
 
