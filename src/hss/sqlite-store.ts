@@ -65,6 +65,7 @@ interface SubscriberRow {
 }
 
 interface ImpuRow {
+  uri_key: string;
   uri: string;
   impi: string;
   barred: number;
@@ -105,11 +106,19 @@ export class SqliteSubscriberStore implements SubscriberStore {
   private readonly subscribers = new BoundedCache<string, Subscriber>(CACHE_ENTRIES);
   private readonly owners = new BoundedCache<string, string>(CACHE_ENTRIES);
   private readonly registrations = new BoundedCache<string, Registration>(CACHE_ENTRIES);
+  /** The S-CSCF capability table: a handful of rows every first UAR reads; undefined until read or after a write. */
+  private scscfs: ScscfCapabilities[] | undefined;
   /** PRAGMA data_version: changes when another connection (`imslab hss add` while serve runs) commits. */
   private readonly dataVersion: Database.Statement<[], number>;
   private seenDataVersion = -1;
   /** Checked once per event-loop turn: a turn's reads see one state, as they would inside a transaction. */
   private versionChecked = false;
+  /**
+   * The transactions of the write methods, wrapped once: better-sqlite3 builds a wrapper function (and its
+   * deferred/immediate/exclusive variants) on every `db.transaction()` call, which cost more than the
+   * SAVEPOINT it runs.
+   */
+  private readonly tx;
 
   constructor(dataDir: string, options: { fileName?: string; groupCommit?: boolean } = {}) {
     mkdirSync(dataDir, { recursive: true });
@@ -124,9 +133,13 @@ export class SqliteSubscriberStore implements SubscriberStore {
     const db = this.db;
     this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.stmt = {
-      getSubscriber: db.prepare<[string], SubscriberRow>('SELECT * FROM subscriber WHERE impi = ?'),
       listSubscribers: db.prepare<[], SubscriberRow>('SELECT * FROM subscriber ORDER BY impi'),
-      impusOf: db.prepare<[string], ImpuRow>('SELECT uri, impi, barred, service_profile_id FROM public_identity WHERE impi = ? ORDER BY position'),
+      impusOf: db.prepare<[string], ImpuRow>('SELECT uri_key, uri, impi, barred, service_profile_id FROM public_identity WHERE impi = ? ORDER BY position'),
+      // A subscription and its public identities in one statement (one read lock of the WAL instead of two).
+      getSubscription: db.prepare<[string], SubscriberRow & Partial<ImpuRow>>(
+        `SELECT s.*, p.uri_key, p.uri, p.barred, p.service_profile_id FROM subscriber s
+         LEFT JOIN public_identity p ON p.impi = s.impi WHERE s.impi = ? ORDER BY p.position`,
+      ),
       ownerOf: db.prepare<[string], { impi: string }>('SELECT impi FROM public_identity WHERE uri_key = ?'),
       upsertSubscriber: db.prepare(
         `INSERT INTO subscriber (impi, auth_schemes, k, op, opc, amf, sqn, password, allowed_visited_networks, user_data, capabilities)
@@ -157,16 +170,26 @@ export class SqliteSubscriberStore implements SubscriberStore {
       ),
       deleteScscf: db.prepare<[string]>('DELETE FROM scscf WHERE server_name = ?'),
     };
+    this.tx = {
+      put: db.transaction((s: Subscriber) => this.writeSubscriber(s)),
+      remove: db.transaction((impi: string) => this.deleteSubscription(impi)),
+      advanceSqn: db.transaction((impi: string, advance: (sqn: bigint) => bigint) => this.advanceSqn(impi, advance)),
+      setRegistrations: db.transaction((registrations: Registration[]) => this.writeRegistrations(registrations)),
+      run: db.transaction(<T>(fn: (store: SubscriberStore) => T): T => fn(this)),
+    };
   }
 
   get(impi: string): Subscriber | undefined {
     this.revalidate();
     const cached = this.subscribers.get(impi);
     if (cached) return cached;
-    const row = this.stmt.getSubscriber.get(impi);
-    if (!row) return undefined;
-    const s = freezeSubscriber(this.toSubscriber(row));
+    const rows = this.stmt.getSubscription.all(impi);
+    if (rows.length === 0) return undefined;
+    const impus = rows[0]!.uri_key == null ? [] : (rows as ImpuRow[]);
+    const s = freezeSubscriber(toSubscriber(rows[0]!, impus));
     this.subscribers.set(impi, s);
+    // The owner of each of its identities is known now too: the IMPU check of the same request needs no read.
+    for (const p of impus) this.owners.set(p.uri_key, impi);
     return s;
   }
 
@@ -181,67 +204,82 @@ export class SqliteSubscriberStore implements SubscriberStore {
   }
 
   list(): Subscriber[] {
-    return this.stmt.listSubscribers.all().map((r) => this.toSubscriber(r));
+    return this.stmt.listSubscribers.all().map((r) => toSubscriber(r, this.stmt.impusOf.all(r.impi)));
   }
 
   put(s: Subscriber): void {
     validateSubscriber(s);
     this.groupCommit?.join();
-    this.db.transaction(() => {
-      for (const p of s.impus) {
-        const owner = this.stmt.ownerOf.get(normaliseImpu(p.uri))?.impi;
-        if (owner !== undefined && owner !== s.impi)
-          throw new StoreError(`public identity ${p.uri} already belongs to ${owner}`);
-      }
-      const previous = this.stmt.impusOf.all(s.impi).map((r) => normaliseImpu(r.uri));
-      this.stmt.upsertSubscriber.run({
-        impi: s.impi,
-        auth_schemes: JSON.stringify(s.authSchemes),
-        k: s.k ?? null,
-        op: s.op ?? null,
-        opc: s.opc ?? null,
-        amf: s.amf,
-        sqn: Number(s.sqn),
-        password: s.password ?? null,
-        allowed_visited_networks: JSON.stringify(s.allowedVisitedNetworks),
-        user_data: s.userData ?? null,
-        capabilities: s.capabilities ? JSON.stringify(s.capabilities) : null,
-      });
-      this.stmt.deleteImpus.run(s.impi);
-      const keep = new Set<string>();
-      s.impus.forEach((p, i) => {
-        const key = normaliseImpu(p.uri);
-        keep.add(key);
-        this.stmt.insertImpu.run(key, p.uri, s.impi, i, p.barred ? 1 : 0, p.serviceProfileId ?? null);
-      });
-      // An identity taken out of the subscription takes its registration state with it.
-      for (const key of previous) if (!keep.has(key)) this.stmt.deleteRegistration.run(key);
-      this.forgetSubscription(s.impi, [...previous, ...keep]);
-    })();
+    this.tx.put(s);
+  }
+
+  private writeSubscriber(s: Subscriber): void {
+    for (const p of s.impus) {
+      const owner = this.stmt.ownerOf.get(normaliseImpu(p.uri))?.impi;
+      if (owner !== undefined && owner !== s.impi)
+        throw new StoreError(`public identity ${p.uri} already belongs to ${owner}`);
+    }
+    const previous = this.stmt.impusOf.all(s.impi).map((r) => normaliseImpu(r.uri));
+    this.stmt.upsertSubscriber.run({
+      impi: s.impi,
+      auth_schemes: JSON.stringify(s.authSchemes),
+      k: s.k ?? null,
+      op: s.op ?? null,
+      opc: s.opc ?? null,
+      amf: s.amf,
+      sqn: Number(s.sqn),
+      password: s.password ?? null,
+      allowed_visited_networks: JSON.stringify(s.allowedVisitedNetworks),
+      user_data: s.userData ?? null,
+      capabilities: s.capabilities ? JSON.stringify(s.capabilities) : null,
+    });
+    this.stmt.deleteImpus.run(s.impi);
+    const keep = new Set<string>();
+    s.impus.forEach((p, i) => {
+      const key = normaliseImpu(p.uri);
+      keep.add(key);
+      this.stmt.insertImpu.run(key, p.uri, s.impi, i, p.barred ? 1 : 0, p.serviceProfileId ?? null);
+    });
+    // An identity taken out of the subscription takes its registration state with it.
+    for (const key of previous) if (!keep.has(key)) this.stmt.deleteRegistration.run(key);
+    this.forgetSubscription(s.impi, [...previous, ...keep]);
   }
 
   remove(impi: string): boolean {
     this.groupCommit?.join();
-    return this.db.transaction(() => {
-      const keys = this.stmt.impusOf.all(impi).map((p) => normaliseImpu(p.uri));
-      for (const key of keys) this.stmt.deleteRegistration.run(key);
-      this.forgetSubscription(impi, keys);
-      return this.stmt.deleteSubscriber.run(impi).changes > 0;
-    })();
+    return this.tx.remove(impi);
+  }
+
+  private deleteSubscription(impi: string): boolean {
+    const keys = this.stmt.impusOf.all(impi).map((p) => normaliseImpu(p.uri));
+    for (const key of keys) this.stmt.deleteRegistration.run(key);
+    this.forgetSubscription(impi, keys);
+    return this.stmt.deleteSubscriber.run(impi).changes > 0;
   }
 
   nextSqn(impi: string, advance: (sqn: bigint) => bigint): bigint {
-    this.groupCommit?.join();
-    const next = this.db.transaction(() => {
-      const row = this.stmt.getSqn.get(impi);
-      if (!row) throw new StoreError(`no subscriber ${impi}`);
-      const n = advance(BigInt(row.sqn));
-      checkSqn(n);
-      this.stmt.setSqn.run(Number(n), impi);
-      return n;
-    }).immediate();
+    let next: bigint;
+    if (this.groupCommit) {
+      // Inside the batch's BEGIN IMMEDIATE no other connection can write between the read and the UPDATE,
+      // and nothing is written before every check has passed (the UPDATE is the last step and one
+      // statement): no savepoint is needed for the method to be all-or-nothing.
+      this.groupCommit.join();
+      next = this.advanceSqn(impi, advance);
+    } else {
+      // IMMEDIATE: the write lock before the read, so two processes cannot hand out the same SQN.
+      next = this.tx.advanceSqn.immediate(impi, advance);
+    }
     this.cachedSqn(impi, next);
     return next;
+  }
+
+  private advanceSqn(impi: string, advance: (sqn: bigint) => bigint): bigint {
+    const row = this.stmt.getSqn.get(impi);
+    if (!row) throw new StoreError(`no subscriber ${impi}`);
+    const n = advance(BigInt(row.sqn));
+    checkSqn(n);
+    this.stmt.setSqn.run(Number(n), impi);
+    return n;
   }
 
   setSqn(impi: string, sqn: bigint): void {
@@ -264,16 +302,23 @@ export class SqliteSubscriberStore implements SubscriberStore {
 
   setRegistrations(registrations: Registration[]): void {
     this.groupCommit?.join();
-    this.db.transaction(() => {
-      for (const r of registrations) {
-        const key = normaliseImpu(r.impu);
-        if (r.state === 'NOT_REGISTERED' && !r.serverName && !r.authPending) this.stmt.deleteRegistration.run(key);
-        else
-          this.stmt.upsertRegistration.run(key, r.state, r.serverName ?? null, r.scscfHost ?? null, r.scscfRealm ?? null, r.authPending ? 1 : 0);
-        // Dropped, not stored: the next read builds it from the row exactly as a fresh store would.
-        this.registrations.delete(key);
-      }
-    })();
+    // One row is one statement, all-or-nothing by itself; several need the savepoint.
+    if (registrations.length === 1 && this.db.inTransaction) this.writeRegistrations(registrations);
+    else this.tx.setRegistrations(registrations);
+  }
+
+  private writeRegistrations(registrations: Registration[]): void {
+    const stored: Registration[] = [];
+    for (const r of registrations) {
+      const key = normaliseImpu(r.impu);
+      const row = toRegistrationRow(key, r);
+      if (row === undefined) this.stmt.deleteRegistration.run(key);
+      else this.stmt.upsertRegistration.run(row.impu, row.state, row.server_name, row.scscf_host, row.scscf_realm, row.auth_pending);
+      // What the next read finds is what a fresh store would build from the row (or from no row).
+      stored.push(Object.freeze(row === undefined ? notRegistered(key) : toRegistration(row)));
+    }
+    // Only once every statement has run: a failure part-way leaves the cache as the rolled-back file is.
+    for (const r of stored) this.registrations.set(r.impu, r);
   }
 
   listRegistrations(): Registration[] {
@@ -281,7 +326,18 @@ export class SqliteSubscriberStore implements SubscriberStore {
   }
 
   listScscfs(): ScscfCapabilities[] {
-    return this.stmt.listScscfs.all().map((r) => ({ serverName: r.server_name, capabilities: JSON.parse(r.capabilities) as number[] }));
+    this.revalidate();
+    let table = this.scscfs;
+    if (table === undefined) {
+      table = this.stmt.listScscfs.all().map((r) => {
+        const capabilities = JSON.parse(r.capabilities) as number[];
+        Object.freeze(capabilities);
+        return Object.freeze({ serverName: r.server_name, capabilities });
+      });
+      this.scscfs = table;
+    }
+    // A fresh array each call, as before (the caller may sort or filter it); the entries are frozen.
+    return table.slice();
   }
 
   putScscf(scscf: ScscfCapabilities): void {
@@ -290,18 +346,20 @@ export class SqliteSubscriberStore implements SubscriberStore {
     if (!scscf.capabilities.every((c) => Number.isInteger(c) && c >= 0 && c <= 0xffffffff))
       throw new StoreError('capabilities are Unsigned32 values (TS 29.229 §6.3.5)');
     this.groupCommit?.join();
+    this.scscfs = undefined;
     this.stmt.upsertScscf.run(scscf.serverName, JSON.stringify(scscf.capabilities));
   }
 
   removeScscf(serverName: string): boolean {
     this.groupCommit?.join();
+    this.scscfs = undefined;
     return this.stmt.deleteScscf.run(serverName).changes > 0;
   }
 
   transaction<T>(fn: (store: SubscriberStore) => T): T {
     this.groupCommit?.join();
     try {
-      return this.db.transaction(() => fn(this))();
+      return this.tx.run(fn) as T;
     } catch (err) {
       // Rolled back: what the cache learnt inside may not be in the file.
       this.forgetCached();
@@ -347,34 +405,37 @@ export class SqliteSubscriberStore implements SubscriberStore {
     this.subscribers.clear();
     this.owners.clear();
     this.registrations.clear();
+    this.scscfs = undefined;
   }
 
-  private toSubscriber(row: SubscriberRow): Subscriber {
-    const impus = this.stmt.impusOf.all(row.impi).map((r) => ({
-      uri: r.uri,
-      barred: r.barred === 1,
-      ...(r.service_profile_id !== null ? { serviceProfileId: r.service_profile_id } : {}),
-    }));
-    const s: Subscriber = {
-      impi: row.impi,
-      impus,
-      authSchemes: JSON.parse(row.auth_schemes) as AuthScheme[],
-      amf: row.amf,
-      sqn: BigInt(row.sqn),
-      allowedVisitedNetworks: JSON.parse(row.allowed_visited_networks) as string[],
-    };
-    if (row.k) s.k = row.k;
-    if (row.op) s.op = row.op;
-    if (row.opc) s.opc = row.opc;
-    if (row.password !== null) s.password = row.password;
-    if (row.user_data !== null) s.userData = row.user_data;
-    if (row.capabilities !== null) s.capabilities = JSON.parse(row.capabilities) as Subscriber['capabilities'];
-    return s;
-  }
+
 }
 
 /** Enough for a registration's requests to find their subscription in memory, bounded whatever the subscriber count. */
 const CACHE_ENTRIES = 4096;
+
+function toSubscriber(row: SubscriberRow, impuRows: ImpuRow[]): Subscriber {
+  const impus = impuRows.map((r) => ({
+    uri: r.uri,
+    barred: r.barred === 1,
+    ...(r.service_profile_id !== null ? { serviceProfileId: r.service_profile_id } : {}),
+  }));
+  const s: Subscriber = {
+    impi: row.impi,
+    impus,
+    authSchemes: JSON.parse(row.auth_schemes) as AuthScheme[],
+    amf: row.amf,
+    sqn: BigInt(row.sqn),
+    allowedVisitedNetworks: JSON.parse(row.allowed_visited_networks) as string[],
+  };
+  if (row.k) s.k = row.k;
+  if (row.op) s.op = row.op;
+  if (row.opc) s.opc = row.opc;
+  if (row.password !== null) s.password = row.password;
+  if (row.user_data !== null) s.userData = row.user_data;
+  if (row.capabilities !== null) s.capabilities = JSON.parse(row.capabilities) as Subscriber['capabilities'];
+  return s;
+}
 
 function freezeSubscriber(s: Subscriber): Subscriber {
   for (const p of s.impus) Object.freeze(p);
@@ -382,6 +443,19 @@ function freezeSubscriber(s: Subscriber): Subscriber {
   Object.freeze(s.authSchemes);
   Object.freeze(s.allowedVisitedNetworks);
   return Object.freeze(s);
+}
+
+/** The row a registration is stored as; undefined when it is plain NOT_REGISTERED, which is stored as no row. */
+function toRegistrationRow(key: string, r: Registration): RegistrationRow | undefined {
+  if (r.state === 'NOT_REGISTERED' && !r.serverName && !r.authPending) return undefined;
+  return {
+    impu: key,
+    state: r.state,
+    server_name: r.serverName ?? null,
+    scscf_host: r.scscfHost ?? null,
+    scscf_realm: r.scscfRealm ?? null,
+    auth_pending: r.authPending ? 1 : 0,
+  };
 }
 
 function toRegistration(row: RegistrationRow): Registration {

@@ -164,6 +164,38 @@ describe('sqlite persistence', () => {
     expect(serving.getRegistration('sip:alice@ims.lab').state).toBe('NOT_REGISTERED');
   });
 
+  it('reads back its own writes from its cache exactly as a fresh connection reads them from the file', async () => {
+    const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+    for (const groupCommit of [false, true]) {
+      const dir = tempDir();
+      const s = open(dir, { groupCommit });
+      s.put(alice());
+      expect(s.getRegistration('sip:alice@ims.lab').state).toBe('NOT_REGISTERED'); // cached before the writes
+      s.setRegistrations([
+        { impu: 'SIP:alice@IMS.LAB', state: 'UNREGISTERED', serverName: SCSCF, scscfHost: 'scscf.ims.lab', scscfRealm: 'ims.lab', authPending: true },
+        { impu: 'tel:+15550001', state: 'REGISTERED', serverName: SCSCF, authPending: false },
+      ]);
+      s.setRegistrations([{ impu: 'tel:+15550001', state: 'NOT_REGISTERED', authPending: false }]);
+      s.putScscf({ serverName: 'sip:b.ims.lab', capabilities: [2] });
+      expect(s.listScscfs()).toEqual([{ serverName: 'sip:b.ims.lab', capabilities: [2] }]);
+      s.putScscf({ serverName: 'sip:a.ims.lab', capabilities: [1] });
+      expect(s.removeScscf('sip:b.ims.lab')).toBe(true);
+      await s.flush();
+      const fresh = open(dir);
+      for (const impu of ['sip:alice@ims.lab', 'tel:+15550001']) expect(s.getRegistration(impu)).toEqual(fresh.getRegistration(impu));
+      expect(s.getRegistration('sip:alice@ims.lab')).toEqual({
+        impu: 'sip:alice@ims.lab', state: 'UNREGISTERED', serverName: SCSCF, scscfHost: 'scscf.ims.lab', scscfRealm: 'ims.lab', authPending: true,
+      });
+      expect(s.getRegistration('tel:+15550001')).toEqual({ impu: 'tel:+15550001', state: 'NOT_REGISTERED', authPending: false });
+      expect(s.listScscfs()).toEqual([{ serverName: 'sip:a.ims.lab', capabilities: [1] }]);
+      expect(s.listScscfs()).toEqual(fresh.listScscfs());
+      // The S-CSCF table is cached too, and another connection's change to it shows from the next turn.
+      fresh.putScscf({ serverName: 'sip:c.ims.lab', capabilities: [3] });
+      await nextTurn();
+      expect(s.listScscfs().map((c) => c.serverName)).toEqual(['sip:a.ims.lab', 'sip:c.ims.lab']);
+    }
+  });
+
   it('hands out frozen entries and keeps them true to its own writes and rollbacks', () => {
     const s = open(tempDir(), { groupCommit: true });
     s.put(alice());
