@@ -284,7 +284,13 @@ export class DiameterConnection {
     p.reject(new DiameterTimeoutError(p.commandCode, hopByHop, timeoutMs));
   }
 
-  /** Queues bytes; one flush per tick writes them together (writev), which matters when pipelining. */
+  /**
+   * Queues bytes; they are written once the event loop has run every callback of this turn, so that the
+   * requests and answers a turn produces (a burst of REGISTERs read in one poll, the answers a group commit
+   * releases together) leave in one write. Diameter over TCP is a byte stream (RFC 6733 §2.1): where one
+   * message ends and the next begins is in their headers, not in the segments, so the peer reads the same
+   * messages in the same order. Each message is on the trace at once, in send order.
+   */
   private send(bytes: Buffer): void {
     if (this.state === 'Closed') return;
     this.owner.trace.packet({
@@ -299,25 +305,20 @@ export class DiameterConnection {
     this.writeQueue.push(bytes);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      process.nextTick(() => this.flush());
+      setImmediate(this.flushLater);
     }
   }
+
+  private readonly flushLater = (): void => this.flush();
 
   private flush(): void {
     this.flushScheduled = false;
     const q = this.writeQueue;
-    if (q.length === 0 || this.socket.destroyed) {
-      this.writeQueue = [];
-      return;
-    }
+    if (q.length === 0) return;
     this.writeQueue = [];
-    if (q.length === 1) {
-      this.socket.write(q[0]!);
-      return;
-    }
-    this.socket.cork();
-    for (const b of q) this.socket.write(b);
-    this.socket.uncork();
+    if (this.socket.destroyed) return;
+    // One contiguous buffer: one write request through the stream, cheaper than a writev of many small ones.
+    this.socket.write(q.length === 1 ? q[0]! : Buffer.concat(q));
   }
 
   private onData(chunk: Buffer): void {
