@@ -193,6 +193,8 @@ export class Pcscf implements NetworkNode {
 
   /** Requests whose Request-URI is the UA's own contact (a NOTIFY of our subscription) go to the UA. */
   private isForUa(request: SipRequest): boolean {
+    // No "@", no user part, so not `pcscf@…`: every REGISTER (sip:domain) is told apart without parsing its URI.
+    if (request.uri.indexOf('@') < 0) return false;
     try {
       const u = parseUri(request.uri);
       if (!isSipUri(u) || u.user !== UA_USER) return false;

@@ -78,6 +78,8 @@ interface ReadRegister {
 
 const CLAUSE = 'TS 24.229 §5.2.2.1';
 
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
 export class RegisterProcedure {
   constructor(private readonly ctx: RegisterContext) {}
 
@@ -308,23 +310,26 @@ export class RegisterProcedure {
         overSa.state = 'in-use';
         this.note(`sec-agree: the SA pair spi ${overSa.pcscf.spiC}/${overSa.pcscf.spiS} is in use for ${c.uri}`, 'TS 33.203 §7.4');
       }
-      const reg: PcscfRegistration = {
+      // The cache keeps a copy of its own (registration-cache.ts): this one is not kept, so its optional fields
+      // are set as they apply rather than spread in from literals made for the purpose.
+      const reg: Writable<PcscfRegistration> = {
         contact: c.uri,
-        ...(c.instance !== undefined ? { instance: c.instance } : {}),
-        ...(read.credentials?.username ? { impi: read.credentials.username } : {}),
         impus: impus.length > 0 ? impus : [read.impu],
         registeredImpu: read.impu,
         serviceRoute,
         path,
-        ue: { ...source },
-        ...(info.received.connectionId !== undefined ? { connectionId: info.received.connectionId } : {}),
+        ue: source,
         callId: read.callId,
         registeredAt: old?.registeredAt ?? now,
         refreshedAt: now,
         expiresAt: now + seconds * 1000,
-        ...((authentication ?? old?.authentication) ? { authentication: authentication ?? old!.authentication! } : {}),
-        ...(sa ? { sa } : {}),
       };
+      if (c.instance !== undefined) reg.instance = c.instance;
+      if (creds?.username) reg.impi = creds.username;
+      if (info.received.connectionId !== undefined) reg.connectionId = info.received.connectionId;
+      const how = authentication ?? old?.authentication;
+      if (how) reg.authentication = how;
+      if (sa) reg.sa = sa;
       this.ctx.cache.put(reg);
       this.note(
         `${old ? 're-registered' : 'registered'} ${c.uri} for ${reg.impus.join(', ')} (default ${reg.impus[0]}), ${seconds} s, ` +

@@ -127,7 +127,9 @@ function formatAuth(
 
 /** auth-param (§25.1): quoted where the grammar says so, or where the value is not a token. */
 function authParam(name: string, value: string, quoted: ReadonlySet<string>): string {
-  return `${name}=${quoted.has(name) || !isToken(value) ? quote(value) : value}`;
+  if (!quoted.has(name) && isToken(value)) return `${name}=${value}`;
+  // Nothing to escape (the usual case): the quotes around it, not a copy made one character at a time.
+  return value.indexOf('"') < 0 && value.indexOf('\\') < 0 ? `${name}="${value}"` : `${name}=${quote(value)}`;
 }
 
 const CRED_FIELDS = ['username', 'realm', 'nonce', 'uri', 'response', 'algorithm', 'cnonce', 'opaque', 'qop', 'nc', 'auts'] as const;
