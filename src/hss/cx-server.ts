@@ -153,15 +153,17 @@ export class HssCxServer {
       throw new DiameterDecodeError(`application ${req.applicationId} is not Cx`, ResultCode.DIAMETER_APPLICATION_UNSUPPORTED);
     const head = { sessionId: req.sessionId, originHost: this.options.originHost, originRealm: this.options.originRealm };
     const ctx = this.context;
+    // Each procedure returns a fresh answer object, so the header is written into it: `{ ...answer, ...head }`
+    // took V8's slow path for a spread followed by more properties (~1.5 us per answer).
     switch (req.commandCode) {
       case CxCommandCode.UserAuthorization:
-        return UserAuthorizationAnswer.encode({ ...userAuthorization(ctx, UserAuthorizationRequest.decode(req)), ...head });
+        return UserAuthorizationAnswer.encode(Object.assign(userAuthorization(ctx, UserAuthorizationRequest.decode(req)), head));
       case CxCommandCode.MultimediaAuth:
-        return MultimediaAuthAnswer.encode({ ...multimediaAuth(ctx, MultimediaAuthRequest.decode(req)), ...head });
+        return MultimediaAuthAnswer.encode(Object.assign(multimediaAuth(ctx, MultimediaAuthRequest.decode(req)), head));
       case CxCommandCode.ServerAssignment:
-        return ServerAssignmentAnswer.encode({ ...serverAssignment(ctx, ServerAssignmentRequest.decode(req)), ...head });
+        return ServerAssignmentAnswer.encode(Object.assign(serverAssignment(ctx, ServerAssignmentRequest.decode(req)), head));
       case CxCommandCode.LocationInfo:
-        return LocationInfoAnswer.encode({ ...locationInfo(ctx, LocationInfoRequest.decode(req)), ...head });
+        return LocationInfoAnswer.encode(Object.assign(locationInfo(ctx, LocationInfoRequest.decode(req)), head));
       default:
         throw new DiameterDecodeError(`command ${req.commandCode} is not one the HSS answers`, ResultCode.DIAMETER_COMMAND_UNSUPPORTED);
     }

@@ -386,7 +386,10 @@ export class SqliteSubscriberStore implements SubscriberStore {
 
   private cachedSqn(impi: string, sqn: bigint): void {
     const s = this.subscribers.get(impi);
-    if (s) this.subscribers.set(impi, Object.freeze({ ...s, sqn }));
+    if (!s) return;
+    const updated = Object.assign({}, s);
+    updated.sqn = sqn;
+    this.subscribers.set(impi, Object.freeze(updated));
   }
 
   /** Another process wrote the file (a provisioning command beside a running core): nothing cached holds. */

@@ -38,13 +38,15 @@ export class CxClient {
   }
   /** HSS → S-CSCF. Destination-Host defaults to the peer's Origin-Host. */
   rtr(r: CxCall<Omit<RegistrationTerminationRequest, 'destinationHost'>> & { destinationHost?: string }): Promise<RegistrationTerminationAnswer> {
-    const full = this.fill({ ...r, destinationHost: r.destinationHost ?? this.peerHost() });
-    return this.call(RegistrationTerminationRequest.encode(full as RegistrationTerminationRequest), RegistrationTerminationAnswer.decode);
+    const full = this.fill(r) as RegistrationTerminationRequest;
+    full.destinationHost = r.destinationHost ?? this.peerHost();
+    return this.call(RegistrationTerminationRequest.encode(full), RegistrationTerminationAnswer.decode);
   }
   /** HSS → S-CSCF. Destination-Host defaults to the peer's Origin-Host. */
   ppr(r: CxCall<Omit<PushProfileRequest, 'destinationHost'>> & { destinationHost?: string }): Promise<PushProfileAnswer> {
-    const full = this.fill({ ...r, destinationHost: r.destinationHost ?? this.peerHost() });
-    return this.call(PushProfileRequest.encode(full as PushProfileRequest), PushProfileAnswer.decode);
+    const full = this.fill(r) as PushProfileRequest;
+    full.destinationHost = r.destinationHost ?? this.peerHost();
+    return this.call(PushProfileRequest.encode(full), PushProfileAnswer.decode);
   }
 
   private peerHost(): string {
@@ -53,19 +55,22 @@ export class CxClient {
     return h;
   }
 
+  /**
+   * A copy of the caller's request with the header filled in. Object.assign and then the four fields, not
+   * `{ ...r, sessionId, … }`: V8 (Node 20) takes a slow path for a spread followed by further properties,
+   * ~0.7 us per property, more than the rest of building the request.
+   */
   private fill<R extends CxRequestHeader>(r: CxCall<R>): R {
     const id = this.node.identity;
-    return {
-      ...r,
-      sessionId: r.sessionId ?? this.node.newSessionId(),
-      originHost: r.originHost ?? id.originHost,
-      originRealm: r.originRealm ?? id.originRealm,
-      destinationRealm: r.destinationRealm ?? this.connection.peer?.originRealm ?? id.originRealm,
-    } as R;
+    const full = Object.assign({}, r) as R;
+    full.sessionId = r.sessionId ?? this.node.newSessionId();
+    full.originHost = r.originHost ?? id.originHost;
+    full.originRealm = r.originRealm ?? id.originRealm;
+    full.destinationRealm = r.destinationRealm ?? this.connection.peer?.originRealm ?? id.originRealm;
+    return full;
   }
 
-  private async call<A>(req: DiameterMessage, decode: (m: DiameterMessage) => A): Promise<A> {
-    const ans = await this.connection.request(req, this.options);
-    return decode(ans);
+  private call<A>(req: DiameterMessage, decode: (m: DiameterMessage) => A): Promise<A> {
+    return this.connection.request(req, this.options).then(decode);
   }
 }
