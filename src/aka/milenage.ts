@@ -75,6 +75,42 @@ export class Milenage {
     return { macA: out1.subarray(0, 8), macS: out1.subarray(8, 16) };
   }
 
+  /**
+   * f1 (MAC-A) and f2, f3, f4, f5 of one authentication vector (TS 33.102 §6.3.2) with two calls into the cipher
+   * instead of six: TEMP first, then OUT1..OUT4 as four blocks of one ECB call (the four depend on TEMP only and
+   * ECB enciphers each block on its own). The outputs are views of one 64-octet buffer.
+   */
+  vector(rand: Buffer, sqn: Buffer, amf: Buffer): F1Output & F2345Output {
+    requireLength('RAND', rand, 16);
+    requireLength('SQN', sqn, 6);
+    requireLength('AMF', amf, 2);
+    const opc = this.opc;
+    const temp = this.temp(rand);
+    const blocks = Buffer.allocUnsafe(64);
+    for (let i = 0; i < 16; i++) {
+      // OUT1: rot(IN1 ⊕ OPc, r1) ⊕ TEMP ⊕ c1 with IN1 = SQN ‖ AMF ‖ SQN ‖ AMF; c1 = 0.
+      const j = (i + R1) & 15;
+      const in1 = (j & 7) < 6 ? sqn[j & 7]! : amf[(j & 7) - 6]!;
+      blocks[i] = in1 ^ opc[j]! ^ temp[i]!;
+      // OUT2..OUT4: rot(TEMP ⊕ OPc, ri) ⊕ ci.
+      blocks[16 + i] = temp[(i + R2) & 15]! ^ opc[(i + R2) & 15]!;
+      blocks[32 + i] = temp[(i + R3) & 15]! ^ opc[(i + R3) & 15]!;
+      blocks[48 + i] = temp[(i + R4) & 15]! ^ opc[(i + R4) & 15]!;
+    }
+    blocks[31] = blocks[31]! ^ C2;
+    blocks[47] = blocks[47]! ^ C3;
+    blocks[63] = blocks[63]! ^ C4;
+    const out = this.encrypt(blocks);
+    for (let i = 0; i < 64; i++) out[i] = out[i]! ^ opc[i & 15]!;
+    return {
+      macA: out.subarray(0, 8),
+      ak: out.subarray(16, 22),
+      res: out.subarray(24, 32),
+      ck: out.subarray(32, 48),
+      ik: out.subarray(48, 64),
+    };
+  }
+
   f1(rand: Buffer, sqn: Buffer, amf: Buffer): F1Output {
     return { macA: this.f1Both(rand, sqn, amf).macA };
   }
@@ -123,7 +159,7 @@ export class Milenage {
 }
 
 function aes128(k: Buffer): Cipher {
-  // ECB on exactly one block at a time: update() returns each 16-octet block at once, no padding, no final().
+  // ECB on whole blocks only: update() returns every 16-octet block it is given at once, no padding, no final().
   const cipher = createCipheriv('aes-128-ecb', k, null);
   cipher.setAutoPadding(false);
   return cipher;

@@ -30,8 +30,7 @@ export function generateVector(input: GenerateVectorInput): AuthenticationVector
   requireLength('AMF', input.amf, 2);
   requireLength('RAND', input.rand, 16);
   const m = input.milenage ?? new Milenage(input.k, input.opc);
-  const { res, ck, ik, ak } = m.f2345(input.rand);
-  const { macA } = m.f1(input.rand, sqn, input.amf);
+  const { res, ck, ik, ak, macA } = m.vector(input.rand, sqn, input.amf);
   return { rand: Buffer.from(input.rand), xres: res, ck, ik, autn: buildAutn(sqn, ak, input.amf, macA) };
 }
 

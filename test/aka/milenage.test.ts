@@ -48,6 +48,9 @@ describe('MILENAGE (TS 35.206) against every published set', () => {
       expect(hex(out.ak)).toBe(s.f5_AK);
       expect(hex(f5star(h(s.K), opc, h(s.RAND)))).toBe(s.f5star_AK_resync);
 
+      const parts = new Milenage(h(s.K), opc).vector(h(s.RAND), h(s.SQN), h(s.AMF));
+      expect([parts.macA, parts.res, parts.ck, parts.ik, parts.ak].map(hex)).toEqual([s.f1_MAC_A, s.f2_RES, s.f3_CK, s.f4_IK, s.f5_AK]);
+
       const v = generateVector({ k: h(s.K), opc, sqn: h(s.SQN), amf: h(s.AMF), rand: h(s.RAND) });
       expect(hex(v.autn)).toBe(s.derived_AUTN);
       expect(hex(v.xres)).toBe(s.f2_RES);
