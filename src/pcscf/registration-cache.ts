@@ -10,7 +10,7 @@ import type { Clock } from '../util/clock.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { Interner } from '../util/interner.js';
 import { ownString } from '../util/own-string.js';
-import { saKey, type SecurityAssociation } from './security-associations.js';
+import { hasUeSpis, saKey, saKeyOf, type SecurityAssociation } from './security-associations.js';
 
 export interface PcscfRegistration {
   /** The UE's contact URI as registered (without <>). */
@@ -110,10 +110,9 @@ export function contactKey(contact: string): string {
 class Index {
   private readonly at = new Map<string, string | Set<string>>();
 
-  /** `built`: the value was made with `+` (endpointKey, saKey); the map then keeps a flat copy, not the rope. */
-  add(value: string, key: string, built = false): void {
+  add(value: string, key: string): void {
     const held = this.at.get(value);
-    if (held === undefined) this.at.set(built ? ownString(value) : value, key);
+    if (held === undefined) this.at.set(value, key);
     else if (typeof held === 'string') {
       if (held !== key) this.at.set(value, new Set([held, key]));
     } else held.add(key);
@@ -151,8 +150,9 @@ class Index {
   }
 }
 
+/** Joined, as saKey is: one flat string that the index keeps as it is, not a rope to copy (issue 7). */
 function endpointKey(address: string, port: number): string {
-  return `${address} ${port}`;
+  return [address, port].join(' ');
 }
 
 /** An IMPU as the index compares it (as IMPU keys are: case-insensitively). */
@@ -260,10 +260,7 @@ export class RegistrationCache {
     // A registration alone at its SA's address has no SA entry: the address finds it (see `scoped`).
     const sole = this.byAddress.sole(address);
     const reg = sole === undefined ? undefined : this.byContact.get(sole)!;
-    if (reg?.sa && reg.sa.ueAddress === address && !out.includes(reg)) {
-      const own = reg.sa.ue;
-      if (own.spiC === ue.spiC && own.spiS === ue.spiS) out.push(reg);
-    }
+    if (reg?.sa && reg.sa.ueAddress === address && !out.includes(reg) && hasUeSpis(reg.sa, ue)) out.push(reg);
     return out;
   }
 
@@ -335,7 +332,7 @@ export class RegistrationCache {
   private scoped(reg: PcscfRegistration, shared: boolean): ScopedEntry[] {
     const out: ScopedEntry[] = [];
     if (shared) out.push({ index: this.byEndpoint, value: endpointKey(reg.ue.address, reg.ue.port) });
-    if (reg.sa && (shared || reg.sa.ueAddress !== reg.ue.address)) out.push({ index: this.bySaKey, value: saKey(reg.sa.ueAddress, reg.sa.ue) });
+    if (reg.sa && (shared || reg.sa.ueAddress !== reg.ue.address)) out.push({ index: this.bySaKey, value: saKeyOf(reg.sa) });
     return out;
   }
 
@@ -353,7 +350,6 @@ export class RegistrationCache {
   private move(key: string, before: readonly ScopedEntry[], after: readonly ScopedEntry[]): void {
     const same = (a: ScopedEntry, b: ScopedEntry) => a.index === b.index && a.value === b.value;
     for (const e of before) if (!after.some((a) => same(a, e))) e.index.remove(e.value, key);
-    // Values built with `+` (endpointKey, saKey): the index keeps a flat copy, not the rope.
-    for (const e of after) if (!before.some((b) => same(b, e))) e.index.add(e.value, key, true);
+    for (const e of after) if (!before.some((b) => same(b, e))) e.index.add(e.value, key);
   }
 }

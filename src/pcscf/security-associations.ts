@@ -121,6 +121,11 @@ class HeldSecurityAssociation implements SecurityAssociation {
     return offer;
   }
 
+  /** The UE's SPIs alone (what finds the SA, saKey), without the rest of its offer. */
+  ueSpis(): { spiC: number; spiS: number } {
+    return { spiC: this.ueSpiC >>> 0, spiS: this.ueSpiS >>> 0 };
+  }
+
   /** The P-CSCF's SPIs, ports and the algorithms chosen, rebuilt (a copy). */
   get pcscf(): IpsecChoice {
     const names = unpackNames(this.names);
@@ -190,9 +195,24 @@ function known(name: string, names: readonly string[]): string {
   return names.find((n) => n === name) ?? ownString(name);
 }
 
-/** An SA is found by the UE's address and its own SPIs (RFC 4301 §4.1: SPI plus destination identify an SA). */
+/**
+ * An SA is found by the UE's address and its own SPIs (RFC 4301 §4.1: SPI plus destination identify an SA).
+ * Joined rather than concatenated: a join is one flat string, where `+` makes a rope that a Map flattens into a
+ * second string when it hashes it, and that a store would have to copy again to keep (issue 7).
+ */
 export function saKey(ueAddress: string, ue: { spiC: number; spiS: number }): string {
-  return `${ueAddress}|${ue.spiC}|${ue.spiS}`;
+  return [ueAddress, ue.spiC, ue.spiS].join('|');
+}
+
+/** saKey of an SA, read from its fields without rebuilding its offer. */
+export function saKeyOf(sa: SecurityAssociation): string {
+  return sa instanceof HeldSecurityAssociation ? saKey(sa.ueAddress, sa.ueSpis()) : saKey(sa.ueAddress, sa.ue);
+}
+
+/** Whether the UE's SPIs of `sa` are these (TS 33.203 §7.4), without rebuilding its offer. */
+export function hasUeSpis(sa: SecurityAssociation, spis: { spiC: number; spiS: number }): boolean {
+  const own = sa instanceof HeldSecurityAssociation ? sa.ueSpis() : sa.ue;
+  return own.spiC === spis.spiC && own.spiS === spis.spiS;
 }
 
 /**
@@ -208,7 +228,7 @@ export class PendingSecurityAssociations {
   constructor(private readonly clock: Clock) {}
 
   add(sa: SecurityAssociation): void {
-    const key = saKey(sa.ueAddress, sa.ue);
+    const key = saKeyOf(sa);
     this.pending.get(key)?.timer.cancel();
     const timer = this.clock.setTimeout(() => this.pending.delete(key), PENDING_SA_LIFETIME_MS);
     this.pending.set(key, { sa, timer });
@@ -219,7 +239,7 @@ export class PendingSecurityAssociations {
   }
 
   delete(sa: SecurityAssociation): void {
-    const key = saKey(sa.ueAddress, sa.ue);
+    const key = saKeyOf(sa);
     const entry = this.pending.get(key);
     if (entry?.sa !== sa) return;
     entry.timer.cancel();
