@@ -92,6 +92,8 @@ export class Registrar {
   /** Every registration's earliest contact expiry, on one timer (DeadlineQueue): not a Timeout and closure per UE. */
   private readonly expiries: DeadlineQueue<string>;
   private stopped = false;
+  private dateSecond = NaN;
+  private dateText = '';
 
   constructor(private readonly o: RegistrarOptions) {
     this.challenges = new ChallengeBook(o.clock, o.challengeLifetimeMs);
@@ -507,8 +509,18 @@ export class Registrar {
       r.headers.append('Contact', `${b.displayName ? `"${b.displayName.replace(/["\\]/g, '')}" ` : ''}<${b.uri}>${formatParams(params)}`);
     }
     r.headers.append('Supported', 'path');
-    r.headers.append('Date', new Date(now).toUTCString());
+    r.headers.append('Date', this.httpDate(now));
     return r;
+  }
+
+  /** RFC 3261 §20.17 Date (rfc1123-date, whole seconds): formatted once per second, not once per 200. */
+  private httpDate(now: number): string {
+    const second = Math.floor(now / 1000);
+    if (second !== this.dateSecond) {
+      this.dateSecond = second;
+      this.dateText = new Date(second * 1000).toUTCString();
+    }
+    return this.dateText;
   }
 
   private note(level: 'info' | 'warn', text: string, clause: string): void {
