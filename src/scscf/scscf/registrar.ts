@@ -448,7 +448,7 @@ export class Registrar {
     for (const c of reg.contacts) if (c.expiresAt < earliest) earliest = c.expiresAt;
     // The key is the store's own copy of the IMPI (util/own-string.ts), not a value cut from the request: a
     // deadline lives as long as the binding, and a slice would keep the whole REGISTER text alive with it.
-    this.expiries.schedule(ownString(reg.impi), earliest);
+    this.expiries.schedule(this.o.store.heldImpi?.(reg.impi) ?? ownString(reg.impi), earliest);
   }
 
   /** RFC 3261 §10.3: expired bindings go; the last one going is a timeout de-registration (TS 24.229 §5.4.1.6). */

@@ -61,6 +61,11 @@ export interface RegistrationStore {
   remove(impi: string): boolean;
   list(): SubscriptionRegistration[];
   /**
+   * The store's own copy of a held IMPI (one string for the store and whoever keys something on it for as
+   * long as the registration lives, such as the registrar's expiry deadline); undefined when none is held.
+   */
+  heldImpi?(impi: string): string | undefined;
+  /**
    * Resolves once every put/remove so far is durable (a store that groups commits makes them so only here);
    * rejects when they could not be, and the store then holds what it held before them. Absent: durable at once.
    */
@@ -202,6 +207,10 @@ export class MemoryRegistrationStore implements RegistrationStore {
 
   list(): SubscriptionRegistration[] {
     return [...this.regs.values()].map((r) => this.expand(r));
+  }
+
+  heldImpi(impi: string): string | undefined {
+    return this.regs.get(impi)?.impi;
   }
 
   /** Whether a registration with at least one contact is held for this IMPI (without copying it out). */

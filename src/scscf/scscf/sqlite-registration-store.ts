@@ -153,6 +153,10 @@ export class SqliteRegistrationStore implements RegistrationStore {
     return this.memory.list();
   }
 
+  heldImpi(impi: string): string | undefined {
+    return this.memory.heldImpi(impi);
+  }
+
   flush(): Promise<void> {
     return this.groupCommit?.flush() ?? Promise.resolve();
   }
