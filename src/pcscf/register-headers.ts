@@ -5,6 +5,7 @@
  * Pure functions over Headers.
  */
 import { formatChallenge, formatCredentials, parseChallenge, parseCredentials, type Credentials } from '../sip/headers/auth.js';
+import { isToken } from '../sip/headers/lexical.js';
 import { formatPChargingVector, formatPVisitedNetworkId } from '../sip/headers/p-headers.js';
 import type { Headers } from '../sip/message.js';
 import type { TransportProtocol } from '../sip/transport/types.js';
@@ -34,7 +35,14 @@ export function requireOption(headers: Headers, tag: string): void {
  */
 export function setVisitedNetwork(headers: Headers, network: string): void {
   headers.delete('P-Visited-Network-ID');
-  headers.append('P-Visited-Network-ID', formatPVisitedNetworkId({ network, params: new Map() }));
+  headers.append('P-Visited-Network-ID', visitedNetworkValue(network));
+}
+
+/** A P-CSCF writes one network name on every REGISTER: its value is formatted once, not per request. */
+let lastVisited: { network: string; value: string } | undefined;
+function visitedNetworkValue(network: string): string {
+  if (lastVisited?.network !== network) lastVisited = { network, value: formatPVisitedNetworkId({ network, params: new Map() }) };
+  return lastVisited.value;
 }
 
 /**
@@ -44,8 +52,19 @@ export function setVisitedNetwork(headers: Headers, network: string): void {
  * the trust domain.
  */
 export function newChargingVector(random: Random, generatedAt: string, origIoi: string): string {
-  return formatPChargingVector({ icidValue: random.token(32), icidGeneratedAt: generatedAt, origIoi, params: new Map() });
+  const icid = random.token(32);
+  // What follows the icid-value is the same on every request of a P-CSCF: formatted once (an icid that is not a
+  // token, which a hex token never is not, would need quotes and takes the long way).
+  if (!isToken(icid)) return formatPChargingVector({ icidValue: icid, icidGeneratedAt: generatedAt, origIoi, params: new Map() });
+  let tail = lastVectorTail;
+  if (tail?.generatedAt !== generatedAt || tail.origIoi !== origIoi) {
+    const probe = formatPChargingVector({ icidValue: 'x', icidGeneratedAt: generatedAt, origIoi, params: new Map() });
+    tail = lastVectorTail = { generatedAt, origIoi, text: probe.slice('icid-value=x'.length) };
+  }
+  return `icid-value=${icid}${tail.text}`;
 }
+
+let lastVectorTail: { generatedAt: string; origIoi: string; text: string } | undefined;
 
 export function setChargingVector(headers: Headers, value: string): void {
   headers.delete('P-Charging-Vector');

@@ -138,8 +138,7 @@ export class RegisterProcedure {
     if (!destination) {
       return refusal(504, `the I-CSCF "${this.ctx.icscf.name}" cannot be resolved to an address`, CLAUSE, 'warn');
     }
-    const local = this.ctx.local(destination.transport);
-    const path = pathValue(local.address, local.port, destination.transport);
+    const path = this.pathToward(destination.transport);
     const chargingVector = newChargingVector(this.ctx.random, this.ctx.address, this.ctx.visitedNetworkId);
 
     this.note(
@@ -174,6 +173,22 @@ export class RegisterProcedure {
       },
     };
   }
+
+  /**
+   * The Path value for REGISTERs leaving over `transport`: the same string for every REGISTER while the local
+   * address stays, so that it is built once and the registrations' interned Path is found without hashing a new
+   * string each time.
+   */
+  private pathToward(transport: TransportProtocol): string {
+    const local = this.ctx.local(transport);
+    const last = this.lastPath;
+    if (last && last.transport === transport && last.address === local.address && last.port === local.port) return last.value;
+    const value = pathValue(local.address, local.port, transport);
+    this.lastPath = { transport, address: local.address, port: local.port, value };
+    return value;
+  }
+
+  private lastPath: { transport: TransportProtocol; address: string; port: number; value: string } | undefined;
 
   /**
    * integrity-protected for clients without IPsec (TS 24.229 §5.2.2.1, §7.2A.1): over TLS "tls-yes" once the

@@ -22,7 +22,7 @@ import {
   verifyMismatchOf,
   type PcscfRegistration,
 } from '../../src/pcscf/index.js';
-import { parsePChargingVector } from '../../src/sip/headers/p-headers.js';
+import { formatPChargingVector, parsePChargingVector } from '../../src/sip/headers/p-headers.js';
 import { Headers, SipRequest } from '../../src/sip/message.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
@@ -148,6 +148,20 @@ describe('REGISTER header edits (TS 24.229 §5.2.2.1)', () => {
     expect(v.icidValue).toMatch(/^[0-9a-f]{32}$/);
     expect(v.icidGeneratedAt).toBe('127.0.1.1');
     expect(v.origIoi).toBe('visited.example');
+  });
+
+  it('writes each P-Charging-Vector as the header codec formats it, for any generated-at and orig-ioi in turn', () => {
+    for (const [at, ioi] of [['127.0.1.1', 'visited.example'], ['::1', 'visited.example'], ['127.0.1.1', 'other net'], ['127.0.1.1', 'visited.example']] as const) {
+      const value = newChargingVector(new SeededRandom(4), at, ioi);
+      const icid = new SeededRandom(4).token(32);
+      expect(value).toBe(formatPChargingVector({ icidValue: icid, icidGeneratedAt: at, origIoi: ioi, params: new Map() }));
+    }
+    const h = new Headers();
+    setVisitedNetwork(h, 'a b');
+    setVisitedNetwork(h, 'visited.example');
+    expect(h.getAll('P-Visited-Network-ID')).toEqual(['visited.example']);
+    setVisitedNetwork(h, 'a b');
+    expect(h.getAll('P-Visited-Network-ID')).toEqual(['"a b"']);
   });
 
   it('writes integrity-protected into Authorization, replacing a forged one', () => {
