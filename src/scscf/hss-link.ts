@@ -40,6 +40,7 @@ export const DEFAULT_TC_MS = 30_000;
 export class HssLink {
   readonly diameter: DiameterNode;
   private connection: DiameterConnection | undefined;
+  private client: { connection: DiameterConnection; cx: CxClient } | undefined;
   private connecting: Promise<DiameterConnection> | undefined;
   private closed = false;
   private reconnectTimer: TimerHandle | undefined;
@@ -80,8 +81,13 @@ export class HssLink {
   /** A Cx client on an Open connection to the HSS; throws HssUnavailableError when there is none to be had. */
   async cx(): Promise<CxClient> {
     if (this.closed) throw new HssUnavailableError('the node is stopping');
+    const open = this.connection;
+    // Every MAR and SAR asks: the client of the connection that is Open is kept, not made anew each time.
+    if (open !== undefined && open.state === 'Open' && this.client?.connection === open) return this.client.cx;
     const conn = await this.open();
-    return new CxClient(this.diameter, conn);
+    const cx = new CxClient(this.diameter, conn);
+    this.client = { connection: conn, cx };
+    return cx;
   }
 
   async close(): Promise<void> {
