@@ -70,6 +70,12 @@ export function ratios(f: Figures): { figures: Figures; notes: Record<string, st
       note: "our MAA encode + decode rate over the diameter package's, on a message of the same shape",
     },
     { key: 'ratio.peers_imslab_vs_kamailio', num: 'peers.imslab_calls_per_s', den: 'peers.kamailio_calls_per_s' },
+    {
+      key: 'ratio.registration_doc_vs_pattern',
+      num: 'registration.doc_saps.separate_processes',
+      den: 'registration.pattern_doc_saps',
+      note: "the registration storm's DOC (one process per function) over the DOC of its bare message pattern: the share of what this machine can pass for the scenario that the core's own work leaves",
+    },
   ];
   const figures: Figures = {};
   const notes: Record<string, string> = {};

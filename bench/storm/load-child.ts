@@ -4,21 +4,22 @@
  */
 import { callLoad, type CallLoadJob } from './calls.js';
 import type { LoadHooks, LoadMessage } from './load-process.js';
+import { patternLoad, type PatternJob } from './pattern.js';
 import { registrationLoad, type RegistrationLoadJob } from './registration.js';
 import type { StormSubscriber } from './topology.js';
 
 const send = (m: LoadMessage) => process.send!(m);
 
-process.on('message', (m: RegistrationLoadJob | CallLoadJob | { type: 'exit' }) => {
+process.on('message', (m: RegistrationLoadJob | CallLoadJob | PatternJob | { type: 'exit' }) => {
   if ('type' in m) {
     process.exit(0);
   }
+  const hooks: LoadHooks = { step: (label) => send({ type: 'step', label }), mark: () => send({ type: 'mark' }) };
   // IPC carries JSON: the subscribers' keys arrive as { type: 'Buffer', data } and become Buffers again.
   const revive = (list: StormSubscriber[]) => list.forEach((s) => ((s.k = toBuffer(s.k)), (s.opc = toBuffer(s.opc))));
   if (m.kind === 'registration') revive(m.subscribers);
-  else (revive(m.callers), revive(m.callees));
-  const hooks: LoadHooks = { step: (label) => send({ type: 'step', label }), mark: () => send({ type: 'mark' }) };
-  const run = m.kind === 'registration' ? registrationLoad(m, hooks) : callLoad(m, hooks);
+  else if (m.kind === 'call') (revive(m.callers), revive(m.callees));
+  const run = m.kind === 'registration' ? registrationLoad(m, hooks) : m.kind === 'call' ? callLoad(m, hooks) : patternLoad(m, hooks);
   run.then(
     (result) => send({ type: 'result', result }),
     (err: unknown) => send({ type: 'error', message: err instanceof Error ? err.message : String(err) }),

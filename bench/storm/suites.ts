@@ -6,20 +6,24 @@
  * pipeline, not the machine; the notes then say the figure is not a DOC by the standard criteria). The call
  * storm reads the same modes, port and threshold, and IMSLAB_CALL_STEPS (SAPS), IMSLAB_CALL_PAIRS (registered
  * caller/callee pairs) and IMSLAB_CALL_MEDIA_STEPS (concurrent media calls; "0" skips the media ladder).
+ * IMSLAB_PATTERN_STEPS: the SAPS of the registration pattern's ladder (pattern.ts; "0" skips it).
  */
 import type { BenchSuite, SuiteOutput } from '../suite.js';
 import type { CoreMode } from './core.js';
 import { CALL_HOLD_MS, CALL_PREAMBLE, MEDIA_SETUP_SAPS, runCallStorm, type CallStormResult } from './calls.js';
+import { runRegistrationPattern } from './pattern.js';
 import { attemptsOf, planOf, PREAMBLE, runRegistrationStorm, type StormResult } from './registration.js';
 import { DOC_CRITERIA } from './stepper.js';
 import { DEFAULT_NETWORK, type StormNetwork } from './topology.js';
 
 const LADDER = { full: [100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000], quick: [100, 250, 500, 1000] };
+/** The registration pattern's ladder (pattern.ts): it goes where the storm cannot. */
+const PATTERN_LADDER = { full: [1000, 2000, 3000, 4000, 5000, 6000, 8000, 10000], quick: [1000, 2000, 4000] };
 const MODES: readonly CoreMode[] = ['one-process', 'separate-processes'];
 /** Starting the core (four Node processes in the separate mode) and provisioning, per mode. */
 const START_SECONDS = 15;
 
-function fromEnv(quick: boolean): { steps: number[]; modes: CoreMode[]; network: StormNetwork; latencyThresholdMs: number } {
+function fromEnv(quick: boolean): { steps: number[]; modes: CoreMode[]; network: StormNetwork; latencyThresholdMs: number; patternSteps: number[] } {
   const steps = process.env.IMSLAB_STORM_STEPS?.split(',').map(Number) ?? (quick ? LADDER.quick : LADDER.full);
   if (steps.length === 0 || steps.some((s) => !Number.isInteger(s) || s < 1 || s > 20_000)) throw new Error(`IMSLAB_STORM_STEPS: "${process.env.IMSLAB_STORM_STEPS}" is not a list of SAPS from 1 to 20000`);
   const modes = (process.env.IMSLAB_STORM_MODES?.split(',') ?? MODES) as CoreMode[];
@@ -28,7 +32,8 @@ function fromEnv(quick: boolean): { steps: number[]; modes: CoreMode[]; network:
   if (!Number.isInteger(port) || port < 1024 || port > 65534) throw new Error(`IMSLAB_STORM_PORT: "${process.env.IMSLAB_STORM_PORT}" is not a port from 1024 to 65534`);
   const latency = process.env.IMSLAB_STORM_LATENCY_MS === undefined ? DOC_CRITERIA.latencyThresholdMs : Number(process.env.IMSLAB_STORM_LATENCY_MS);
   if (!Number.isFinite(latency) || latency <= 0 || latency > 60_000) throw new Error(`IMSLAB_STORM_LATENCY_MS: "${process.env.IMSLAB_STORM_LATENCY_MS}" is not a number of ms from 1 to 60000`);
-  return { steps, modes, network: { ...DEFAULT_NETWORK, sipPort: port, diameterPort: port + 1 }, latencyThresholdMs: latency };
+  const patternSteps = intList('IMSLAB_PATTERN_STEPS', 50_000, quick ? PATTERN_LADDER.quick : PATTERN_LADDER.full);
+  return { steps, modes, network: { ...DEFAULT_NETWORK, sipPort: port, diameterPort: port + 1 }, latencyThresholdMs: latency, patternSteps };
 }
 
 /** What a step figure means, the way TS 186 008-1 asks a benchmark to state it. */
@@ -40,7 +45,7 @@ function criteria(latencyMs: number): string {
 export const registrationSuite: BenchSuite = {
   name: 'registration',
   title: 'registration storm (IMS AKA through P, I and S-CSCF), DOC in SAPS',
-  keys: ['registration.doc_saps', 'registration.doc_saps.separate_processes'],
+  keys: ['registration.doc_saps', 'registration.doc_saps.separate_processes', 'registration.pattern_doc_saps'],
   budgetSeconds: ({ seconds, quick }) => {
     let env;
     try {
@@ -50,8 +55,9 @@ export const registrationSuite: BenchSuite = {
     }
     const plan = planOf({ steps: env.steps, windowSeconds: seconds });
     // Every step's window, its drain at worst and the pause, for each mode (the ladder usually stops early).
-    const perMode = START_SECONDS + env.steps.reduce((t, s) => t + Math.min(plan.maxAttempts / s, seconds) + (plan.drainMs + plan.pauseMs) / 1000 + 1, 0);
-    return env.modes.length * perMode + 10;
+    const ladder = (steps: readonly number[]) => steps.reduce((t, s) => t + Math.min(plan.maxAttempts / s, seconds) + (plan.drainMs + plan.pauseMs) / 1000 + 1, 0);
+    const perMode = START_SECONDS + ladder(env.steps);
+    return env.modes.length * perMode + (env.patternSteps.length > 0 ? START_SECONDS + ladder(env.patternSteps) : 0) + 10;
   },
   async run(ctx): Promise<SuiteOutput> {
     ctx.step('registration storm: reading the ladder');
@@ -60,6 +66,15 @@ export const registrationSuite: BenchSuite = {
     for (const mode of env.modes) {
       results[mode] = await runRegistrationStorm({ mode, steps: env.steps, windowSeconds: ctx.seconds, network: env.network, latencyThresholdMs: env.latencyThresholdMs, step: (s) => ctx.step(s) });
     }
+    // The same scenario's messages with the work taken out, in the same run: the machine's share of the figure.
+    const pattern =
+      env.patternSteps.length === 0
+        ? undefined
+        : await runRegistrationPattern({
+            plan: planOf({ steps: env.patternSteps, windowSeconds: ctx.seconds, latencyThresholdMs: env.latencyThresholdMs }),
+            host: `${env.network.prefix}.20`,
+            step: (s) => ctx.step(s),
+          });
     const one = results['one-process'];
     const sep = results['separate-processes'];
     const plan = planOf({ steps: env.steps, windowSeconds: ctx.seconds, latencyThresholdMs: env.latencyThresholdMs });
@@ -70,15 +85,21 @@ export const registrationSuite: BenchSuite = {
       figures: {
         'registration.doc_saps': one?.doc_saps ?? null,
         'registration.doc_saps.separate_processes': sep?.doc_saps ?? null,
+        'registration.pattern_doc_saps': pattern?.doc_saps ?? null,
       },
       notes: {
         'registration.doc_saps': `every network function and the load generator in one process (one event loop): ${scenario}; ${why(one, 'one-process')}`,
         'registration.doc_saps.separate_processes': `one \`imslab node\` process per network function (HSS, S-CSCF, I-CSCF, P-CSCF), the load generator in a fifth: ${why(sep, 'separate-processes')}`,
+        'registration.pattern_doc_saps':
+          pattern === undefined
+            ? 'not measured: IMSLAB_PATTERN_STEPS is 0'
+            : `the machine's ceiling for this scenario: five processes pass the registration's 16 SIP datagrams and 8 Diameter messages (same sockets, order and about the same sizes) and do nothing else (bench/storm/pattern.ts); same steps, criteria and windows, steps ${env.patternSteps.join(', ')} SAPS; CPU per scenario ${pattern.cpuMsPerScenario.map((c) => `${c.cpu_ms} ms at ${c.saps}`).join(', ')}; ${pattern.doc_saps === null ? `null: ${pattern.stoppedBecause}` : `stopped because ${pattern.stoppedBecause}`}`,
       },
       details: {
         criteria: { ...DOC_CRITERIA, latencyThresholdMs: env.latencyThresholdMs, windowSeconds: ctx.seconds, preamble: PREAMBLE },
         one_process: one ?? null,
         separate_processes: sep ?? null,
+        pattern: pattern ?? null,
       },
     };
   },

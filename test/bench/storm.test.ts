@@ -30,7 +30,7 @@ describe('registration storm through imslab bench', () => {
           // threshold is raised: this checks the storm's pipeline, not how loaded the test machine is.
           {
             timeout: 110_000,
-            env: { ...process.env, IMSLAB_STORM_STEPS: '10', IMSLAB_STORM_MODES: 'one-process,separate-processes', IMSLAB_STORM_PORT: '27260', IMSLAB_STORM_LATENCY_MS: '5000' },
+            env: { ...process.env, IMSLAB_STORM_STEPS: '10', IMSLAB_STORM_MODES: 'one-process,separate-processes', IMSLAB_STORM_PORT: '27260', IMSLAB_STORM_LATENCY_MS: '5000', IMSLAB_PATTERN_STEPS: '20' },
           },
           (err, _stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stderr }),
         );
@@ -59,6 +59,10 @@ describe('registration storm through imslab bench', () => {
         // A subscriber of its own for every attempt and the preamble.
         expect(mode.subscribers).toBe(220);
       }
+      // The bare message pattern ran beside it, and the ratio of the two is computed from the same run.
+      expect(json['registration.pattern_doc_saps']).toBe(20);
+      expect(json['ratio.registration_doc_vs_pattern']).toBe(Math.round(((json['registration.doc_saps.separate_processes'] as number) / 20) * 1000) / 1000);
+      expect(json.notes['registration.pattern_doc_saps']).toMatch(/16 SIP datagrams and 8 Diameter messages/);
       // The notes say which criterion the figure was judged by, and that it is not the standard one.
       expect(json.notes['registration.doc_saps']).toMatch(/< 1 % .*slower than 5000 ms — NOT the DOC criterion of 100 ms/);
       // The core's child processes are gone once the bench is: nobody holds the storm's ports.
