@@ -15,8 +15,12 @@ export interface Target {
 }
 
 export const TARGETS: readonly Target[] = [
-  { key: 'registration.doc_saps', op: '>=', value: 2000, source: 'issue 7: 2 cores, every function running' },
-  { key: 'call.doc_saps', op: '>=', value: 1000, source: 'issue 7: 2 cores, every function running' },
+  // Judged in both modes: one process per function is the one that puts both cores to work, as the target says;
+  // with every function on one event loop the same figure is the one-core case.
+  { key: 'registration.doc_saps', op: '>=', value: 2000, source: 'issue 7: 2 cores, every function running (here on one event loop)' },
+  { key: 'registration.doc_saps.separate_processes', op: '>=', value: 2000, source: 'issue 7: 2 cores, every function running (a process each)' },
+  { key: 'call.doc_saps', op: '>=', value: 1000, source: 'issue 7: 2 cores, every function running (here on one event loop)' },
+  { key: 'call.doc_saps.separate_processes', op: '>=', value: 1000, source: 'issue 7: 2 cores, every function running (a process each)' },
   { key: 'rtp.max_streams_without_loss', op: '>=', value: 500, source: 'issue 7' },
   { key: 'memory.bytes_per_registered_ue', op: '<', value: 2048, source: 'issue 7: < 2 KiB per UE' },
   { key: 'memory.whole_core_bytes_per_registered_ue', op: '<', value: 2048, source: 'issue 7: < 2 KiB per UE, the whole running core' },
