@@ -88,7 +88,7 @@ export const registrationSuite: BenchSuite = {
         'registration.pattern_doc_saps': pattern?.doc_saps ?? null,
       },
       notes: {
-        'registration.doc_saps': `every network function and the load generator in one process (one event loop): ${scenario}; ${why(one, 'one-process')}`,
+        'registration.doc_saps': `every network function in one process (one event loop; the load generator in a process of its own): ${scenario}; ${why(one, 'one-process')}`,
         'registration.doc_saps.separate_processes': `one \`imslab node\` process per network function (HSS, S-CSCF, I-CSCF, P-CSCF), the load generator in a fifth: ${why(sep, 'separate-processes')}`,
         'registration.pattern_doc_saps':
           pattern === undefined
@@ -185,7 +185,7 @@ export const callSuite: BenchSuite = {
         'call.max_media_calls_without_loss': media?.max_media_calls_without_loss ?? null,
       },
       notes: {
-        'call.doc_saps': `every network function and the load generator (callers and callees) in one process: ${scenario}; ${why(one, 'one-process')}`,
+        'call.doc_saps': `every network function in one process (the load generator, callers and callees, in a process of its own): ${scenario}; ${why(one, 'one-process')}`,
         'call.doc_saps.separate_processes': `one \`imslab node\` process per network function (HSS, S-CSCF, I-CSCF, P-CSCF), callers and callees in a fifth: ${why(sep, 'separate-processes')}`,
         'call.max_media_calls_without_loss': mediaNote,
       },
