@@ -147,6 +147,12 @@ export function pushSupportedFeatures(m: DiameterMessage, list: SupportedFeature
   }
 }
 
+/**
+ * The header fields of a request, in a fresh object the command's decoder adds its own fields to. Decoders
+ * write `Object.assign(readRequestHead(m), { … })`, not `{ ...readRequestHead(m), … }`: V8 (Node 20) builds a
+ * spread followed by further properties on a slow path, ~0.7 us per property, which made the spread the
+ * costliest line of decoding a UAR.
+ */
 export function readRequestHead(m: DiameterMessage): CxRequestHeader {
   const h: CxRequestHeader = {
     sessionId: requireAvp(m, BaseAvpCode.SessionId).asString(),

@@ -50,10 +50,9 @@ export const LocationInfoRequest = {
     return m;
   },
   decode(m: DiameterMessage): LocationInfoRequest {
-    const r: LocationInfoRequest = {
-      ...readRequestHead(m),
+    const r: LocationInfoRequest = Object.assign(readRequestHead(m), {
       publicIdentity: requireAvp(m, CxAvpCode.PublicIdentity, V).asString(),
-    };
+    });
     if (m.get(CxAvpCode.OriginatingRequest, V)?.asEnum() === ORIGINATING) r.originatingRequest = true;
     const t = m.get(CxAvpCode.UserAuthorizationType, V);
     if (t) r.userAuthorizationType = t.asEnum();

@@ -56,14 +56,13 @@ export const MultimediaAuthRequest = {
     return m;
   },
   decode(m: DiameterMessage): MultimediaAuthRequest {
-    return {
-      ...readRequestHead(m),
+    return Object.assign(readRequestHead(m), {
       userName: requireAvp(m, BaseAvpCode.UserName).asString(),
       publicIdentity: requireAvp(m, CxAvpCode.PublicIdentity, V).asString(),
       sipAuthDataItem: decodeSipAuthDataItem(requireAvp(m, CxAvpCode.SipAuthDataItem, V)),
       sipNumberAuthItems: requireAvp(m, CxAvpCode.SipNumberAuthItems, V).asU32(),
       serverName: requireAvp(m, CxAvpCode.ServerName, V).asString(),
-    };
+    });
   },
 };
 
@@ -79,10 +78,9 @@ export const MultimediaAuthAnswer = {
     return m;
   },
   decode(m: DiameterMessage): MultimediaAuthAnswer {
-    const a: MultimediaAuthAnswer = {
-      ...readAnswerHead(m),
+    const a: MultimediaAuthAnswer = Object.assign(readAnswerHead(m), {
       sipAuthDataItems: m.getAll(CxAvpCode.SipAuthDataItem, V).map(decodeSipAuthDataItem),
-    };
+    });
     const un = m.get(BaseAvpCode.UserName);
     if (un) a.userName = un.asString();
     const pi = cxString(m, CxAvpCode.PublicIdentity);

@@ -47,11 +47,10 @@ export const PushProfileRequest = {
     return m;
   },
   decode(m: DiameterMessage): PushProfileRequest {
-    const r: PushProfileRequest = {
-      ...readRequestHead(m),
+    const r: PushProfileRequest = Object.assign(readRequestHead(m), {
       destinationHost: requireAvp(m, BaseAvpCode.DestinationHost).asString(),
       userName: requireAvp(m, BaseAvpCode.UserName).asString(),
-    };
+    });
     const ud = cxString(m, CxAvpCode.UserData);
     if (ud !== undefined) r.userData = ud;
     const ci = m.get(CxAvpCode.ChargingInformation, V);

@@ -70,13 +70,12 @@ export const ServerAssignmentRequest = {
     return m;
   },
   decode(m: DiameterMessage): ServerAssignmentRequest {
-    const r: ServerAssignmentRequest = {
-      ...readRequestHead(m),
+    const r: ServerAssignmentRequest = Object.assign(readRequestHead(m), {
       publicIdentities: m.getAll(CxAvpCode.PublicIdentity, V).map((a) => a.asString()),
       serverName: requireAvp(m, CxAvpCode.ServerName, V).asString(),
       serverAssignmentType: requireAvp(m, CxAvpCode.ServerAssignmentType, V).asEnum(),
       userDataAlreadyAvailable: requireAvp(m, CxAvpCode.UserDataAlreadyAvailable, V).asEnum(),
-    };
+    });
     const un = m.get(BaseAvpCode.UserName);
     if (un) r.userName = un.asString();
     const w = cxString(m, CxAvpCode.WildcardedPublicIdentity);

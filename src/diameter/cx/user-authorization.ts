@@ -53,12 +53,11 @@ export const UserAuthorizationRequest = {
     return m;
   },
   decode(m: DiameterMessage): UserAuthorizationRequest {
-    const r: UserAuthorizationRequest = {
-      ...readRequestHead(m),
+    const r: UserAuthorizationRequest = Object.assign(readRequestHead(m), {
       userName: requireAvp(m, BaseAvpCode.UserName).asString(),
       publicIdentity: requireAvp(m, CxAvpCode.PublicIdentity, VENDOR_ID_3GPP).asString(),
       visitedNetworkIdentifier: requireAvp(m, CxAvpCode.VisitedNetworkIdentifier, VENDOR_ID_3GPP).asString(),
-    };
+    });
     const t = m.get(CxAvpCode.UserAuthorizationType, VENDOR_ID_3GPP);
     if (t) r.userAuthorizationType = t.asEnum();
     const f = cxU32(m, CxAvpCode.UarFlags);
