@@ -221,28 +221,35 @@ export function hasUeSpis(sa: SecurityAssociation, spis: { spiC: number; spiS: n
  */
 export const PENDING_SA_LIFETIME_MS = 240_000;
 
-/** Pending SAs awaiting their protected REGISTER. SAs in use live with the registration that uses them. */
+/**
+ * Pending SAs awaiting their protected REGISTER. SAs in use live with the registration that uses them.
+ *
+ * Every pending SA has the same lifetime, so the Map's insertion order is their order of expiry: one timer, armed
+ * for the oldest, removes what is due and re-arms for the next, instead of a timer set and cancelled for each SA
+ * (the 200 usually confirms an SA within milliseconds of the 401).
+ */
 export class PendingSecurityAssociations {
-  private readonly pending = new Map<string, { sa: SecurityAssociation; timer: TimerHandle }>();
+  private readonly pending = new Map<string, PendingEntry>();
+  private timer: TimerHandle | undefined;
 
   constructor(private readonly clock: Clock) {}
 
   add(sa: SecurityAssociation): void {
     const key = saKeyOf(sa);
-    this.pending.get(key)?.timer.cancel();
-    const timer = this.clock.setTimeout(() => this.pending.delete(key), PENDING_SA_LIFETIME_MS);
-    this.pending.set(key, { sa, timer });
+    // A new pair under the same SPIs replaces the old and goes to the back, with a lifetime of its own.
+    this.pending.delete(key);
+    this.pending.set(key, { sa, expiresAt: this.clock.now() + PENDING_SA_LIFETIME_MS });
+    this.timer ??= this.clock.setTimeout(() => this.expire(), PENDING_SA_LIFETIME_MS);
   }
 
   get(ueAddress: string, ue: { spiC: number; spiS: number }): SecurityAssociation | undefined {
     return this.pending.get(saKey(ueAddress, ue))?.sa;
   }
 
+  /** Removes `sa` if it is the pending one under its key. A timer armed for it stays, and finds nothing or the next. */
   delete(sa: SecurityAssociation): void {
     const key = saKeyOf(sa);
-    const entry = this.pending.get(key);
-    if (entry?.sa !== sa) return;
-    entry.timer.cancel();
+    if (this.pending.get(key)?.sa !== sa) return;
     this.pending.delete(key);
   }
 
@@ -251,7 +258,25 @@ export class PendingSecurityAssociations {
   }
 
   clear(): void {
-    for (const e of this.pending.values()) e.timer.cancel();
+    this.timer?.cancel();
+    this.timer = undefined;
     this.pending.clear();
   }
+
+  private expire(): void {
+    this.timer = undefined;
+    const now = this.clock.now();
+    for (const [key, entry] of this.pending) {
+      if (entry.expiresAt > now) {
+        this.timer = this.clock.setTimeout(() => this.expire(), entry.expiresAt - now);
+        return;
+      }
+      this.pending.delete(key);
+    }
+  }
+}
+
+interface PendingEntry {
+  sa: SecurityAssociation;
+  expiresAt: number;
 }

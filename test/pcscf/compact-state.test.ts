@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RegistrationCache, type PcscfRegistration } from '../../src/pcscf/registration-cache.js';
 import { chooseIpsec, formatServerMechanism, mechanismsOf, readOffers } from '../../src/pcscf/sec-agree.js';
-import { newSecurityAssociation } from '../../src/pcscf/security-associations.js';
+import { newSecurityAssociation, PENDING_SA_LIFETIME_MS, PendingSecurityAssociations, saKey, saKeyOf } from '../../src/pcscf/security-associations.js';
 import { Headers } from '../../src/sip/message.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { ownString } from '../../src/util/own-string.js';
@@ -166,6 +166,49 @@ describe('P-CSCF per-registration state, compact', () => {
         }
       }
     }
+  });
+
+  it('expires each pending SA a lifetime after it was added, on one timer, a re-added pair counting from then', () => {
+    const clock = new FakeClock(0);
+    const sas = new PendingSecurityAssociations(clock);
+    const pending = (spi: number, address = '10.0.0.9') =>
+      newSecurityAssociation({ ueAddress: address, transport: 'udp', ue: { ...offer, spiC: spi, spiS: spi + 1 }, pcscf: choice, keys: { ck: 'c', ik: 'i' }, state: 'pending', createdAt: clock.now() });
+    const a = pending(100);
+    const b = pending(200);
+    const c = pending(300);
+    sas.add(a);
+    clock.advance(1000);
+    sas.add(b);
+    sas.add(c);
+    expect(clock.pending).toBe(1);
+    clock.advance(1000);
+    // The same SPIs again (a new 401): the new pair replaces the old and lives a whole lifetime from now.
+    const a2 = pending(100);
+    sas.add(a2);
+    sas.delete(c);
+    sas.delete(a); // no longer the pending one under its key: nothing happens
+    expect(sas.get('10.0.0.9', { spiC: 100, spiS: 101 })).toBe(a2);
+    expect(sas.size).toBe(2);
+    // b was added at 1 s: it is there until 1 s + the lifetime, and not at that instant.
+    clock.advance(PENDING_SA_LIFETIME_MS - 1001);
+    expect(sas.get('10.0.0.9', { spiC: 200, spiS: 201 })).toBe(b);
+    clock.advance(1);
+    expect(sas.get('10.0.0.9', { spiC: 200, spiS: 201 })).toBeUndefined();
+    expect(sas.get('10.0.0.9', { spiC: 100, spiS: 101 })).toBe(a2);
+    clock.advance(999);
+    expect(sas.size).toBe(1);
+    clock.advance(1);
+    expect(sas.size).toBe(0);
+    expect(clock.pending).toBe(0);
+    sas.add(pending(400));
+    sas.clear();
+    expect(sas.size).toBe(0);
+    expect(clock.pending).toBe(0);
+  });
+
+  it('keys an SA by address and SPIs as flat strings, read from its fields', () => {
+    expect(saKeyOf(sa)).toBe(`10.0.0.9|${offer.spiC}|${offer.spiS}`);
+    expect(saKey('::1', { spiC: 4294967295, spiS: 256 })).toBe('::1|4294967295|256');
   });
 
   it('ownString copies exactly, lone surrogates included', () => {
