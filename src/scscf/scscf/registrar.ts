@@ -150,8 +150,7 @@ export class Registrar {
     }
     const impi = creds?.username || derivedImpi(impu);
     const existing = this.o.store.byImpi(impi);
-    const impuKeyOf = impuKey(impu);
-    const registeredHere = !!existing && existing.contacts.length > 0 && existing.impus.some((u) => impuKey(u) === impuKeyOf);
+    const registeredHere = !!existing && existing.contacts.length > 0 && existing.impus.some(sameIdentityAs(impu));
 
     // Step 3: authentication (TS 24.229 §5.4.1.2.1).
     const integrity = creds?.params.get('integrity-protected')?.toLowerCase();
@@ -268,7 +267,8 @@ export class Registrar {
       return refuse(500, `the HSS sent a user profile this S-CSCF cannot read: ${(e as Error).message}`, 'TS 29.228 Annex E', 'warn');
     }
     if (!profile) return refuse(500, 'the SAA carried no User-Data and none is held', 'TS 29.228 §6.1.2');
-    if (!profile.identities.some((p) => impuKey(p.uri) === impuKeyOf)) {
+    const isImpu = sameIdentityAs(impu);
+    if (!profile.identities.some((p) => isImpu(p.uri))) {
       return refuse(403, `${impu} is not in the user profile of ${impi}`, 'TS 24.229 §5.4.1.2.2');
     }
     if (profile.identities.every((p) => p.barred)) {
@@ -536,6 +536,12 @@ function sameBinding(b: ContactBinding, c: ContactValue): boolean {
   } catch {
     return b.uri === c.uri;
   }
+}
+
+/** A test for "the same public identity as `impu`" (TS 23.003 §13.4 normalisation, see impuKey), its key made once. */
+function sameIdentityAs(impu: string): (uri: string) => boolean {
+  const key = impuKey(impu);
+  return (uri) => impuKey(uri) === key;
 }
 
 /** The Contact parameters a binding keeps: all but expires, which the registrar grants anew (RFC 3261 §10.3 step 7). */
