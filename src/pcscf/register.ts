@@ -376,20 +376,28 @@ export class RegisterProcedure {
  */
 export function readRegister(request: SipRequest): ReadRegister | string {
   const h = request.headers;
-  for (const name of ['To', 'From', 'Call-ID', 'CSeq']) if (!h.has(name)) return `REGISTER without ${name}`;
+  // Each header looked up once: get() is has() with the value.
+  const toValue = h.get('To');
+  if (toValue === undefined) return 'REGISTER without To';
+  const fromValue = h.get('From');
+  if (fromValue === undefined) return 'REGISTER without From';
+  const callId = h.get('Call-ID');
+  if (callId === undefined) return 'REGISTER without Call-ID';
+  const cseqValue = h.get('CSeq');
+  if (cseqValue === undefined) return 'REGISTER without CSeq';
   if (!h.has('Contact')) return 'REGISTER without Contact: the P-CSCF has no UE contact to bind (TS 24.229 §5.1.1.2)';
   try {
-    const to = parseNameAddr(h.get('To')!);
+    const to = parseNameAddr(toValue);
     parseUri(to.uri);
-    parseNameAddr(h.get('From')!);
-    const cseq = parseCSeq(h.get('CSeq')!);
+    parseNameAddr(fromValue);
+    const cseq = parseCSeq(cseqValue);
     if (cseq.method !== 'REGISTER') return `CSeq method ${cseq.method} in a REGISTER`;
     const contacts = parseContacts(h);
     if (contacts === '*' && expiresOf(h) !== 0) return 'Contact * needs Expires: 0 (RFC 3261 §10.2.2)';
     if (contacts !== '*') for (const c of contacts) parseUri(c.uri);
     // Every Authorization line must read: the P-CSCF rewrites them all (integrity-protected).
     const authorizations = readAuthorizations(h);
-    return { impu: to.uri, contacts, callId: h.get('Call-ID')!.trim(), credentials: authorizations[0]?.credentials, authorizations };
+    return { impu: to.uri, contacts, callId: callId.trim(), credentials: authorizations[0]?.credentials, authorizations };
   } catch (e) {
     return `unreadable REGISTER: ${(e as Error).message}`;
   }

@@ -7,7 +7,6 @@
 import type { Headers, SipRequest } from '../sip/message.js';
 import { SipParseError } from '../sip/parser.js';
 import {
-  formatSecurityMechanism,
   ipsecParams,
   parseSecurityMechanisms,
   type IpsecParams,
@@ -190,8 +189,12 @@ export function serverMechanism(choice: IpsecChoice): SecurityMechanism {
   return { mechanism: 'ipsec-3gpp', params };
 }
 
+/** formatSecurityMechanism(serverMechanism(choice)), written straight out: the same bytes, no Map on the way. */
 export function formatServerMechanism(choice: IpsecChoice): string {
-  return formatSecurityMechanism(serverMechanism(choice));
+  return (
+    `ipsec-3gpp;q=0.1;prot=${choice.prot};mod=${choice.mod};spi-c=${choice.spiC};spi-s=${choice.spiS}` +
+    `;port-c=${choice.portC};port-s=${choice.portS};alg=${choice.alg};ealg=${choice.ealg}`
+  );
 }
 
 /**

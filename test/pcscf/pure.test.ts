@@ -15,6 +15,7 @@ import {
   RegistrationCache,
   requireOption,
   SecAgreeError,
+  serverMechanism,
   setVisitedNetwork,
   stripSecAgree,
   takeCipherKeys,
@@ -23,6 +24,7 @@ import {
   type PcscfRegistration,
 } from '../../src/pcscf/index.js';
 import { formatPChargingVector, parsePChargingVector } from '../../src/sip/headers/p-headers.js';
+import { formatSecurityMechanism } from '../../src/sip/headers/security.js';
 import { Headers, SipRequest } from '../../src/sip/message.js';
 import { FakeClock } from '../../src/util/clock.js';
 import { SeededRandom } from '../../src/util/random.js';
@@ -93,6 +95,17 @@ describe('sec-agree (RFC 3329, TS 33.203 §7)', () => {
     expect(bad('ipsec-3gpp;alg=hmac-sha-1-96;spi-c=99999999999;spi-s=2;port-c=3;port-s=4')?.status).toBe(400);
     expect(bad('digest;d-alg=md5')).toMatchObject({ status: 494 });
     expect(bad(';;')?.status).toBe(400);
+  });
+
+  it('writes Security-Server as the header codec formats the mechanism it stands for', () => {
+    const offers = readOffers(Headers.from([['Security-Client', offer]]));
+    for (let seed = 1; seed <= 20; seed++) {
+      const { choice } = chooseIpsec(offers, { portC: 5060 + seed, portS: 65535 }, new SeededRandom(seed));
+      expect(formatServerMechanism(choice)).toBe(formatSecurityMechanism(serverMechanism(choice)));
+    }
+    const odd = { alg: 'hmac-md5-96', ealg: 'null', prot: 'ah', mod: 'tun', spiC: 4294967295, spiS: 256, portC: 0, portS: 1 };
+    expect(formatServerMechanism(odd)).toBe('ipsec-3gpp;q=0.1;prot=ah;mod=tun;spi-c=4294967295;spi-s=256;port-c=0;port-s=1;alg=hmac-md5-96;ealg=null');
+    expect(formatServerMechanism(odd)).toBe(formatSecurityMechanism(serverMechanism(odd)));
   });
 
   it('checks Security-Verify parameter by parameter against what was sent, case-insensitively', () => {
