@@ -118,10 +118,15 @@ export class RegisterProcedure {
         if (candidates.length === 0) {
           return refusal(494, `Security-Verify from ${source.address}, but this P-CSCF has no security association with the SPIs of its Security-Client`, 'RFC 3329 §2.3.1, TS 33.203 §7.4');
         }
-        const verify = readVerify(request.headers);
-        const sa = candidates.find((c) => verifyMismatchOf(verify, c.sent) === undefined);
+        // A Security-Verify that repeats the Security-Server byte for byte (as UEs echo it) matches without
+        // being parsed; any other is parsed once and compared with each candidate (RFC 3329 §2.3.1 step 5).
+        const lines = request.headers.getAll('Security-Verify');
+        let verify: ReturnType<typeof readVerify> | undefined;
+        const sa = candidates.find(
+          (c) => (lines.length === 1 && lines[0] === formatServerMechanism(c.pcscf)) || verifyMismatchOf((verify ??= readVerify(request.headers)), c.sent) === undefined,
+        );
         if (!sa) {
-          const mismatch = verifyMismatchOf(verify, candidates[0]!.sent)!;
+          const mismatch = verifyMismatchOf((verify ??= readVerify(request.headers)), candidates[0]!.sent)!;
           return refusal(494, `Security-Verify does not repeat the Security-Server sent: ${mismatch}`, 'RFC 3329 §2.3.1, TS 33.203 §7.4');
         }
         overSa = sa;

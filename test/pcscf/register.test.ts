@@ -154,6 +154,23 @@ describe('IMS AKA registration with sec-agree through the P-CSCF (TS 24.229 §5.
     expect(lab!.pcscf.registrations()).toHaveLength(0);
   });
 
+  it('takes a Security-Verify that repeats the Security-Server in other case and spacing (RFC 3329 §2.3.1: compared as parsed)', async () => {
+    const { ue, core } = await setUp({ regEvent: false });
+    const first = ue.register({ headers: imsHeaders(ue) });
+    const server = (await ue.finalFor(first.branch)).headers.get('Security-Server')!;
+    const respelled = server.replace('ipsec-3gpp', 'IPSEC-3gpp').replace('alg=', 'ALG=').replace(';q=0.1', ' ; q = 0.1');
+    expect(respelled).not.toBe(server);
+    const second = ue.register({
+      headers: imsHeaders(ue, {
+        verify: respelled,
+        authorization: `Digest username="${IMPI}", realm="${DOMAIN}", uri="sip:${DOMAIN}", nonce="n", response="0123456789abcdef0123456789abcdef", algorithm=AKAv1-MD5`,
+      }),
+    });
+    expect((await ue.finalFor(second.branch)).status).toBe(200);
+    expect(header(rawRegister(core, 1), 'Authorization')[0]).toMatch(/integrity-protected="yes"$/);
+    expect(lab!.pcscf.registrations()[0]?.sa?.state).toBe('in-use');
+  });
+
   it('a Security-Verify for SPIs it never agreed is 494 too', async () => {
     const { ue, core } = await setUp();
     const r = await ue.finalFor(ue.register({ headers: imsHeaders(ue, { verify: 'ipsec-3gpp;q=0.1;alg=hmac-sha-1-96;spi-c=5;spi-s=6;port-c=1;port-s=2' }) }).branch);
