@@ -53,8 +53,8 @@ function visitedNetworkValue(network: string): string {
  */
 export function newChargingVector(random: Random, generatedAt: string, origIoi: string): string {
   const icid = random.token(32);
-  // What follows the icid-value is the same on every request of a P-CSCF: formatted once (an icid that is not a
-  // token, which a hex token never is not, would need quotes and takes the long way).
+  // What follows the icid-value is the same on every request of a P-CSCF: formatted once. The icid is hex, so a
+  // token written as it is; anything else would need quotes and takes the codec's way.
   if (!isToken(icid)) return formatPChargingVector({ icidValue: icid, icidGeneratedAt: generatedAt, origIoi, params: new Map() });
   let tail = lastVectorTail;
   if (tail?.generatedAt !== generatedAt || tail.origIoi !== origIoi) {
