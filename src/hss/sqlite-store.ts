@@ -129,7 +129,9 @@ export class SqliteSubscriberStore implements SubscriberStore {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.groupCommit = options.groupCommit ? new GroupCommit(this.db, () => this.forgetCached()) : undefined;
+    this.groupCommit = options.groupCommit
+      ? new GroupCommit(this.db, { onRollback: () => this.forgetCached(), onBegin: () => this.checkDataVersion() })
+      : undefined;
     const db = this.db;
     this.dataVersion = db.prepare<[], number>('PRAGMA data_version').pluck();
     this.stmt = {
@@ -392,11 +394,24 @@ export class SqliteSubscriberStore implements SubscriberStore {
     this.subscribers.set(impi, Object.freeze(updated));
   }
 
-  /** Another process wrote the file (a provisioning command beside a running core): nothing cached holds. */
+  /**
+   * Called before every read that may answer from a cache: another process may have written the file (a
+   * provisioning command beside a running core), and then nothing cached holds. Checked once per event-loop
+   * turn, so that a turn's reads see one state, as they would inside a transaction. With group commit they
+   * are inside one: the turn's read transaction (or its batch), which checks when it begins (onBegin).
+   */
   private revalidate(): void {
+    if (this.groupCommit) {
+      this.groupCommit.read();
+      return;
+    }
     if (this.versionChecked) return;
     this.versionChecked = true;
     setImmediate(() => (this.versionChecked = false));
+    this.checkDataVersion();
+  }
+
+  private checkDataVersion(): void {
     const v = this.dataVersion.get()!;
     if (v !== this.seenDataVersion) {
       this.seenDataVersion = v;

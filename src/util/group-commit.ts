@@ -17,6 +17,11 @@ export interface GroupCommitOptions {
   onRollback?: () => void;
   /** How the WAL reaches the disk after a commit (tests hold it back to see that answers wait for it). */
   dataSync?: DataSync;
+  /**
+   * Runs right after a transaction began (a turn's read transaction, or a batch's BEGIN IMMEDIATE): the
+   * moment to see, with one cheap statement inside it, whether another connection committed meanwhile.
+   */
+  onBegin?: () => void;
 }
 
 /**
@@ -53,7 +58,10 @@ export class GroupCommit {
   private dirty = false;
   private closed = false;
   private readonly onRollback: (() => void) | undefined;
+  private readonly onBegin: (() => void) | undefined;
   private readonly dataSync: DataSync;
+  /** The open transaction is a turn's read transaction (read()), not a batch of writes. */
+  private reading = false;
   /** Transactions committed so far, for tests and counters. */
   commits = 0;
   /** WAL syncs completed off the event loop (one per commit at low load, fewer under load). */
@@ -65,6 +73,7 @@ export class GroupCommit {
   ) {
     const o = typeof options === 'function' ? { onRollback: options } : options;
     this.onRollback = o.onRollback;
+    this.onBegin = o.onBegin;
     this.dataSync = o.dataSync ?? ((fd, done) => fdatasync(fd, done));
     const file = db.memory ? '' : db.name;
     const wal = file !== '' && String(db.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
@@ -78,9 +87,34 @@ export class GroupCommit {
 
   /** Called before every write: opens the batch's transaction when none is open, and schedules its commit. */
   join(): void {
-    if (this.db.inTransaction) return;
+    if (this.db.inTransaction) {
+      if (!this.reading) return;
+      // A read transaction becomes a write transaction only if nobody committed since it began (else
+      // SQLITE_BUSY_SNAPSHOT, which no busy timeout retries): end it, and wait for the write lock as usual.
+      this.reading = false;
+      this.db.exec('COMMIT');
+    }
     // IMMEDIATE takes the write lock now, so a commit never fails for a lock another process took meanwhile.
     this.db.exec('BEGIN IMMEDIATE');
+    this.onBegin?.();
+    this.schedule();
+  }
+
+  /**
+   * Called before a read: when no transaction is open, opens a read transaction that lasts until the turn
+   * ends. The turn's reads then share one snapshot and one WAL read lock (each statement outside a
+   * transaction takes and releases that lock on its own, two fcntl calls each), and `onBegin` looks once
+   * for what other connections committed. A write later in the turn turns it into the batch (join()).
+   */
+  read(): void {
+    if (this.db.inTransaction) return;
+    this.db.exec('BEGIN');
+    this.reading = true;
+    this.onBegin?.();
+    this.schedule();
+  }
+
+  private schedule(): void {
     if (!this.scheduled) {
       this.scheduled = true;
       // setImmediate runs after the poll phase: every request read in this turn has made its writes by then.
@@ -95,12 +129,17 @@ export class GroupCommit {
   flush(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const waiter = { resolve, reject };
-      if (this.db.inTransaction) this.waiters.push(waiter);
-      // Nothing open: wait for the sync that covers the last commit, if it has not returned yet.
-      else if (this.dirty) this.unsynced.push(waiter);
-      else if (this.syncing) this.syncing.push(waiter);
-      else resolve();
+      // A read transaction holds no writes of its own: only earlier commits may still be on their way to disk.
+      if (this.db.inTransaction && !this.reading) this.waiters.push(waiter);
+      else this.afterEarlierCommits([waiter]);
     });
+  }
+
+  /** Nothing of theirs is open: they wait for the sync that covers the last commit, if it has not returned yet. */
+  private afterEarlierCommits(waiters: Waiter[]): void {
+    if (this.dirty) this.unsynced.push(...waiters);
+    else if (this.syncing) this.syncing.push(...waiters);
+    else settle(waiters);
   }
 
   /** Commits the open batch now; its waiters resolve when the WAL sync returns (close, or a caller that must not wait for the turn). */
@@ -110,6 +149,13 @@ export class GroupCommit {
     this.waiters = [];
     if (!this.db.open || !this.db.inTransaction) {
       settle(waiters);
+      return;
+    }
+    if (this.reading) {
+      // The turn only read: ending its transaction writes nothing, so there is nothing to count or sync.
+      this.reading = false;
+      this.db.exec('COMMIT');
+      this.afterEarlierCommits(waiters);
       return;
     }
     try {
@@ -158,7 +204,11 @@ export class GroupCommit {
     const waiters = this.waiters;
     this.waiters = [];
     this.scheduled = false;
-    if (this.db.open && this.db.inTransaction) {
+    if (this.db.open && this.db.inTransaction && this.reading) {
+      this.reading = false;
+      this.db.exec('COMMIT');
+      settle(waiters);
+    } else if (this.db.open && this.db.inTransaction) {
       try {
         this.db.exec('COMMIT');
         this.commits++;

@@ -92,6 +92,37 @@ describe('SqliteSubscriberStore with group commit', () => {
     expect(other.findImpiByImpu('sip:u1@ims.lab')).toBeUndefined();
   });
 
+  it('reads a turn in one read transaction that commits and syncs nothing, and a write after it still gets the write lock when another process committed meanwhile', async () => {
+    const dir = tempDir();
+    const store = opened(new SqliteSubscriberStore(dir, { groupCommit: true }));
+    store.put({ ...user(0), password: 'old' });
+    await store.flush();
+    await turn();
+    const gc = store.groupCommit!;
+    const before = { commits: gc.commits, syncs: gc.syncs };
+    // A turn that only reads: its answer need not wait for anything, and nothing is committed or synced.
+    expect(store.get('u0@ims.lab')!.password).toBe('old');
+    expect(store.getRegistration('sip:u0@ims.lab').state).toBe('NOT_REGISTERED');
+    let flushed = false;
+    void store.flush().then(() => (flushed = true));
+    await Promise.resolve();
+    expect(flushed).toBe(true);
+    await turn();
+    expect({ commits: gc.commits, syncs: gc.syncs }).toEqual(before);
+
+    // Next turn: read (a snapshot), then another process commits, then this turn writes. A read transaction
+    // cannot simply become a write transaction over a stale snapshot (SQLITE_BUSY_SNAPSHOT); the write must
+    // still land, and what the other process wrote must show from then on.
+    expect(store.get('u0@ims.lab')!.password).toBe('old');
+    const cli = reader(dir);
+    cli.put({ ...user(0), password: 'new' });
+    store.setRegistrations([{ impu: 'sip:u0@ims.lab', state: 'REGISTERED', serverName: SCSCF, authPending: false }]);
+    expect(store.get('u0@ims.lab')!.password).toBe('new');
+    await store.flush();
+    expect(gc.commits).toBe(before.commits + 1);
+    expect(reader(dir).getRegistration('sip:u0@ims.lab').state).toBe('REGISTERED');
+  });
+
   it('close() commits a batch that is still open', () => {
     const dir = tempDir();
     const store = new SqliteSubscriberStore(dir, { groupCommit: true });
