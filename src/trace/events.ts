@@ -57,6 +57,19 @@ export class TraceBus {
 
   constructor(private readonly clock: Clock) {}
 
+  /**
+   * Whether anyone listens. A sender on a hot path (every datagram of a node nobody traces) may skip building its
+   * event when nobody does and call `unobserved()` instead, which numbers it as `packet()` would.
+   */
+  get observed(): boolean {
+    return this.subject.observed;
+  }
+
+  /** An event nobody listens to still takes its sequence number, so numbers do not depend on who listened when. */
+  unobserved(): void {
+    this.seq++;
+  }
+
   packet(p: PacketInput): void {
     if (!this.subject.observed) {
       this.seq++;
@@ -66,8 +79,11 @@ export class TraceBus {
   }
 
   note(n: NoteInput): void {
-    const e: NoteEvent = { type: 'note', seq: ++this.seq, time: this.clock.now(), ...n };
-    if (this.subject.observed) this.subject.next(e);
+    if (!this.subject.observed) {
+      this.seq++;
+      return;
+    }
+    this.subject.next({ type: 'note', seq: ++this.seq, time: this.clock.now(), ...n });
   }
 
   complete(): void {

@@ -28,6 +28,7 @@ export function tracePacket(
   remote: TransportAddress,
   bytes: Buffer,
 ): void {
+  if (!trace.observed) return trace.unobserved();
   trace.packet({
     node,
     direction,
