@@ -160,7 +160,7 @@ export class StreamTransport {
   }
 
   private connectionTo(to: TransportAddress): Promise<StreamConnection> {
-    const key = flowKey({ ...to, transport: this.protocol });
+    const key = flowKey({ transport: this.protocol, address: to.address, port: to.port });
     const existing = this.byPeer.get(key);
     if (existing && !existing.closed) return Promise.resolve(existing);
     const pending = this.connecting.get(key);
@@ -171,7 +171,7 @@ export class StreamTransport {
   }
 
   private open(to: TransportAddress): Promise<StreamConnection> {
-    const target: TransportAddress = { ...to, transport: this.protocol };
+    const target: TransportAddress = { transport: this.protocol, address: to.address, port: to.port };
     if (this.byId.size + this.connecting.size >= this.options.maxConnections) {
       return Promise.reject(
         new TransportError(`${this.protocol}: connection limit of ${this.options.maxConnections} reached`, target),
