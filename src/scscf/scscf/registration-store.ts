@@ -278,7 +278,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
     }
     const known = this.paramLists.get(key);
     if (!share) held.params = out;
-    else if (known !== undefined && known.length === out.length && known.every((v, i) => v === out[i])) held.params = known;
+    else if (known !== undefined && sameValues(known, out)) held.params = known;
     else {
       held.params = Object.freeze(out);
       if (this.paramLists.size < PARAM_LISTS) this.paramLists.set(ownString(key), held.params);
@@ -343,6 +343,13 @@ export class MemoryRegistrationStore implements RegistrationStore {
     }
     return out;
   }
+}
+
+/** Element by element (a loop: every() on a frozen array takes V8's slow path). */
+function sameValues(a: ReadonlyArray<string | null>, b: ReadonlyArray<string | null>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function copyList(list: readonly string[]): string[] {
