@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hexDigest } from '../../util/hex-digest.js';
 
 /**
  * HTTP Digest as SIP uses it (RFC 3261 §22.4 → RFC 2617 §3.2.2, RFC 7616 for the SHA-2 algorithms), with the
@@ -47,7 +48,7 @@ export function parseAlgorithm(token: string | undefined): DigestAlgorithm {
 }
 
 function H(hash: DigestHash, data: string | Buffer): string {
-  return createHash(hash).update(data).digest('hex');
+  return hexDigest(hash, data);
 }
 
 function concat(...parts: Array<string | Buffer>): Buffer {

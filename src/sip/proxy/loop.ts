@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hexDigest } from '../../util/hex-digest.js';
 import type { SipRequest } from '../message.js';
 import { MAGIC_COOKIE, parseVia, type Via } from '../headers/via.js';
 import { parseCSeq } from '../headers/cseq.js';
@@ -20,7 +20,7 @@ export function loopHash(request: SipRequest): string {
   for (const name of STEERING_LISTS) {
     for (const v of request.headers.getAll(name)) fields += '\0' + name + ':' + v;
   }
-  return createHash('md5').update(fields).digest('hex').slice(0, 16);
+  return hexDigest('md5', fields).slice(0, 16);
 }
 
 const STEERING_LISTS = ['Route', 'Proxy-Require', 'Proxy-Authorization'] as const;

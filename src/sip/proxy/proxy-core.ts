@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hexDigest } from '../../util/hex-digest.js';
 import type { TraceBus } from '../../trace/events.js';
 import type { Random } from '../../util/random.js';
 import { MAGIC_COOKIE, parseVia, type Via } from '../headers/via.js';
@@ -210,7 +210,7 @@ export class ProxyCore {
       const { request, destination } = this.prepareBranch(working, { ...decision, recordRoute: false }, decision.targets[0]!, undefined);
       if (!destination) return;
       const incoming = parseVia(ack.headers.first('Via') ?? '');
-      const branch = MAGIC_COOKIE + createHash('md5').update(`${incoming.branch ?? ''}|${incoming.host}|${incoming.port ?? ''}|ack`).digest('hex').slice(0, 16);
+      const branch = MAGIC_COOKIE + hexDigest('md5', `${incoming.branch ?? ''}|${incoming.host}|${incoming.port ?? ''}|ack`).slice(0, 16);
       request.headers.prepend('Via', this.layer.viaFor(destination.transport, branch));
       await this.layer.sendStateless(request, destination);
     } catch (err) {
