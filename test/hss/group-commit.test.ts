@@ -181,28 +181,41 @@ describe('GroupCommit in WAL mode', () => {
     expect(gc.commits).toBe(1);
     expect(held).toHaveLength(1);
     expect(opened(new Database(db.name, { readonly: true })).prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 1 });
-    // The loop is free meanwhile: the next batch is gathered and committed while the first sync is held.
+    // The loop is free meanwhile: the next batch is gathered while the first sync is held — and stays open, over
+    // as many turns as the sync takes, since its writes could not reach the disk before that sync returns.
     gc.join();
     db.prepare('INSERT INTO t (id) VALUES (2)').run();
     const second = gc.flush();
     await turn();
-    expect(gc.commits).toBe(2);
-    // One sync at a time: the second commit waits behind the first sync, and the next sync covers it.
+    gc.join();
+    db.prepare('INSERT INTO t (id) VALUES (3)').run();
+    const third = gc.flush();
+    await turn();
+    expect(gc.commits).toBe(1);
     expect(held).toHaveLength(1);
+    // Another connection still sees only the first batch; the writer's own requests see all of theirs.
+    expect(opened(new Database(db.name, { readonly: true })).prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 3 });
+    let laterFlushed = false;
+    void Promise.all([second, third]).then(() => (laterFlushed = true));
+    await turn();
+    expect(flushed).toBe(false);
+    // The first sync returns: its batch is answered, and the held batch commits at once, in one COMMIT, and syncs.
+    held[0]!.done(null);
+    await first;
+    expect(flushed).toBe(true);
+    expect(gc.commits).toBe(2);
+    expect(held).toHaveLength(2);
+    expect(opened(new Database(db.name, { readonly: true })).prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 3 });
+    await turn();
+    expect(laterFlushed).toBe(false);
     // A flush with nothing open waits for the sync that covers the last commit, not for nothing.
     let idleFlushed = false;
     void gc.flush().then(() => (idleFlushed = true));
     await turn();
-    expect(flushed).toBe(false);
-    expect(idleFlushed).toBe(false);
-    held[0]!.done(null);
-    await first;
-    expect(flushed).toBe(true);
-    expect(held).toHaveLength(2);
-    await turn();
     expect(idleFlushed).toBe(false);
     held[1]!.done(null);
-    await second;
+    await Promise.all([second, third]);
     await turn();
     expect(idleFlushed).toBe(true);
     expect(gc.syncs).toBe(2);
