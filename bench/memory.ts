@@ -226,7 +226,9 @@ function perUe(r: PhaseReadings, n: number): MemoryPhase {
     rss_bytes_per_ue: Math.round((r.after.rss - r.before.rss) / n),
     // Never below the heap's slope: RSS moves in V8's page steps, and a phase whose heap grew its pages ahead
     // of the reading at N/2 reads a slope below what its UEs hold in the heap (seen: 545 B RSS for 710 B heap).
-    rss_marginal_bytes_per_ue: Math.round(Math.max(r.after.rss - r.mid.rss, r.after.heap - r.mid.heap) / tail),
+    // And never below 0: a store that keeps its UEs on disk behind bounded caches (the HSS on SQLite) holds
+    // nothing more per further UE, and reads a few bytes either side of zero as V8 and malloc move pages.
+    rss_marginal_bytes_per_ue: Math.max(0, Math.round(Math.max(r.after.rss - r.mid.rss, r.after.heap - r.mid.heap) / tail)),
     heap_marginal_bytes_per_ue: Math.round((r.after.heap - r.mid.heap) / tail),
   };
 }
