@@ -75,7 +75,7 @@ export function patternMessage(id: number, s: number): Buffer {
 /** Where each role listens: UDP for the SIP roles, the HSS's TCP port for Diameter. */
 export type PatternAddresses = Record<PatternRole, { address: string; port: number }>;
 
-/** The relay side's report when it stops: messages received per step, to check the pattern ran as written. */
+/** A relay's report when asked: messages received per step, to check the pattern ran as written. */
 export interface RelayCounts {
   role: RelayRole;
   received: Record<number, number>;
