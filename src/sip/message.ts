@@ -1,5 +1,5 @@
 import { canonicalHeaderName, headerKey, LIST_HEADERS } from './header-names.js';
-import { splitList } from './syntax.js';
+import { firstListElement, splitList, topLevelIndex } from './syntax.js';
 
 export const SIP_VERSION = 'SIP/2.0';
 const EMPTY = Buffer.alloc(0);
@@ -110,7 +110,13 @@ export class Headers {
     const k = headerKey(name);
     const i = this.keys.indexOf(k);
     if (i < 0) return undefined;
-    const parts = splitList(this.vals[i]!);
+    const v = this.vals[i]!;
+    if (topLevelIndex(v, 44 /* , */) < 0) {
+      // One element on the line (the usual case): the line goes, and nothing needs splitting or joining.
+      this.removeAt(i);
+      return v.trim() || undefined;
+    }
+    const parts = splitList(v);
     const first = parts.shift();
     if (parts.length === 0) this.removeAt(i);
     else this.vals[i] = parts.join(', ');
@@ -122,7 +128,7 @@ export class Headers {
     const v = this.get(name);
     if (v === undefined) return undefined;
     if (!LIST_HEADERS.has(headerKey(name))) return v;
-    return splitList(v)[0];
+    return firstListElement(v);
   }
 
   /** [canonical name, value] per line, in wire order. */

@@ -8,6 +8,39 @@ export function splitList(value: string): string[] {
   return splitTopLevel(value, 44 /* , */);
 }
 
+/**
+ * The first element of a list header value, as splitList(value)[0] gives it, without splitting the rest: the
+ * top Via or Route of a message is read many times per hop, and its line rarely holds a second element.
+ */
+export function firstListElement(value: string): string | undefined {
+  let start = 0;
+  for (;;) {
+    // A top-level comma is never inside a quoted string or <…>, so the scan may start afresh after it.
+    const comma = topLevelIndex(value, 44 /* , */, start);
+    const part = (comma < 0 ? (start === 0 ? value : value.slice(start)) : value.slice(start, comma)).trim();
+    if (part) return part;
+    if (comma < 0) return undefined;
+    start = comma + 1;
+  }
+}
+
+/** Index of the first `sep` at or after `from` that is outside quoted strings and angle brackets, or -1. */
+export function topLevelIndex(value: string, sep: number, from = 0): number {
+  let inQuote = false;
+  let inAngle = false;
+  for (let i = from; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60 /* < */) inAngle = true;
+    else if (c === 62 /* > */) inAngle = false;
+    else if (c === sep && !inAngle) return i;
+  }
+  return -1;
+}
+
 /** Splits at a separator character code that is outside quoted strings and angle brackets. */
 export function splitTopLevel(value: string, sep: number): string[] {
   const out: string[] = [];
