@@ -159,6 +159,27 @@ describe('S-CSCF registrar in-process', () => {
     expect(parseReginfoSafe(last.body.toString()).registrations[0]!.contacts[0]).toMatchObject({ state: 'terminated', event: 'expired', uri: 'sip:bob@127.0.10.2:5070' });
   });
 
+  it('two watchers of one registration (its P-CSCF and the user, one Call-ID): each gets every NOTIFY, and both end with it', async () => {
+    const r = rig();
+    await r.registerFully('erin', ['sip:erin@127.0.10.5:5070']);
+    expect(r.subscribe('erin', PCSCF).status).toBe(200);
+    expect(r.subscribe('erin', { address: PCSCF.address, uri: `sip:erin@${D}` }).status).toBe(200);
+    await r.turn();
+    expect(r.regEvent.subscriptions).toHaveLength(2);
+    expect(r.notifies).toHaveLength(2);
+    const tags = new Set(r.notifies.map((n) => n.request.headers.get('From')));
+    expect(tags.size).toBe(2);
+    expect((await r.reRegister('erin', ['sip:erin@127.0.10.5:5070'], 300)).status).toBe(200);
+    await r.turn();
+    expect(r.notifies.slice(2).map((n) => n.request.headers.get('From')).sort()).toEqual([...tags].sort());
+    expect((await r.reRegister('erin', ['sip:erin@127.0.10.5:5070'], 0)).status).toBe(200);
+    await r.turn();
+    const last = r.notifies.slice(4);
+    expect(last).toHaveLength(2);
+    for (const n of last) expect(n.request.headers.get('Subscription-State')).toBe('terminated;reason=noresource');
+    expect(r.regEvent.subscriptions).toHaveLength(0);
+  });
+
   it('reginfo ids stay those of the registration across a re-registration, for every identity of the implicit set; versions count up', async () => {
     const r = rig();
     await r.registerFully('carol', ['sip:carol@127.0.10.3:5070']);

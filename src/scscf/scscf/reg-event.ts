@@ -6,6 +6,7 @@ import { resolveUri, routeUri } from '../../sip/proxy/routing.js';
 import type { TransactionLayer } from '../../sip/transaction/layer.js';
 import { createResponse } from '../../sip/transaction/response.js';
 import type { ReceivedMessage, TransportAddress, TransportProtocol } from '../../sip/transport/types.js';
+import { DialogTable } from '../../sip/ua/dialog-table.js';
 import { isSipUri, parseUri } from '../../sip/uri.js';
 import type { Directory } from '../../topology/directory.js';
 import type { TraceBus } from '../../trace/events.js';
@@ -25,7 +26,6 @@ import { impuKey, type ContactBinding, type RegistrationStore, type Subscription
  * (not a slice of the SUBSCRIBE, not a rope), and its expiry is a deadline on the notifier's one queue.
  */
 export interface RegSubscription {
-  key: string;
   /** The watched public identity (Request-URI of the SUBSCRIBE) and the subscription it belongs to. */
   impu: string;
   impi: string;
@@ -78,12 +78,13 @@ const DEFAULT_SUBSCRIPTION_S = 600_000;
  * partial NOTIFY on every change; a terminated NOTIFY when the registration or the subscription ends.
  */
 export class RegEventNotifier {
-  private readonly subs = new Map<string, RegSubscription>();
+  /** By dialog ID, under the subscription's own Call-ID string (no joined key per subscription). */
+  private readonly subs = new DialogTable<RegSubscription>();
   /**
    * The subscriptions of each IMPI (usually one: the P-CSCF's, sometimes the UE's too): a registration change
    * reaches its watchers without a scan of every subscription.
    */
-  private readonly byImpi = new Map<string, RegSubscription[]>();
+  private readonly byImpi = new Map<string, RegSubscription | RegSubscription[]>();
   /** RFC 6665 §4.2.2: every subscription's expiry, on one timer. */
   private readonly expiries: KeyedDeadlineQueue<RegSubscription>;
   /**
@@ -146,7 +147,7 @@ export class RegEventNotifier {
 
     // An in-dialog SUBSCRIBE refreshes (or ends) the subscription it belongs to (RFC 6665 §4.2.1.2).
     if (toTagOfRequest !== undefined) {
-      const existing = this.subs.get(subKey(callId, toTagOfRequest, from.tag));
+      const existing = this.subs.get(callId, toTagOfRequest, from.tag);
       if (!existing) return refuse(481, 'no such subscription', 'RFC 6665 §4.2.1.2');
       if (cseq <= existing.remoteCSeq) return refuse(500, 'CSeq out of order', 'RFC 3261 §12.2.2');
       existing.remoteCSeq = cseq;
@@ -164,7 +165,6 @@ export class RegEventNotifier {
     }
     const impu = ownString(target);
     const sub: RegSubscription = {
-      key: ownString(subKey(callId, localTag, from.tag)),
       impu,
       impi: reg.impi,
       watcher: this.shared.string(watcher),
@@ -184,10 +184,12 @@ export class RegEventNotifier {
       transport: received.local.transport,
       deadlineSlot: -1,
     };
-    this.subs.set(sub.key, sub);
+    this.subs.set(sub);
+    // Usually the IMPI's only watcher (its P-CSCF): held as itself, an array only when there are more.
     const watchers = this.byImpi.get(sub.impi);
-    if (watchers) watchers.push(sub);
-    else this.byImpi.set(sub.impi, [sub]);
+    if (watchers === undefined) this.byImpi.set(sub.impi, sub);
+    else if (Array.isArray(watchers)) watchers.push(sub);
+    else this.byImpi.set(sub.impi, [watchers, sub]);
     this.o.trace.note({ node: this.o.node, level: 'info', text: `${watcher} subscribed to the reg event of ${target}`, clause: 'TS 24.229 §5.4.2.1.1' });
     return this.accept(request, sub, expires, reg);
   }
@@ -197,7 +199,7 @@ export class RegEventNotifier {
     if (this.stopped) return;
     const watchers = this.byImpi.get(change.impi);
     if (!watchers) return;
-    for (const sub of [...watchers]) {
+    for (const sub of Array.isArray(watchers) ? [...watchers] : [watchers]) {
       const reg = change.after ?? change.before;
       if (!reg) continue;
       const registrations = this.elements(reg, change.contacts, change.after === undefined);
@@ -221,7 +223,7 @@ export class RegEventNotifier {
     this.expiries.delete(sub);
     // The NOTIFY follows the 200 (RFC 6665 §4.2.1.1 "immediately"), after the response is on its way.
     setImmediate(() => {
-      if (this.stopped || !this.subs.has(sub.key)) return;
+      if (this.stopped || !this.holds(sub)) return;
       if (seconds === 0 || !reg) {
         // An unsubscribe (Expires 0) gets one last NOTIFY with the state and "terminated" (RFC 6665 §4.2.1.4).
         this.notify(sub, reg ? this.elements(reg, undefined, false) : [], 'full', 'terminated;reason=timeout');
@@ -287,13 +289,18 @@ export class RegEventNotifier {
   }
 
   /** A deadline on the shared queue, not a timer and closure per subscription. */
+  /** Whether `sub` is still a live subscription (not ended, nor replaced). */
+  private holds(sub: RegSubscription): boolean {
+    return this.subs.get(sub.callId, sub.localTag, sub.remoteTag) === sub;
+  }
+
   private armExpiry(sub: RegSubscription, seconds: number): void {
     sub.expiresAt = this.o.clock.now() + seconds * 1000;
     this.expiries.set(sub, sub.expiresAt);
   }
 
   private expire(sub: RegSubscription): void {
-    if (!this.subs.has(sub.key)) return;
+    if (!this.holds(sub)) return;
     const reg = this.o.store.byImpi(sub.impi);
     this.notify(sub, reg ? this.elements(reg, undefined, false) : [], 'full', 'terminated;reason=timeout');
     this.end(sub);
@@ -301,12 +308,15 @@ export class RegEventNotifier {
 
   private end(sub: RegSubscription): void {
     this.expiries.delete(sub);
-    this.subs.delete(sub.key);
+    this.subs.delete(sub);
     const watchers = this.byImpi.get(sub.impi);
-    const at = watchers ? watchers.indexOf(sub) : -1;
-    if (at < 0) return;
-    if (watchers!.length === 1) this.byImpi.delete(sub.impi);
-    else watchers!.splice(at, 1);
+    if (watchers === sub) this.byImpi.delete(sub.impi);
+    else if (Array.isArray(watchers)) {
+      const at = watchers.indexOf(sub);
+      if (at < 0) return;
+      watchers.splice(at, 1);
+      if (watchers.length === 1) this.byImpi.set(sub.impi, watchers[0]!);
+    }
   }
 
   /** A NOTIFY within the subscription's dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2). */
@@ -350,7 +360,7 @@ export class RegEventNotifier {
         final: (response: SipResponse, cause) => {
           // RFC 6665 §4.2.2: a 481, a timeout or a transport failure ends the subscription.
           if (response.status === 481 || cause !== 'response' || response.status >= 300) {
-            if (this.subs.has(sub.key)) {
+            if (this.holds(sub)) {
               this.o.trace.note({ node: this.o.node, level: 'info', text: `NOTIFY answered ${response.status} (${cause}): subscription of ${sub.watcher} ends`, clause: 'RFC 6665 §4.2.2' });
               this.end(sub);
             }
@@ -395,10 +405,6 @@ function contactElement(b: ContactBinding, state: 'active' | 'terminated', event
   if (b.q !== undefined) c.q = b.q;
   if (b.displayName !== undefined) c.displayName = b.displayName;
   return c;
-}
-
-function subKey(callId: string, localTag: string, remoteTag: string): string {
-  return `${callId}\n${localTag}\n${remoteTag}`;
 }
 
 function safeTag(value: string | undefined): string | undefined {

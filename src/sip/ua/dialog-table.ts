@@ -1,21 +1,22 @@
-import type { Dialog } from '../dialog/dialog.js';
+import type { Dialog, DialogId } from '../dialog/dialog.js';
 
 /**
  * The dialogs a UA holds, found by dialog ID (RFC 3261 §12: Call-ID, local tag, remote tag). Keyed by the
  * dialog's own Call-ID string, so that a dialog that lasts 600,000 s (a reg-event subscription, TS 24.229
  * §5.2.3) costs the table no key of its own (issue 7: a joined key was a 64-byte rope per dialog). Call-IDs are
  * unique per dialog in practice (§8.1.1.4); the dialogs that share one — the early dialogs of a forked INVITE
- * (§12.1.2), a UA that calls itself — sit in one bucket and are told apart by their tags.
+ * (§12.1.2), a UA that calls itself — sit in one bucket and are told apart by their tags. Anything that carries
+ * a dialog ID can be held so (the S-CSCF's reg-event subscriptions are dialogs of their own, TS 24.229 §5.4.2.1).
  */
-export class DialogTable {
-  private readonly byCallId = new Map<string, Dialog | Dialog[]>();
+export class DialogTable<D extends DialogId = Dialog> {
+  private readonly byCallId = new Map<string, D | D[]>();
   private count = 0;
 
   get size(): number {
     return this.count;
   }
 
-  get(callId: string, localTag: string, remoteTag: string): Dialog | undefined {
+  get(callId: string, localTag: string, remoteTag: string): D | undefined {
     const bucket = this.byCallId.get(callId);
     if (bucket === undefined) return undefined;
     if (!Array.isArray(bucket)) return matches(bucket, localTag, remoteTag) ? bucket : undefined;
@@ -23,7 +24,7 @@ export class DialogTable {
   }
 
   /** Holds `dialog`, in place of any other with the same ID. */
-  set(dialog: Dialog): void {
+  set(dialog: D): void {
     const bucket = this.byCallId.get(dialog.callId);
     if (bucket === undefined) {
       this.byCallId.set(dialog.callId, dialog);
@@ -45,7 +46,7 @@ export class DialogTable {
   }
 
   /** Forgets `dialog` itself (not another that has since taken its ID); whether it was held. */
-  delete(dialog: Dialog): boolean {
+  delete(dialog: D): boolean {
     const bucket = this.byCallId.get(dialog.callId);
     if (bucket === dialog) {
       this.byCallId.delete(dialog.callId);
@@ -65,7 +66,7 @@ export class DialogTable {
     return true;
   }
 
-  *values(): IterableIterator<Dialog> {
+  *values(): IterableIterator<D> {
     for (const bucket of this.byCallId.values()) {
       if (Array.isArray(bucket)) yield* bucket;
       else yield bucket;
@@ -78,6 +79,6 @@ export class DialogTable {
   }
 }
 
-function matches(d: Dialog, localTag: string, remoteTag: string): boolean {
+function matches(d: DialogId, localTag: string, remoteTag: string): boolean {
   return d.localTag === localTag && d.remoteTag === remoteTag;
 }
