@@ -45,23 +45,12 @@ export function topLevelIndex(value: string, sep: number, from = 0): number {
 export function splitTopLevel(value: string, sep: number): string[] {
   const out: string[] = [];
   let start = 0;
-  let inQuote = false;
-  let inAngle = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (inQuote) {
-      if (c === 92 /* \ */) i++;
-      else if (c === 34 /* " */) inQuote = false;
-    } else if (c === 34) inQuote = true;
-    else if (c === 60 /* < */) inAngle = true;
-    else if (c === 62 /* > */) inAngle = false;
-    else if (c === sep && !inAngle) {
-      const part = value.slice(start, i).trim();
-      if (part) out.push(part);
-      start = i + 1;
-    }
+  for (;;) {
+    // Outside quotes and <…> at every top-level separator, so each scan starts afresh after the last.
+    const at = topLevelIndex(value, sep, start);
+    const part = (at < 0 ? value.slice(start) : value.slice(start, at)).trim();
+    if (part) out.push(part);
+    if (at < 0) return out;
+    start = at + 1;
   }
-  const last = value.slice(start).trim();
-  if (last) out.push(last);
-  return out;
 }
