@@ -68,6 +68,28 @@ describe('MemoryRegistrationStore, compact form', () => {
     expect(store.byImpi('u3@ims.lab')!.contacts[0]!.params[0]).toEqual(['+sip.instance', '"<urn:gsma:imei:3>"']);
   });
 
+  it('gives back a lone IMPU and its contacts exactly as the count of contacts goes 1 → 2 → 0 → 1', () => {
+    const store = new MemoryRegistrationStore();
+    const base = registration(8);
+    // One public identity (held as itself, not in a list) and its id.
+    const one = { ...base, impus: [base.impus[0]!], barred: [], ids: { [base.impus[0]!]: 'r8' } };
+    const second = { ...base.contacts[0]!, uri: 'sip:u8@10.0.0.9:5070', id: 'c8b', callId: 'call-8b', cseq: 7, q: 0.5, displayName: 'Eight', params: [] };
+    const shapes = [[base.contacts[0]!], [base.contacts[0]!, second], [], [second]];
+    for (const contacts of shapes) {
+      store.put({ ...one, contacts });
+      for (const got of [store.byImpi('u8@ims.lab')!, store.byImpu(base.impus[0]!)!]) {
+        expect({ ...got, profile: undefined }).toEqual({ ...one, contacts, profile: undefined });
+      }
+      expect(store.holdsContacts('u8@ims.lab')).toBe(contacts.length > 0);
+      // The second identity of the original set is not in this one: it finds nothing.
+      expect(store.byImpu(base.impus[1]!)).toBeUndefined();
+    }
+    expect(store.list()).toHaveLength(1);
+    expect(store.remove('u8@ims.lab')).toBe(true);
+    expect(store.byImpu(base.impus[0]!)).toBeUndefined();
+    expect(store.list()).toEqual([]);
+  });
+
   it('keeps ids that are not keyed by the implicit set as they were given', () => {
     const store = new MemoryRegistrationStore();
     const r = { ...registration(5), ids: { 'sip:other@ims.lab': 'x1' } };

@@ -127,18 +127,27 @@ const INSTANCE = '\u0000';
  * per UE (issue 7), and V8 spends 40–100 bytes per small object, so: not the User-Data document but its
  * template (user-data-template.ts: shared by every subscriber provisioned alike) with the identities the
  * registration holds anyway, the parsed profile rebuilt on demand (the recently used ones cached), the
- * reginfo ids as one string beside `impus`, one contact as itself rather than in a list, shared empty lists.
- * Every string is the store's own copy (util/own-string.ts), not a view into the message it was parsed from.
+ * reginfo ids as one string beside `impus`, a lone IMPU as itself rather than in a list of one, and a lone
+ * contact (a UE registers one, TS 24.229 §5.1.1.2) in the registration's own fields rather than in an object
+ * of its own: the record is a HeldContact too. Every string is the store's own copy (util/own-string.ts), not
+ * a view into the message it was parsed from.
  */
-interface HeldRegistration {
-  impi: string;
-  impus: string[];
-  barred: string[];
-  /** The User-Data's template, joined with impi and impus to give it back; the document itself when it does not cut. */
-  userData: UserDataTemplate | string;
-  contacts: HeldContact | HeldContact[];
-  /** The reginfo ids of impus[0], impus[1] … joined by spaces; a record when they are not keyed by exactly the impus. */
-  ids: string | Record<string, string>;
+class HeldRegistration extends HeldContact {
+  constructor(
+    contact: HeldContact | undefined,
+    readonly impi: string,
+    /** The implicit set in profile order: the identity itself when it is the only one. */
+    readonly impus: string | string[],
+    readonly barred: string[],
+    /** The User-Data's template, joined with impi and impus to give it back; the document itself when it does not cut. */
+    readonly userData: UserDataTemplate | string,
+    /** The reginfo ids of impus[0], impus[1] … joined by spaces; a record when they are not keyed by exactly the impus. */
+    readonly ids: string | Record<string, string>,
+    /** The contacts when there is not exactly one; undefined: the record's own contact fields are the one. */
+    readonly contacts: HeldContact[] | undefined,
+  ) {
+    super(contact?.uri ?? '', contact?.callId ?? '', contact?.cseq ?? 0, contact?.path ?? EMPTY, contact?.receivedFrom ?? NOWHERE, contact?.id ?? '');
+  }
 }
 
 /** Parsed profiles kept for the subscriptions used last: terminating requests read the same few often. */
@@ -181,14 +190,18 @@ export class MemoryRegistrationStore implements RegistrationStore {
     // cutUserData cuts only where the text is exactly the identity: the join gives the document back by construction.
     const template = cutUserData(r.profile.xml, r.impi, r.impus);
     const userData = template ? this.templates.share(template) : ownString(r.profile.xml);
-    this.regs.set(impi, {
+    const single = r.contacts.length === 1 ? r.contacts[0]! : undefined;
+    const held = new HeldRegistration(
+      single && this.heldContact(single),
       impi,
-      impus,
-      barred: r.barred.length === 0 ? EMPTY : r.barred.map((b) => impus[r.impus.indexOf(b)] ?? ownString(b)),
+      impus.length === 1 ? impus[0]! : impus,
+      r.barred.length === 0 ? EMPTY : r.barred.map((b) => impus[r.impus.indexOf(b)] ?? ownString(b)),
       userData,
-      contacts: r.contacts.length === 1 ? this.hold(r.contacts[0]!) : r.contacts.map((c) => this.hold(c)),
-      ids: idsByImpu ? ids.join(' ') : { ...r.ids },
-    });
+      idsByImpu ? ids.join(' ') : { ...r.ids },
+      single ? undefined : r.contacts.map((c) => this.hold(c)),
+    );
+    if (single) this.holdDetails(single, held);
+    this.regs.set(impi, held);
     this.cacheProfile(impi, r.profile);
     for (const u of impus) {
       const key = impuKey(u);
@@ -201,7 +214,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
     if (!old) return false;
     this.regs.delete(impi);
     this.profiles.delete(impi);
-    for (const u of old.impus) if (this.index.get(impuKey(u)) === impi) this.index.delete(impuKey(u));
+    for (const u of impusOf(old)) if (this.index.get(impuKey(u)) === impi) this.index.delete(impuKey(u));
     return true;
   }
 
@@ -216,7 +229,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
   /** Whether a registration with at least one contact is held for this IMPI (without copying it out). */
   holdsContacts(impi: string): boolean {
     const r = this.regs.get(impi);
-    return r !== undefined && (!Array.isArray(r.contacts) || r.contacts.length > 0);
+    return r !== undefined && (r.contacts === undefined || r.contacts.length > 0);
   }
 
   /** Distinct User-Data templates held: 1 when every subscriber is provisioned alike. */
@@ -228,16 +241,17 @@ export class MemoryRegistrationStore implements RegistrationStore {
     // A dictionary from the start (no prototype): an object literal given one IMPU key after another takes a
     // new hidden class per subscriber.
     const ids = Object.create(null) as Record<string, string>;
-    if (typeof r.ids === 'string') {
+    if (typeof r.impus === 'string' && typeof r.ids === 'string') ids[r.impus] = r.ids;
+    else if (typeof r.ids === 'string') {
       const list = r.ids.split(' ');
       for (let i = 0; i < r.impus.length; i++) ids[r.impus[i]!] = list[i]!;
     } else for (const u of Object.keys(r.ids)) ids[u] = r.ids[u]!;
     return {
       impi: r.impi,
-      impus: r.impus.slice(),
+      impus: typeof r.impus === 'string' ? [r.impus] : r.impus.slice(),
       barred: r.barred.length === 0 ? [] : r.barred.slice(),
       profile: this.profileOf(r),
-      contacts: Array.isArray(r.contacts) ? r.contacts.map((c) => this.copyContact(c)) : [this.copyContact(r.contacts)],
+      contacts: r.contacts === undefined ? [this.copyContact(r)] : r.contacts.map((c) => this.copyContact(c)),
       ids,
     };
   }
@@ -246,7 +260,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
     const cached = this.profiles.get(r.impi);
     if (cached) return cached;
     // It parsed when it was put (the caller parsed it), and the join gives back the same document.
-    const profile = parseUserProfile(typeof r.userData === 'string' ? r.userData : joinUserData(r.userData, r.impi, r.impus));
+    const profile = parseUserProfile(typeof r.userData === 'string' ? r.userData : joinUserData(r.userData, r.impi, impusOf(r)));
     this.cacheProfile(r.impi, profile);
     return profile;
   }
@@ -300,7 +314,18 @@ export class MemoryRegistrationStore implements RegistrationStore {
   }
 
   private hold(c: ContactBinding): HeldContact {
-    const held = new HeldContact(ownString(c.uri), ownString(c.callId), c.cseq, this.shared.list(c.path), this.shared.address(c.receivedFrom), ownString(c.id));
+    const held = this.heldContact(c);
+    this.holdDetails(c, held);
+    return held;
+  }
+
+  /** The binding's fixed fields, as a HeldContact of their own (a HeldRegistration takes them from it). */
+  private heldContact(c: ContactBinding): HeldContact {
+    return new HeldContact(ownString(c.uri), ownString(c.callId), c.cseq, this.shared.list(c.path), this.shared.address(c.receivedFrom), ownString(c.id));
+  }
+
+  /** The rest of the binding (times, parameters, what RFC 5626 reads from them) into `held`. */
+  private holdDetails(c: ContactBinding, held: HeldContact): void {
     this.holdTimes(c, held);
     // Feature tags (+g.3gpp.icsi-ref …) repeat across every handset of a kind: their values are shared too,
     // all but +sip.instance, which is one per UE (RFC 5626 §4.1) and would only fill the interner.
@@ -309,7 +334,6 @@ export class MemoryRegistrationStore implements RegistrationStore {
     if (c.instance !== instanceOf(held)) held.instance = c.instance === undefined ? undefined : ownString(c.instance);
     if (c.regId !== regIdOf(held)) held.regId = c.regId;
     if (c.q !== undefined) held.q = c.q;
-    return held;
   }
 
   private copyContact(c: HeldContact): ContactBinding {
@@ -362,6 +386,13 @@ function copyList(list: readonly string[]): string[] {
 const PARAM_LISTS = 4096;
 
 const EMPTY: string[] = Object.freeze([]) as unknown as string[];
+
+/** receivedFrom of a registration record whose contacts are in its list (none, or more than one). */
+const NOWHERE: TransportAddress = Object.freeze({ transport: 'udp', address: '', port: 0 });
+
+function impusOf(r: HeldRegistration): readonly string[] {
+  return typeof r.impus === 'string' ? [r.impus] : r.impus;
+}
 
 function paramOf(c: HeldContact, name: string): string | null | undefined {
   const params = c.params;
