@@ -40,6 +40,12 @@ export interface DialogInit extends DialogId {
   state: DialogState;
   /** Our Contact, put in target-refresh requests (§12.2.1.1). */
   localContact: string;
+  /**
+   * How the dialog keeps what it takes from `local` and `remote` (a URI, see Dialog.local, or the whole value):
+   * a node that holds many dialogs alike passes one that returns a string it already holds (an interned URI,
+   * the subscription's target) or a flat copy. Without it the dialog keeps them as given.
+   */
+  keep?: ((uri: string) => string) | undefined;
 }
 
 /** How a dialog sends what it builds; bound by the UserAgent that owns it. */
@@ -55,12 +61,23 @@ export interface InDialogOptions {
   cseq?: number;
 }
 
+/** Bits of Dialog.bare: `local` / `remote` is `<uri>;tag=…` and is kept as its URI alone. */
+const LOCAL_BARE = 1;
+const REMOTE_BARE = 2;
+
 export class Dialog {
   readonly callId: string;
   readonly localTag: string;
   readonly remoteTag: string;
-  readonly local: string;
-  readonly remote: string;
+  /**
+   * The From/To values, or only their URIs when the value is the usual `<uri>;tag=<tag>` (bits of `bare`): a
+   * node holds a dialog per registered UE for as long as the registration lasts (the P-CSCF's reg-event
+   * subscription, TS 24.229 §5.2.3), and the URI alone is a string it already holds — its own identity, the
+   * UE's public identity — while the value with the tag is one more string per UE (issue 7).
+   */
+  private readonly localValue: string;
+  private readonly remoteValue: string;
+  private readonly bare: number;
   remoteTarget: string;
   routeSet: string[];
   /** The last CSeq number this end used; the next request gets one more (§12.2.1.1). */
@@ -79,8 +96,12 @@ export class Dialog {
     this.callId = init.callId;
     this.localTag = init.localTag;
     this.remoteTag = init.remoteTag;
-    this.local = init.local;
-    this.remote = init.remote;
+    const keep = init.keep ?? identity;
+    const localUri = bareUri(init.local, init.localTag);
+    const remoteUri = bareUri(init.remote, init.remoteTag);
+    this.localValue = keep(localUri ?? init.local);
+    this.remoteValue = keep(remoteUri ?? init.remote);
+    this.bare = (localUri === undefined ? 0 : LOCAL_BARE) | (remoteUri === undefined ? 0 : REMOTE_BARE);
     this.remoteTarget = init.remoteTarget;
     this.routeSet = init.routeSet;
     this.localSeq = init.localSeq;
@@ -90,6 +111,16 @@ export class Dialog {
     this.localContact = init.localContact;
     this.sender = undefined;
     this.usage = undefined;
+  }
+
+  /** The local party's From (UAC) / To (UAS) value, with our tag. */
+  get local(): string {
+    return this.bare & LOCAL_BARE ? `<${this.localValue}>;tag=${this.localTag}` : this.localValue;
+  }
+
+  /** The remote party's value, with its tag. */
+  get remote(): string {
+    return this.bare & REMOTE_BARE ? `<${this.remoteValue}>;tag=${this.remoteTag}` : this.remoteValue;
   }
 
   get id(): DialogId {
@@ -222,6 +253,22 @@ export class Dialog {
   terminate(): void {
     this.state = 'terminated';
   }
+}
+
+/**
+ * The URI of a name-addr that is exactly `<uri>;tag=<tag>` (nothing before the bracket, no other parameter),
+ * so that the value can be rebuilt from the two byte for byte; undefined for any other form.
+ */
+function bareUri(value: string, tag: string): string | undefined {
+  const tail = value.length - tag.length - 5;
+  if (value.charCodeAt(0) !== 0x3c /* < */ || tail < 2 || value.charCodeAt(tail - 1) !== 0x3e /* > */) return undefined;
+  if (!value.startsWith(';tag=', tail) || !value.endsWith(tag)) return undefined;
+  const uri = value.slice(1, tail - 1);
+  return uri.includes('>') ? undefined : uri;
+}
+
+function identity(s: string): string {
+  return s;
 }
 
 function must(v: string | undefined, name: string): string {

@@ -81,29 +81,41 @@ export function subscriptionDeadlines(clock: Clock): SubscriptionDeadlines {
 const NOTIFY_ONLY = ['NOTIFY'] as const;
 
 /**
+ * What a subscription holds only for a while (the initial SUBSCRIBE until its final response, the unsubscribe
+ * until the last NOTIFY, the reason it ended) or only when asked (subjects, a queue of its own): one object made
+ * when first needed, so that the many subscriptions that simply run carry one empty field for all of it.
+ */
+interface SubscriptionExtra {
+  statusSubject?: BehaviorSubject<SubscriptionStatus> | undefined;
+  notifySubject?: Subject<Notification> | undefined;
+  /** The SUBSCRIBE as sent, until its final response: a NOTIFY that overtakes the 2xx forms the dialog from it. */
+  initial?: SipRequest | undefined;
+  stopExpecting?: (() => void) | undefined;
+  ownDeadlines?: SubscriptionDeadlines | undefined;
+  unsubscribing?: boolean;
+  reason?: string | undefined;
+}
+
+/**
  * For as long as it lasts (600,000 s for reg, TS 24.229 §5.2.3) a subscription keeps its dialog's identifiers
  * (RFC 3261 §12: Call-ID, tags, remote target, route set, CSeq), its state and two deadlines — not the
  * SUBSCRIBE, which it drops at the final response (§4.1.2.4 needs it only until then), nor a timer of its own
- * when a node's queue is given. Subjects are made only for whoever reads `status$` or `notifications$`.
+ * when a node's queue is given. Subjects are made only for whoever reads `status$` or `notifications$`. A
+ * P-CSCF holds one per registered UE, so each field here is paid a million times (issue 7).
  */
 export class Subscription implements DialogUsage, DeadlineSlot {
-  readonly methods: readonly string[] = NOTIFY_ONLY;
-  dialog: Dialog | undefined;
+  dialog: Dialog | undefined = undefined;
   /** Position in the deadline queue (KeyedDeadlineQueue); -1 when none is set. */
   deadlineSlot = -1;
   private readonly callId: string;
   private readonly fromTag: string;
-  private current: SubscriptionStatus = INIT;
-  private statusSubject: BehaviorSubject<SubscriptionStatus> | undefined;
-  private notifySubject: Subject<Notification> | undefined;
-  /** The SUBSCRIBE as sent, until its final response: a NOTIFY that overtakes the 2xx forms the dialog from it. */
-  private initial: SipRequest | undefined;
-  private stopExpecting: (() => void) | undefined;
+  private stateValue: SubscriberState = 'init';
+  /** Seconds left as of the last 2xx or NOTIFY. */
+  private grantedSeconds: number | undefined = undefined;
   /** Clock times (ms) of the refresh and of the end; Infinity when none is due. */
   private refreshAt = Infinity;
   private expiresAt = Infinity;
-  private ownDeadlines: SubscriptionDeadlines | undefined;
-  private unsubscribing = false;
+  private extra: SubscriptionExtra | undefined = undefined;
 
   constructor(
     private readonly ua: UserAgent,
@@ -113,39 +125,53 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     this.fromTag = ua.newTag();
   }
 
+  /** The methods a subscription's dialog takes (DialogUsage): the same array for all. */
+  get methods(): readonly string[] {
+    return NOTIFY_ONLY;
+  }
+
   /** The status as a BehaviorSubject (made on first use). */
   get status$(): BehaviorSubject<SubscriptionStatus> {
-    return (this.statusSubject ??= new BehaviorSubject<SubscriptionStatus>(this.current));
+    const x = this.more();
+    return (x.statusSubject ??= new BehaviorSubject<SubscriptionStatus>(this.status));
   }
 
   /** Every NOTIFY accepted, until the subscription ends (made on first use). */
   get notifications$(): Observable<Notification> {
-    if (this.notifySubject) return this.notifySubject.asObservable();
+    if (this.extra?.notifySubject) return this.extra.notifySubject.asObservable();
     if (this.ended()) return EMPTY;
-    return (this.notifySubject = new Subject<Notification>()).asObservable();
+    return (this.more().notifySubject = new Subject<Notification>()).asObservable();
   }
 
   get status(): SubscriptionStatus {
-    return this.current;
+    const status: SubscriptionStatus = { state: this.stateValue };
+    if (this.extra?.reason !== undefined) status.reason = this.extra.reason;
+    if (this.grantedSeconds !== undefined) status.expires = this.grantedSeconds;
+    return status;
   }
 
   get state(): SubscriberState {
-    return this.current.state;
+    return this.stateValue;
   }
 
   /** Whether the initial SUBSCRIBE is still kept (only until its final response). */
   get holdsInitialRequest(): boolean {
-    return this.initial !== undefined;
+    return this.extra?.initial !== undefined;
   }
 
   private ended(): boolean {
-    return this.current.state === 'terminated';
+    return this.stateValue === 'terminated';
+  }
+
+  private more(): SubscriptionExtra {
+    return (this.extra ??= {});
   }
 
   /** Sends the initial SUBSCRIBE; resolves with its final response. A non-2xx ends the subscription. */
   async subscribe(): Promise<ClientResult> {
     if (this.state !== 'init') throw new Error(`subscription to ${this.options.event} already ${this.state}`);
-    this.stopExpecting = this.ua.expectDialog(this.callId, this.fromTag, this);
+    const x = this.more();
+    x.stopExpecting = this.ua.expectDialog(this.callId, this.fromTag, this);
     const request = this.ua.createRequest('SUBSCRIBE', this.options.target, {
       from: this.options.from,
       fromTag: this.fromTag,
@@ -154,12 +180,13 @@ export class Subscription implements DialogUsage, DeadlineSlot {
       routeSet: this.options.routeSet,
       headers: this.subscribeHeaders(this.options.expires),
     });
-    this.initial = request.clone();
+    x.initial = request.clone();
     let result: ClientResult;
     try {
       result = await this.ua.send(request, { onChallenge: this.options.onChallenge });
     } finally {
-      this.initial = undefined;
+      x.initial = undefined;
+      this.shed();
     }
     if (this.ended()) return result;
     const { response } = result;
@@ -172,7 +199,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
       }
       const granted = grantedExpires(response, this.options.expires);
       this.schedule(granted);
-      if (this.state === 'init') this.setStatus({ state: 'pending', expires: granted });
+      if (this.state === 'init') this.setStatus('pending');
     } else {
       this.end(`${response.status} ${response.reason}`);
     }
@@ -202,7 +229,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
       this.end('unsubscribed');
       return;
     }
-    this.unsubscribing = true;
+    this.more().unsubscribing = true;
     this.setDeadlines(Infinity, Infinity);
     const result = await dialog.request<ClientResult>('SUBSCRIBE', { headers: this.subscribeHeaders(0) });
     if (result.response.status >= 300) this.end('unsubscribed');
@@ -222,7 +249,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     if (this.ended()) return;
     const now = this.ua.options.clock.now();
     if (now >= this.expiresAt) {
-      this.end(this.unsubscribing ? 'unsubscribed' : 'timeout');
+      this.end(this.extra?.unsubscribing ? 'unsubscribed' : 'timeout');
       return;
     }
     if (now >= this.refreshAt) {
@@ -253,8 +280,9 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     if (!this.dialog) {
       // §4.1.2.4: the NOTIFY formed the dialog before the 2xx arrived.
       try {
-        if (!this.initial) throw new Error('no SUBSCRIBE outstanding');
-        this.attach(this.ownDialog(dialogFromNotify(this.initial, request, this.ua.contact)));
+        const initial = this.extra?.initial;
+        if (!initial) throw new Error('no SUBSCRIBE outstanding');
+        this.attach(this.ownDialog(dialogFromNotify(initial, request, this.ua.contact)));
         this.dialog!.checkRemoteRequest(request);
       } catch (err) {
         incoming.respond(400, { reason: `Bad Request (${(err as Error).message})` });
@@ -267,15 +295,15 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     const contentType = request.headers.get('Content-Type');
     const notification: Notification = { request, subscriptionState: state, body: request.body, contentType };
     this.options.listener?.onNotification?.(this, notification);
-    this.notifySubject?.next(notification);
+    this.extra?.notifySubject?.next(notification);
     if (state.state === 'terminated') {
       this.end(state.reason ?? 'terminated');
       return;
     }
-    if (this.unsubscribing) return;
+    if (this.extra?.unsubscribing) return;
     if (state.state === 'active' || state.state === 'pending') {
       if (state.expires !== undefined) this.schedule(state.expires);
-      this.setStatus({ state: state.state, expires: state.expires ?? this.current.expires });
+      this.setStatus(state.state);
     }
   }
 
@@ -299,12 +327,16 @@ export class Subscription implements DialogUsage, DeadlineSlot {
    */
   private ownDialog(d: Dialog): Dialog {
     const shared = this.options.shared;
+    const target = this.options.target;
     return new Dialog({
       callId: d.callId === this.callId ? this.callId : ownString(d.callId),
       localTag: d.localTag === this.fromTag ? this.fromTag : ownString(d.localTag),
       remoteTag: ownString(d.remoteTag),
-      local: ownString(d.local),
-      remote: ownString(d.remote),
+      local: d.local,
+      remote: d.remote,
+      // Of the From and To only their URIs stay (Dialog.local): ours, alike in all of a node's subscriptions,
+      // and usually the resource's, which is our target. A value with its tag is this dialog's own.
+      keep: (v) => (v === target ? target : shared && !v.includes(';tag=') ? shared.string(v) : ownString(v)),
       remoteTarget: shared ? shared.string(d.remoteTarget) : ownString(d.remoteTarget),
       // Interned lists are frozen; Dialog replaces its route set (confirm), never changes it in place.
       routeSet: shared ? (shared.list(d.routeSet) as string[]) : d.routeSet.map(ownString),
@@ -319,8 +351,12 @@ export class Subscription implements DialogUsage, DeadlineSlot {
   private attach(dialog: Dialog): void {
     this.dialog = dialog;
     this.ua.attachDialog(dialog, this);
-    this.stopExpecting?.();
-    this.stopExpecting = undefined;
+    const x = this.extra;
+    if (x) {
+      x.stopExpecting?.();
+      x.stopExpecting = undefined;
+      this.shed();
+    }
   }
 
   /** Refresh per the shared rule, and end the subscription if the expiry passes unrefreshed. */
@@ -331,8 +367,9 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     }
     const now = this.ua.options.clock.now();
     this.setDeadlines(now + refreshDelaySeconds(expires) * 1000, now + expires * 1000);
-    const s = this.current;
-    if (s.state !== 'init' && s.expires !== expires) this.setStatus({ ...s, expires });
+    if (this.grantedSeconds === expires) return;
+    this.grantedSeconds = expires;
+    if (this.stateValue !== 'init') this.setStatus(this.stateValue);
   }
 
   /** One deadline in the queue per subscription: the earlier of the two. */
@@ -340,32 +377,49 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     this.refreshAt = refreshAt;
     this.expiresAt = expiresAt;
     const next = Math.min(refreshAt, expiresAt);
-    const queue = this.options.deadlines ?? this.ownDeadlines;
+    const queue = this.options.deadlines ?? this.extra?.ownDeadlines;
     if (next === Infinity) queue?.delete(this);
-    else (queue ?? (this.ownDeadlines = subscriptionDeadlines(this.ua.options.clock))).set(this, next);
+    else (queue ?? (this.more().ownDeadlines = subscriptionDeadlines(this.ua.options.clock))).set(this, next);
   }
 
   private end(reason: string): void {
     this.setDeadlines(Infinity, Infinity);
-    this.initial = undefined;
-    this.stopExpecting?.();
-    this.stopExpecting = undefined;
+    const x = this.extra;
+    if (x) {
+      x.initial = undefined;
+      x.stopExpecting?.();
+      x.stopExpecting = undefined;
+    }
     if (this.dialog) {
       this.ua.detachDialog(this.dialog);
       this.dialog.terminate();
     }
-    if (!this.ended()) this.setStatus({ state: 'terminated', reason });
-    this.notifySubject?.complete();
+    if (!this.ended()) {
+      this.grantedSeconds = undefined;
+      this.more().reason = reason;
+      this.setStatus('terminated');
+    }
+    this.extra?.notifySubject?.complete();
   }
 
-  private setStatus(s: SubscriptionStatus): void {
-    this.current = s;
-    this.options.listener?.onStatus?.(this, s);
-    this.statusSubject?.next(s);
+  /** Drops the extra object once nothing in it is needed any more (the usual case after the initial SUBSCRIBE). */
+  private shed(): void {
+    const x = this.extra;
+    if (x && !x.statusSubject && !x.notifySubject && !x.initial && !x.stopExpecting && !x.ownDeadlines && !x.unsubscribing && x.reason === undefined) {
+      this.extra = undefined;
+    }
+  }
+
+  private setStatus(state: SubscriberState): void {
+    this.stateValue = state;
+    const listener = this.options.listener;
+    const subject = this.extra?.statusSubject;
+    if (!listener?.onStatus && !subject) return;
+    const s = this.status;
+    listener?.onStatus?.(this, s);
+    subject?.next(s);
   }
 }
-
-const INIT: SubscriptionStatus = Object.freeze({ state: 'init' });
 
 /** §12.2.2 target refresh, keeping the new target as a string of its own, and only when it changed. */
 function refreshOwnTarget(dialog: Dialog, notify: SipRequest, shared: Interner | undefined): void {

@@ -97,4 +97,31 @@ describe('Dialog (RFC 3261 §12)', () => {
     d.terminate();
     expect(() => d.createRequest('BYE')).toThrow(/terminated/);
   });
+
+  it('gives back every From/To value byte for byte, keeping only the URI of a plain <uri>;tag= (issue 7)', () => {
+    const kept: string[] = [];
+    const values: Array<[string, string]> = [
+      ['<sip:pcscf@127.0.61.1:26260>;tag=b16294e356', 'b16294e356'],
+      ['Alice <sip:alice@atlanta.example.com>;tag=9fxced76sl', '9fxced76sl'],
+      ['<sip:a@h>;foo=1;tag=t1', 't1'],
+      ['<sip:a@h>;tag=t1;foo=1', 't1'],
+      ['<sip:a@h>;TAG=t1', 't1'],
+      ['<sip:a@h>;tag=xt1', 't1'],
+      ['sip:a@h;tag=t1', 't1'],
+      ['<sip:a@h>;tag=', ''],
+    ];
+    for (const [local, localTag] of values) {
+      for (const [remote, remoteTag] of values) {
+        const d = new Dialog({
+          callId: 'c', localTag, remoteTag, local, remote, remoteTarget: 'sip:x@h', routeSet: [], localSeq: 1,
+          secure: false, state: 'confirmed', localContact: 'sip:me@h', keep: (v) => (kept.push(v), v),
+        });
+        expect([d.local, d.remote]).toEqual([local, remote]);
+        const r = d.createRequest('INFO');
+        expect([r.headers.get('From'), r.headers.get('To')]).toEqual([local, remote]);
+      }
+    }
+    // Only the first and the last are the plain form: the dialog is handed their URIs, the rest whole.
+    expect(new Set(kept)).toEqual(new Set(['sip:pcscf@127.0.61.1:26260', 'sip:a@h', ...values.slice(1, -1).map(([v]) => v)]));
+  });
 });
