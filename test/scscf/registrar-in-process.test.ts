@@ -180,6 +180,60 @@ describe('S-CSCF registrar in-process', () => {
     expect(r.regEvent.subscriptions).toHaveLength(0);
   });
 
+  it('subscriptions of one P-CSCF: each keeps its own dialog and expiry, the watcher as subscribed; a refresh moves the expiry', async () => {
+    const r = rig();
+    await r.registerFully('dave', ['sip:dave@127.0.10.6:5070'], 7200);
+    await r.registerFully('fay', ['sip:fay@127.0.10.7:5070'], 7200);
+    const t0 = r.clock.now();
+    expect(r.subscribe('dave', PCSCF).status).toBe(200);
+    await r.turn();
+    r.clock.advance(5_000);
+    const fay = r.subscribe('fay', PCSCF);
+    await r.turn();
+    const [d, f] = r.regEvent.subscriptions;
+    expect([d!.impu, d!.localUri, d!.impi, d!.callId, d!.remoteTag]).toEqual([`sip:dave@${D}`, `sip:dave@${D}`, `dave@${D}`, 'sub-dave', 'wdave']);
+    expect([f!.impu, f!.localUri, f!.impi, f!.callId, f!.localTag]).toEqual([`sip:fay@${D}`, `sip:fay@${D}`, `fay@${D}`, 'sub-fay', fay.headers.get('To')!.split('tag=')[1]]);
+    for (const s of [d!, f!]) {
+      expect([s.watcher, s.remoteUri, s.remoteTarget, s.routeSet, s.transport]).toEqual([PCSCF.uri, PCSCF.uri, 'sip:127.0.1.1:5060', [], 'udp']);
+    }
+    expect(d!.expiresAt).toBe(t0 + 600_000_000);
+    expect(f!.expiresAt).toBe(t0 + 5_000 + 600_000_000);
+    expect(r.notifies.map((n) => n.request.headers.get('Subscription-State'))).toEqual(['active;expires=600000', 'active;expires=600000']);
+    const n = r.notifies[1]!.request;
+    expect([n.uri, n.headers.get('From'), n.headers.get('To'), n.headers.get('Call-ID')]).toEqual([
+      'sip:127.0.1.1:5060', `<sip:fay@${D}>;tag=${f!.localTag}`, `<${PCSCF.uri}>;tag=wfay`, 'sub-fay',
+    ]);
+
+    // A change 1,000 s on: the NOTIFY tells what is left of the subscription.
+    r.clock.advance(1_000_000);
+    expect((await r.reRegister('dave', ['sip:dave@127.0.10.6:5070'], 7200)).status).toBe(200);
+    await r.turn();
+    expect(r.notifies[2]!.request.headers.get('Subscription-State')).toBe('active;expires=598995');
+
+    // RFC 6665 §4.2.1.2: a refresh within the dialog (its To tag, a higher CSeq) sets a new expiry.
+    const refresh = r.regEvent.subscribe(
+      parseMessage(
+        Buffer.from(
+          `SUBSCRIBE sip:127.0.3.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.1.1:5060;branch=z9hG4bKrefresh\r\nFrom: <${PCSCF.uri}>;tag=wfay\r\nTo: <sip:fay@${D}>;tag=${f!.localTag}\r\n` +
+            `Call-ID: sub-fay\r\nCSeq: 2 SUBSCRIBE\r\nEvent: reg\r\nExpires: 3600\r\nContact: <sip:127.0.1.1:5060>\r\nContent-Length: 0\r\n\r\n`,
+        ),
+      ) as SipRequest,
+      { source: { transport: 'udp', address: '127.0.1.1', port: 5060 }, local: { transport: 'udp', address: '127.0.3.1', port: 5060 } } as ReceivedMessage,
+    );
+    expect(refresh.status).toBe(200);
+    await r.turn();
+    expect(f!.expiresAt).toBe(r.clock.now() + 3_600_000);
+    expect(f!.remoteCSeq).toBe(2);
+    expect(r.notifies.at(-1)!.request.headers.get('Subscription-State')).toBe('active;expires=3600');
+    expect(d!.expiresAt).toBe(t0 + 600_000_000);
+    // Its expiry ends it alone: a terminated NOTIFY, and dave's subscription stays.
+    r.clock.advance(3_600_000);
+    await r.turn();
+    expect(r.notifies.at(-1)!.request.headers.get('Subscription-State')).toBe('terminated;reason=timeout');
+    expect(r.notifies.at(-1)!.request.headers.get('Call-ID')).toBe('sub-fay');
+    expect(r.regEvent.subscriptions).toEqual([d]);
+  });
+
   it('reginfo ids stay those of the registration across a re-registration, for every identity of the implicit set; versions count up', async () => {
     const r = rig();
     await r.registerFully('carol', ['sip:carol@127.0.10.3:5070']);

@@ -14,6 +14,7 @@ import type { Clock } from '../../util/clock.js';
 import { Interner } from '../../util/interner.js';
 import { KeyedDeadlineQueue } from '../../util/keyed-deadline-queue.js';
 import { ownString } from '../../util/own-string.js';
+import { smallInteger } from '../../util/small-integer.js';
 import type { Random } from '../../util/random.js';
 import { buildRegInfo, REGINFO_CONTENT_TYPE, type RegInfoContact, type RegInfoRegistration } from '../reginfo.js';
 import { refusal } from '../respond.js';
@@ -51,6 +52,81 @@ export interface RegSubscription {
   deadlineSlot: number;
 }
 
+/**
+ * What the subscriptions of one watcher have in common: its URI, Contact and Record-Route and the transport
+ * they arrive on are the same for every UE one P-CSCF serves (TS 24.229 §5.2.3), so they are one object per
+ * P-CSCF that each subscription refers to (issue 7) rather than five fields of every subscription; with the
+ * instant the notifier's times are counted from (see HeldSubscription.expiry).
+ */
+interface Peer {
+  readonly watcher: string;
+  readonly remoteUri: string;
+  readonly remoteTarget: string;
+  readonly routeSet: readonly string[];
+  readonly transport: TransportProtocol;
+  readonly epoch: number;
+}
+
+/**
+ * A RegSubscription as the notifier holds it for its 600,000 s (issue 7: about 2 KiB for everything the core
+ * keeps per UE): the dialog ID and the counters in fields of its own, what its watcher shares in `peer`, the
+ * local URI as the watched identity it is (the SUBSCRIBE's To URI), and the expiry as a small integer.
+ */
+class HeldSubscription implements RegSubscription {
+  version = 0;
+  deadlineSlot = -1;
+  /**
+   * expiresAt as ms after `peer.epoch`: an epoch-ms time is above 2^31, which V8 boxes in a 16-byte heap number,
+   * where an offset of less than 12 days (the longest subscription is 7, TS 24.229 §5.4.2.1.1) is a small
+   * integer inside the object. `absolute` when a time does not come back exactly so: then it is held as given.
+   */
+  private expiry = 0;
+  declare private absolute?: true;
+
+  constructor(
+    readonly impu: string,
+    readonly impi: string,
+    readonly callId: string,
+    readonly localTag: string,
+    readonly remoteTag: string,
+    private readonly peer: Peer,
+    public localCSeq: number,
+    public remoteCSeq: number,
+  ) {}
+
+  get watcher(): string {
+    return this.peer.watcher;
+  }
+  get localUri(): string {
+    return this.impu;
+  }
+  get remoteUri(): string {
+    return this.peer.remoteUri;
+  }
+  get remoteTarget(): string {
+    return this.peer.remoteTarget;
+  }
+  get routeSet(): readonly string[] {
+    return this.peer.routeSet;
+  }
+  get transport(): TransportProtocol {
+    return this.peer.transport;
+  }
+
+  get expiresAt(): number {
+    return this.absolute ? this.expiry : this.expiry + this.peer.epoch;
+  }
+  set expiresAt(at: number) {
+    const e = this.peer.epoch;
+    const offset = smallInteger(at - e);
+    if (!this.absolute && offset + e === at && offset === (offset | 0) && offset >= -0x40000000 && offset < 0x40000000) this.expiry = offset;
+    else {
+      this.expiry = at;
+      this.absolute = true;
+    }
+  }
+}
+
 export interface RegEventOptions {
   node: string;
   clock: Clock;
@@ -66,6 +142,9 @@ export interface RegEventOptions {
   maxExpires?: number;
 }
 
+/** Watchers whose Peer is shared; past it a subscription's Peer is its own (a network has a few P-CSCFs). */
+const PEERS = 1024;
+
 /** URIs whose address is remembered; past it the memory starts over (a network has a few P-CSCFs). */
 const ADDRESSES = 256;
 
@@ -79,19 +158,23 @@ const DEFAULT_SUBSCRIPTION_S = 600_000;
  */
 export class RegEventNotifier {
   /** By dialog ID, under the subscription's own Call-ID string (no joined key per subscription). */
-  private readonly subs = new DialogTable<RegSubscription>();
+  private readonly subs = new DialogTable<HeldSubscription>();
   /**
    * The subscriptions of each IMPI (usually one: the P-CSCF's, sometimes the UE's too): a registration change
    * reaches its watchers without a scan of every subscription.
    */
-  private readonly byImpi = new Map<string, RegSubscription | RegSubscription[]>();
+  private readonly byImpi = new Map<string, HeldSubscription | HeldSubscription[]>();
   /** RFC 6665 §4.2.2: every subscription's expiry, on one timer. */
-  private readonly expiries: KeyedDeadlineQueue<RegSubscription>;
+  private readonly expiries: KeyedDeadlineQueue<HeldSubscription>;
   /**
    * The watcher's URI, Contact and Record-Route: the same for every UE one P-CSCF serves (§5.2.3), so held
    * once per P-CSCF rather than once per subscription (issue 7).
    */
   private readonly shared = new Interner(1024);
+  /** What the subscriptions of one watcher share, by watcher, Contact, Record-Route and transport. */
+  private readonly peers = new Map<string, Peer>();
+  /** The instant subscription expiries are counted from (see HeldSubscription.expiry). */
+  private readonly epoch: number;
   /** Path values and watcher URIs → the address they name (see addressOf). */
   private readonly pathAddresses = new Map<string, string | undefined>();
   private readonly uriAddresses = new Map<string, string | undefined>();
@@ -101,6 +184,8 @@ export class RegEventNotifier {
 
   constructor(private readonly o: RegEventOptions) {
     this.expiries = new KeyedDeadlineQueue(o.clock, (sub) => this.expire(sub));
+    const now = o.clock.now();
+    this.epoch = Number.isFinite(now) ? Math.floor(now) : 0;
   }
 
   get subscriptions(): RegSubscription[] {
@@ -112,6 +197,7 @@ export class RegEventNotifier {
     this.expiries.clear();
     this.subs.clear();
     this.byImpi.clear();
+    this.peers.clear();
   }
 
   /** Handles a SUBSCRIBE for Event: reg; returns the response to send, and sends the NOTIFY after it. */
@@ -163,27 +249,19 @@ export class RegEventNotifier {
     if (!this.entitled(watcher, reg, received)) {
       return refuse(403, `${watcher} may not watch the registration of ${target}`, 'TS 24.229 §5.4.2.1.1');
     }
-    const impu = ownString(target);
-    const sub: RegSubscription = {
-      impu,
-      impi: reg.impi,
-      watcher: this.shared.string(watcher),
-      callId: ownString(callId),
+    const sub = new HeldSubscription(
+      // The To URI (target) is the watched identity, and the local URI of the dialog: the store's own string
+      // of that identity when it is spelled as the store holds it, so that the two keep one copy.
+      reg.impus.find((u) => u === target) ?? ownString(target),
+      reg.impi,
+      ownString(callId),
       // A fresh token here (the SUBSCRIBE had no To tag): a string of its own already.
       localTag,
-      remoteTag: ownString(from.tag),
-      // The To URI is the watched identity itself (target = to.uri): one string for both.
-      localUri: impu,
-      remoteUri: this.shared.string(from.uri),
-      remoteTarget: this.shared.string(contact),
-      routeSet: this.shared.list(request.headers.list('Record-Route')),
-      localCSeq: this.o.random.int(10_000) + 1,
-      remoteCSeq: cseq,
-      expiresAt: 0,
-      version: 0,
-      transport: received.local.transport,
-      deadlineSlot: -1,
-    };
+      ownString(from.tag),
+      this.peer(watcher, from.uri, contact, request.headers.list('Record-Route'), received.local.transport),
+      this.o.random.int(10_000) + 1,
+      cseq,
+    );
     this.subs.set(sub);
     // Usually the IMPI's only watcher (its P-CSCF): held as itself, an array only when there are more.
     const watchers = this.byImpi.get(sub.impi);
@@ -214,8 +292,25 @@ export class RegEventNotifier {
 
   // ---- internals ----
 
+  private peer(watcher: string, remoteUri: string, remoteTarget: string, routeSet: readonly string[], transport: TransportProtocol): Peer {
+    const key = `${watcher}\u0000${remoteUri}\u0000${remoteTarget}\u0000${routeSet.join('\u0000')}\u0000${transport}`;
+    const known = this.peers.get(key);
+    // Field by field too: a quoted-pair may carry a NUL (RFC 3261 §25.1), so the key alone could join two watchers.
+    if (known !== undefined && samePeer(known, watcher, remoteUri, remoteTarget, routeSet, transport)) return known;
+    const peer: Peer = Object.freeze({
+      watcher: this.shared.string(watcher),
+      remoteUri: this.shared.string(remoteUri),
+      remoteTarget: this.shared.string(remoteTarget),
+      routeSet: this.shared.list(routeSet),
+      transport,
+      epoch: this.epoch,
+    });
+    if (this.peers.size < PEERS) this.peers.set(ownString(key), peer);
+    return peer;
+  }
+
   /** `reg`: the subscription's registration as it is now (the state the first NOTIFY reports). */
-  private accept(request: SipRequest, sub: RegSubscription, requested: number | undefined, reg: SubscriptionRegistration | undefined): SipResponse {
+  private accept(request: SipRequest, sub: HeldSubscription, requested: number | undefined, reg: SubscriptionRegistration | undefined): SipResponse {
     const seconds = Math.min(requested ?? DEFAULT_SUBSCRIPTION_S, this.o.maxExpires ?? DEFAULT_SUBSCRIPTION_S);
     const r = createResponse(request, 200, undefined, sub.localTag);
     r.headers.append('Contact', `<${this.o.contact(sub.transport)}>`);
@@ -284,29 +379,29 @@ export class RegEventNotifier {
     return out;
   }
 
-  private activeState(sub: RegSubscription): string {
+  private activeState(sub: HeldSubscription): string {
     return `active;expires=${Math.max(0, Math.round((sub.expiresAt - this.o.clock.now()) / 1000))}`;
   }
 
   /** A deadline on the shared queue, not a timer and closure per subscription. */
   /** Whether `sub` is still a live subscription (not ended, nor replaced). */
-  private holds(sub: RegSubscription): boolean {
+  private holds(sub: HeldSubscription): boolean {
     return this.subs.get(sub.callId, sub.localTag, sub.remoteTag) === sub;
   }
 
-  private armExpiry(sub: RegSubscription, seconds: number): void {
+  private armExpiry(sub: HeldSubscription, seconds: number): void {
     sub.expiresAt = this.o.clock.now() + seconds * 1000;
     this.expiries.set(sub, sub.expiresAt);
   }
 
-  private expire(sub: RegSubscription): void {
+  private expire(sub: HeldSubscription): void {
     if (!this.holds(sub)) return;
     const reg = this.o.store.byImpi(sub.impi);
     this.notify(sub, reg ? this.elements(reg, undefined, false) : [], 'full', 'terminated;reason=timeout');
     this.end(sub);
   }
 
-  private end(sub: RegSubscription): void {
+  private end(sub: HeldSubscription): void {
     this.expiries.delete(sub);
     this.subs.delete(sub);
     const watchers = this.byImpi.get(sub.impi);
@@ -320,7 +415,7 @@ export class RegEventNotifier {
   }
 
   /** A NOTIFY within the subscription's dialog (RFC 3261 §12.2.1.1, RFC 6665 §4.2.2). */
-  private notify(sub: RegSubscription, registrations: RegInfoRegistration[], state: 'full' | 'partial', subscriptionState: string): void {
+  private notify(sub: HeldSubscription, registrations: RegInfoRegistration[], state: 'full' | 'partial', subscriptionState: string): void {
     const version = sub.version++;
     const body = Buffer.from(buildRegInfo({ version, state: version === 0 ? 'full' : state, registrations }), 'utf8');
     const h = new Headers();
@@ -373,7 +468,7 @@ export class RegEventNotifier {
     }
   }
 
-  private destination(uri: string, sub: RegSubscription): TransportAddress | undefined {
+  private destination(uri: string, sub: HeldSubscription): TransportAddress | undefined {
     // The targets are the watchers' Contact URIs (one per P-CSCF, interned), placed through a directory that
     // does not change while the node runs: each is resolved once (bounded memory), not for every NOTIFY.
     let placed = this.placed.get(uri);
@@ -388,6 +483,13 @@ export class RegEventNotifier {
     const { a, explicit } = placed;
     return explicit ? { ...a } : { ...a, transport: sub.transport === 'tls' ? 'tls' : a.transport === 'udp' ? sub.transport : a.transport };
   }
+}
+
+function samePeer(p: Peer, watcher: string, remoteUri: string, remoteTarget: string, routeSet: readonly string[], transport: TransportProtocol): boolean {
+  if (p.watcher !== watcher || p.remoteUri !== remoteUri || p.remoteTarget !== remoteTarget || p.transport !== transport) return false;
+  if (p.routeSet.length !== routeSet.length) return false;
+  for (let i = 0; i < routeSet.length; i++) if (p.routeSet[i] !== routeSet[i]) return false;
+  return true;
 }
 
 function contactElement(b: ContactBinding, state: 'active' | 'terminated', event: ContactChange['event'], now: number): RegInfoContact {
