@@ -90,6 +90,45 @@ describe('MemoryRegistrationStore, compact form', () => {
     expect(store.list()).toEqual([]);
   });
 
+  it('finds every registration by IMPI and IMPU whether or not its IMPI as a SIP URI is one of its IMPUs, shared IMPUs included', () => {
+    const store = new MemoryRegistrationStore();
+    const base = registration(9);
+    const reg = (impi: string, impus: string[]): SubscriptionRegistration => ({
+      ...base,
+      impi,
+      impus,
+      barred: [],
+      ids: Object.fromEntries(impus.map((u, k) => [u, `${impi.length}-${k}`])),
+    });
+    const a = reg('a@x.lab', ['sip:a@x.lab']);
+    // b shares a's IMPU, and is put last: that IMPU finds b (as it did), a is still found by its IMPI.
+    const b = reg('b@x.lab', ['sip:b@x.lab', 'sip:a@x.lab']);
+    const c = reg('c@x.lab', ['tel:+15550001']);
+    // The IMPU's key has the realm in lower case: not the IMPI as a SIP URI, spelled as it is.
+    const d = reg('D@X.Lab', ['sip:D@X.Lab']);
+    for (const r of [a, b, c, d]) store.put(r);
+    const impiOf = (x: SubscriptionRegistration | undefined) => x?.impi;
+    expect([a, b, c, d].map((r) => impiOf(store.byImpi(r.impi)))).toEqual(['a@x.lab', 'b@x.lab', 'c@x.lab', 'D@X.Lab']);
+    expect(['sip:a@x.lab', 'sip:b@x.lab', 'tel:+15550001', 'sip:D@x.lab'].map((u) => impiOf(store.byImpu(u)))).toEqual(['b@x.lab', 'b@x.lab', 'c@x.lab', 'D@X.Lab']);
+    expect(store.byImpi('a@x.lab')).toEqual({ ...a, profile: base.profile });
+    expect(store.list().map((r) => r.impi).sort()).toEqual(['D@X.Lab', 'a@x.lab', 'b@x.lab', 'c@x.lab']);
+    expect(store.heldImpi('a@x.lab')).toBe('a@x.lab');
+    expect(store.byImpi('x@x.lab')).toBeUndefined();
+    expect(store.remove('x@x.lab')).toBe(false);
+
+    // b gone: its IMPUs (the shared one too) find nothing; a is still there, and found by its IMPU once put again.
+    expect(store.remove('b@x.lab')).toBe(true);
+    expect(store.byImpi('b@x.lab')).toBeUndefined();
+    expect(store.byImpu('sip:a@x.lab')).toBeUndefined();
+    expect(impiOf(store.byImpi('a@x.lab'))).toBe('a@x.lab');
+    store.put(a);
+    expect(impiOf(store.byImpu('sip:a@x.lab'))).toBe('a@x.lab');
+    expect(store.list().map((r) => r.impi).sort()).toEqual(['D@X.Lab', 'a@x.lab', 'c@x.lab']);
+    for (const r of [a, c, d]) expect(store.remove(r.impi)).toBe(true);
+    expect(store.list()).toEqual([]);
+    expect(store.byImpu('sip:D@x.lab')).toBeUndefined();
+  });
+
   it('keeps ids that are not keyed by the implicit set as they were given', () => {
     const store = new MemoryRegistrationStore();
     const r = { ...registration(5), ids: { 'sip:other@ims.lab': 'x1' } };

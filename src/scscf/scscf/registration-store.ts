@@ -154,8 +154,15 @@ class HeldRegistration extends HeldContact {
 const PROFILE_CACHE = 1024;
 
 export class MemoryRegistrationStore implements RegistrationStore {
+  /**
+   * Every registration by the key of each of its IMPUs (impuKey), and, only when none of those keys is
+   * `sip:` + its IMPI (see derivedKey), by its IMPI here: the usual subscription's default IMPU is its IMPI
+   * as a SIP URI (TS 23.003 §13.4B names such a derived IMPU), so one Map entry per subscription finds it both
+   * ways rather than two (issue 7). A registration is in `regs` exactly when index.get(derivedKey(impi)) is
+   * not itself.
+   */
   private readonly regs = new Map<string, HeldRegistration>();
-  private readonly index = new Map<string, string>();
+  private readonly index = new Map<string, HeldRegistration>();
   private readonly profiles = new Map<string, UserProfile>();
   private readonly shared = new Shared();
   private readonly templates = new UserDataTemplates();
@@ -171,13 +178,13 @@ export class MemoryRegistrationStore implements RegistrationStore {
   private epoch: number | undefined;
 
   byImpi(impi: string): SubscriptionRegistration | undefined {
-    const r = this.regs.get(impi);
+    const r = this.find(impi);
     return r ? this.expand(r) : undefined;
   }
 
   byImpu(impu: string): SubscriptionRegistration | undefined {
-    const impi = this.index.get(impuKey(impu));
-    return impi === undefined ? undefined : this.byImpi(impi);
+    const r = this.index.get(impuKey(impu));
+    return r === undefined ? undefined : this.expand(r);
   }
 
   put(registration: SubscriptionRegistration): void {
@@ -201,40 +208,55 @@ export class MemoryRegistrationStore implements RegistrationStore {
       single ? undefined : r.contacts.map((c) => this.hold(c)),
     );
     if (single) this.holdDetails(single, held);
-    this.regs.set(impi, held);
     this.cacheProfile(impi, r.profile);
     for (const u of impus) {
       const key = impuKey(u);
-      this.index.set(key === u ? u : key, impi);
+      const before = this.index.get(key);
+      // The last registration put holds a shared IMPU (as it always did); one that was found by it as its
+      // derived key is found by its IMPI from now on.
+      if (before !== undefined && before !== held && key === derivedKey(before.impi) && this.regs.get(before.impi) !== before) this.regs.set(before.impi, before);
+      this.index.set(key === u ? u : key, held);
     }
+    if (this.index.get(derivedKey(impi)) !== held) this.regs.set(impi, held);
   }
 
   remove(impi: string): boolean {
-    const old = this.regs.get(impi);
+    const old = this.find(impi);
     if (!old) return false;
-    this.regs.delete(impi);
+    if (this.regs.get(impi) === old) this.regs.delete(impi);
     this.profiles.delete(impi);
-    for (const u of impusOf(old)) if (this.index.get(impuKey(u)) === impi) this.index.delete(impuKey(u));
+    for (const u of impusOf(old)) if (this.index.get(impuKey(u)) === old) this.index.delete(impuKey(u));
     return true;
   }
 
+  /** In no particular order. */
   list(): SubscriptionRegistration[] {
-    return [...this.regs.values()].map((r) => this.expand(r));
+    const out: SubscriptionRegistration[] = [];
+    for (const r of this.regs.values()) out.push(this.expand(r));
+    for (const [key, r] of this.index) if (key === derivedKey(r.impi) && this.regs.get(r.impi) !== r) out.push(this.expand(r));
+    return out;
   }
 
   heldImpi(impi: string): string | undefined {
-    return this.regs.get(impi)?.impi;
+    return this.find(impi)?.impi;
   }
 
   /** Whether a registration with at least one contact is held for this IMPI (without copying it out). */
   holdsContacts(impi: string): boolean {
-    const r = this.regs.get(impi);
+    const r = this.find(impi);
     return r !== undefined && (r.contacts === undefined || r.contacts.length > 0);
   }
 
   /** Distinct User-Data templates held: 1 when every subscriber is provisioned alike. */
   get userDataTemplates(): number {
     return this.templates.size;
+  }
+
+  private find(impi: string): HeldRegistration | undefined {
+    const r = this.regs.get(impi);
+    if (r !== undefined) return r;
+    const derived = this.index.get(derivedKey(impi));
+    return derived !== undefined && derived.impi === impi ? derived : undefined;
   }
 
   private expand(r: HeldRegistration): SubscriptionRegistration {
@@ -389,6 +411,15 @@ const EMPTY: string[] = Object.freeze([]) as unknown as string[];
 
 /** receivedFrom of a registration record whose contacts are in its list (none, or more than one). */
 const NOWHERE: TransportAddress = Object.freeze({ transport: 'udp', address: '', port: 0 });
+
+/**
+ * The index key a registration is found by its IMPI under when its IMPU `sip:` + IMPI is in its set (as
+ * impuKey gives it for an IMPI with a lower-case realm and nothing after it; any other IMPI is simply in
+ * `regs`). A hint only: what is found is checked to be of that IMPI.
+ */
+function derivedKey(impi: string): string {
+  return `sip:${impi}`;
+}
 
 function impusOf(r: HeldRegistration): readonly string[] {
   return typeof r.impus === 'string' ? [r.impus] : r.impus;
