@@ -82,17 +82,32 @@ class HeldSubscription implements RegSubscription {
    */
   private expiry = 0;
   declare private absolute?: true;
+  /**
+   * The local and the remote tag as one string of their own, NUL between them: one string per subscription
+   * rather than two (issue 7). The local tag is the notifier's own token (a SUBSCRIBE with a To tag makes no
+   * subscription), so the first NUL is the one between them whatever the remote tag holds.
+   */
+  private readonly tags: string;
 
   constructor(
     readonly impu: string,
     readonly impi: string,
     readonly callId: string,
-    readonly localTag: string,
-    readonly remoteTag: string,
+    localTag: string,
+    remoteTag: string,
     private readonly peer: Peer,
     public localCSeq: number,
     public remoteCSeq: number,
-  ) {}
+  ) {
+    this.tags = ownString(`${localTag}\u0000${remoteTag}`);
+  }
+
+  get localTag(): string {
+    return this.tags.slice(0, this.tags.indexOf('\u0000'));
+  }
+  get remoteTag(): string {
+    return this.tags.slice(this.tags.indexOf('\u0000') + 1);
+  }
 
   get watcher(): string {
     return this.peer.watcher;
@@ -255,9 +270,9 @@ export class RegEventNotifier {
       reg.impus.find((u) => u === target) ?? ownString(target),
       reg.impi,
       ownString(callId),
-      // A fresh token here (the SUBSCRIBE had no To tag): a string of its own already.
+      // A fresh token here (the SUBSCRIBE had no To tag).
       localTag,
-      ownString(from.tag),
+      from.tag,
       this.peer(watcher, from.uri, contact, request.headers.list('Record-Route'), received.local.transport),
       this.o.random.int(10_000) + 1,
       cseq,
@@ -390,7 +405,9 @@ export class RegEventNotifier {
   }
 
   private armExpiry(sub: HeldSubscription, seconds: number): void {
-    sub.expiresAt = this.o.clock.now() + seconds * 1000;
+    // To the whole ms, as the registrar counts binding expiries: a system clock reads fractions of a ms, and a
+    // fractional time would be held boxed (HeldSubscription.expiry); the NOTIFY tells whole seconds.
+    sub.expiresAt = Math.floor(this.o.clock.now()) + seconds * 1000;
     this.expiries.set(sub, sub.expiresAt);
   }
 
