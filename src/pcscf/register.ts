@@ -313,7 +313,9 @@ export class RegisterProcedure {
       for (const r of this.ctx.cache.byImpu(read.impu)) if (r.ue.address === source.address) this.remove(r, 'deregistered');
       return;
     }
-    const now = this.ctx.clock.now();
+    // Whole ms, as the SA's createdAt (issue 7): the cache holds whole-ms times as small integers, where a
+    // fractional one is a boxed double per field; nothing reads them finer, and an expiry moves < 1 ms earlier.
+    const now = Math.floor(this.ctx.clock.now());
     const creds = read.credentials;
     const authentication = creds?.response ? ((creds.algorithm ?? '').toUpperCase().startsWith('AKA') ? 'ims-aka' : 'sip-digest') : undefined;
     for (const c of read.contacts) {

@@ -40,18 +40,36 @@ export function newSecurityAssociation(init: Omit<SecurityAssociation, 'sent'>):
 /** What HeldSecurityAssociation counts createdAt from: the first SA's createdAt in this process. */
 let createdEpoch: number | undefined;
 
+/** The transports an SA may be over, as the `flags` of HeldSecurityAssociation number them. */
+const TRANSPORTS: readonly TransportProtocol[] = ['udp', 'tcp', 'tls'];
+/**
+ * Bits of HeldSecurityAssociation's `flags`: the names code (packNames, 16 bits), the transport, the state, and
+ * how createdAt, the names and the keys are held.
+ */
+const NAMES_MASK = 0xffff;
+const TRANSPORT_SHIFT = 16;
+const IN_USE = 1 << 18;
+const ABSOLUTE_CREATED = 1 << 19;
+const ODD_NAMES = 1 << 20;
+/** CK and IK are as long as each other (TS 33.105: 128 bits each), one string of both split in the middle. */
+const HALVES = 1 << 21;
+/** ...and that string is the bytes their hex digits spell. */
+const HEX_KEYS = 1 << 22;
+
 class HeldSecurityAssociation implements SecurityAssociation {
   ueAddress: string;
-  transport: TransportProtocol;
-  impi?: string;
-  state: 'pending' | 'in-use';
+  declare impi?: string;
+  /**
+   * The algorithm names, the transport, the state and how createdAt, the names and the keys are held, in one
+   * small integer rather than five fields (issue 7: 8 bytes a field per SA): see NAMES_MASK and what follows it.
+   */
+  private flags: number;
   /**
    * createdAt as ms from the first SA's (`createdEpoch`): an epoch-ms time is above 2^31, which V8 holds as a
    * boxed double of 16 bytes per SA (issue 7), where an offset of less than 12 days is a small integer in the
-   * object. `absoluteCreated` marks a time that does not come back exactly that way (not whole ms), held as given.
+   * object. ABSOLUTE_CREATED marks a time that does not come back exactly that way (not whole ms), held as given.
    */
   private created: number;
-  declare private absoluteCreated?: true;
   /**
    * The offer and the choice as plain fields, not two objects of eight properties each (issue 7: ≈ 150 B per
    * SA): the four SPIs (32 bits each, RFC 4303 §2.1), the four ports two to a number (16 bits each), and the
@@ -66,17 +84,22 @@ class HeldSecurityAssociation implements SecurityAssociation {
   private readonly pcscfSpiS: number;
   private readonly uePorts: number;
   private readonly pcscfPorts: number;
-  private readonly names: number | readonly (string | undefined)[];
-  /** CK then IK in one string (nothing reads them but a kernel SA would): one string instead of an object and two. */
-  private readonly cipherKeys: string;
-  private readonly ckLength: number;
+  /** The eight names when one is not of TS 33.203 §7.2 (ODD_NAMES), else absent: the names are in `flags`. */
+  declare private oddNames?: readonly (string | undefined)[];
+  /**
+   * CK then IK (nothing reads them but a kernel SA would, TS 33.203 §7.1), exactly as the 401 carried them: for
+   * keys of one length (HALVES) one string of both, as the bytes their hex digits spell when they are hex, one
+   * character a byte (HEX_KEYS; 48 bytes for the two 128-bit keys where their 64 hex digits took 80); else the two.
+   */
+  private readonly cipherKeys: string | readonly [string, string];
 
   constructor(init: Omit<SecurityAssociation, 'sent'>) {
     // It lives as long as the registration: its own copies, not views into the REGISTER and 401 they came from.
     this.ueAddress = ownString(init.ueAddress);
-    this.transport = init.transport;
+    const transport = TRANSPORTS.indexOf(init.transport);
+    if (transport < 0) throw new RangeError(`transport ${init.transport} is not one of ${TRANSPORTS.join(', ')}`);
     if (init.impi !== undefined) this.impi = ownString(init.impi);
-    this.state = init.state;
+    this.flags = transport << TRANSPORT_SHIFT;
     this.created = 0;
     const { ue, pcscf } = init;
     // What the packing below can hold, and all RFC 4303 §2.1 and RFC 768 allow: refuse the rest, keep nothing.
@@ -90,30 +113,62 @@ class HeldSecurityAssociation implements SecurityAssociation {
     this.pcscfSpiS = pcscf.spiS | 0;
     this.uePorts = packPorts(ue);
     this.pcscfPorts = packPorts(pcscf);
-    this.names = packNames([ue.alg, ue.ealg, ue.prot, ue.mod, pcscf.alg, pcscf.ealg, pcscf.prot, pcscf.mod]);
-    this.cipherKeys = ownString(init.keys.ck + init.keys.ik);
-    this.ckLength = init.keys.ck.length;
+    const names = packNames([ue.alg, ue.ealg, ue.prot, ue.mod, pcscf.alg, pcscf.ealg, pcscf.prot, pcscf.mod]);
+    if (typeof names === 'number') this.flags |= names;
+    else {
+      this.oddNames = names;
+      this.flags |= ODD_NAMES;
+    }
+    const { ck, ik } = init.keys;
+    if (ck.length !== ik.length) this.cipherKeys = Object.freeze([ownString(ck), ownString(ik)] as const);
+    else if (isHexBytes(ck) && isHexBytes(ik)) {
+      this.cipherKeys = Buffer.from(ck + ik, 'hex').toString('latin1');
+      this.flags |= HALVES | HEX_KEYS;
+    } else {
+      this.cipherKeys = ownString(ck + ik);
+      this.flags |= HALVES;
+    }
+    this.state = init.state;
     this.createdAt = init.createdAt;
   }
 
+  get transport(): TransportProtocol {
+    return TRANSPORTS[(this.flags >> TRANSPORT_SHIFT) & 3]!;
+  }
+
+  set transport(t: TransportProtocol) {
+    const at = TRANSPORTS.indexOf(t);
+    if (at < 0) throw new RangeError(`transport ${t} is not one of ${TRANSPORTS.join(', ')}`);
+    this.flags = (this.flags & ~(3 << TRANSPORT_SHIFT)) | (at << TRANSPORT_SHIFT);
+  }
+
+  get state(): 'pending' | 'in-use' {
+    return this.flags & IN_USE ? 'in-use' : 'pending';
+  }
+
+  set state(s: 'pending' | 'in-use') {
+    if (s !== 'pending' && s !== 'in-use') throw new RangeError(`SA state ${s} is not pending or in-use`);
+    this.flags = s === 'in-use' ? this.flags | IN_USE : this.flags & ~IN_USE;
+  }
+
   get createdAt(): number {
-    return this.absoluteCreated ? this.created : this.created + createdEpoch!;
+    return this.flags & ABSOLUTE_CREATED ? this.created : this.created + createdEpoch!;
   }
 
   set createdAt(t: number) {
     createdEpoch ??= Number.isFinite(t) ? Math.floor(t) : 0;
     if (t - createdEpoch + createdEpoch === t) {
       this.created = smallInteger(t - createdEpoch);
-      if (this.absoluteCreated) delete this.absoluteCreated;
+      this.flags &= ~ABSOLUTE_CREATED;
     } else {
       this.created = t;
-      this.absoluteCreated = true;
+      this.flags |= ABSOLUTE_CREATED;
     }
   }
 
   /** The UE's parameters from its Security-Client, rebuilt (a copy: changing it changes nothing). */
   get ue(): IpsecOffer {
-    const [alg, ealg, prot, mod] = unpackNames(this.names);
+    const [alg, ealg, prot, mod] = this.names();
     const offer: IpsecOffer = { spiC: this.ueSpiC >>> 0, spiS: this.ueSpiS >>> 0, portC: portC(this.uePorts), portS: portS(this.uePorts), alg: alg! };
     if (ealg !== undefined) offer.ealg = ealg;
     if (prot !== undefined) offer.prot = prot;
@@ -128,19 +183,36 @@ class HeldSecurityAssociation implements SecurityAssociation {
 
   /** The P-CSCF's SPIs, ports and the algorithms chosen, rebuilt (a copy). */
   get pcscf(): IpsecChoice {
-    const names = unpackNames(this.names);
+    const names = this.names();
     return { spiC: this.pcscfSpiC >>> 0, spiS: this.pcscfSpiS >>> 0, portC: portC(this.pcscfPorts), portS: portS(this.pcscfPorts), alg: names[4]!, ealg: names[5]!, prot: names[6]!, mod: names[7]! };
   }
 
-  /** TS 33.203 §7.1: the keys the SA pair is derived from. */
+  /** TS 33.203 §7.1: the keys the SA pair is derived from, as the 401 carried them. */
   get keys(): CipherKeys {
-    return { ck: this.cipherKeys.slice(0, this.ckLength), ik: this.cipherKeys.slice(this.ckLength) };
+    const held = this.cipherKeys;
+    if (typeof held !== 'string') return { ck: held[0], ik: held[1] };
+    const both = this.flags & HEX_KEYS ? Buffer.from(held, 'latin1').toString('hex') : held;
+    return { ck: both.slice(0, both.length / 2), ik: both.slice(both.length / 2) };
+  }
+
+  private names(): readonly (string | undefined)[] {
+    return this.flags & ODD_NAMES ? this.oddNames! : unpackNames(this.flags & NAMES_MASK);
   }
 
   /** RFC 3329 §2.3.1: the Security-Server sent, which Security-Verify must repeat. */
   get sent(): readonly SecurityMechanism[] {
     return [serverMechanism(this.pcscf)];
   }
+}
+
+/** Whether `s` is lowercase hex digits, two a byte: what Buffer's hex codec gives back exactly. */
+function isHexBytes(s: string): boolean {
+  if (s.length % 2 !== 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
 }
 
 function isUint(n: number, max: number): boolean {
@@ -180,8 +252,7 @@ function packNames(names: readonly (string | undefined)[]): number | readonly (s
   return code;
 }
 
-function unpackNames(packed: number | readonly (string | undefined)[]): readonly (string | undefined)[] {
-  if (typeof packed !== 'number') return packed;
+function unpackNames(packed: number): readonly (string | undefined)[] {
   const out: (string | undefined)[] = [];
   for (let i = 0; i < SLOT_NAMES.length; i++) {
     const at = (packed >> (2 * i)) & 3;
@@ -209,9 +280,14 @@ export function saKeyOf(sa: SecurityAssociation): string {
   return sa instanceof HeldSecurityAssociation ? saKey(sa.ueAddress, sa.ueSpis()) : saKey(sa.ueAddress, sa.ue);
 }
 
+/** The UE's SPIs of `sa` (RFC 4301 §4.1: with its address, what identifies it), without rebuilding its offer. */
+export function ueSpis(sa: SecurityAssociation): { spiC: number; spiS: number } {
+  return sa instanceof HeldSecurityAssociation ? sa.ueSpis() : sa.ue;
+}
+
 /** Whether the UE's SPIs of `sa` are these (TS 33.203 §7.4), without rebuilding its offer. */
 export function hasUeSpis(sa: SecurityAssociation, spis: { spiC: number; spiS: number }): boolean {
-  const own = sa instanceof HeldSecurityAssociation ? sa.ueSpis() : sa.ue;
+  const own = ueSpis(sa);
   return own.spiC === spis.spiC && own.spiS === spis.spiS;
 }
 

@@ -63,9 +63,13 @@ describe('P-CSCF per-registration state, compact', () => {
     for (const k of ['instance', 'impi', 'connectionId', 'authentication', 'sa'] as const) delete bare[k];
     cache.put(full);
     cache.put(bare);
-    expect(cache.get(full.contact)).toEqual(full);
+    expect(fields(cache.get(full.contact)!)).toStrictEqual(full);
     expect(cache.get(full.contact)!.sa).toBe(sa);
-    expect(Object.keys(cache.get(bare.contact)!).sort()).toEqual(Object.keys(bare).sort());
+    expect(fields(cache.get(bare.contact)!)).toStrictEqual(bare);
+    // What a reader gets cannot change what is held: `ue` is its own, an implicit set of several is frozen.
+    (cache.get(full.contact)!.ue as { port: number }).port = 1;
+    expect(() => (cache.get(full.contact)!.impus as string[]).push('sip:intruder@ims.lab')).toThrow(TypeError);
+    expect(fields(cache.get(full.contact)!)).toStrictEqual(full);
     // Refreshed before its first deadline: that deadline passes without removing it.
     clock.advance(900);
     cache.put({ ...full, refreshedAt: 900, expiresAt: 2000 });
@@ -110,7 +114,8 @@ describe('P-CSCF per-registration state, compact', () => {
     expect([at('10.0.0.1', 5060), at('10.0.0.1', 5062)]).toEqual([[], ['a']]);
     cache.put(reg('b', '10.0.0.1', 5060));
     cache.put(reg('c', '10.0.0.1', 5062));
-    expect([at('10.0.0.1', 5060), at('10.0.0.1', 5062), at('10.0.0.1')]).toEqual([['b'], ['a', 'c'], ['a', 'b', 'c']]);
+    // Without a port: port by port, 5062 first (a was there before b came to 5060).
+    expect([at('10.0.0.1', 5060), at('10.0.0.1', 5062), at('10.0.0.1')]).toEqual([['b'], ['a', 'c'], ['a', 'c', 'b']]);
     cache.put(reg('c', '10.0.0.1', 5060)); // shared address, new port
     expect([at('10.0.0.1', 5060), at('10.0.0.1', 5062)]).toEqual([['b', 'c'], ['a']]);
     cache.put(reg('b', '10.0.0.2', 5060)); // moves away
@@ -211,6 +216,93 @@ describe('P-CSCF per-registration state, compact', () => {
     expect(saKey('::1', { spiC: 4294967295, spiS: 256 })).toBe('::1|4294967295|256');
   });
 
+  it('gives back CK and IK exactly as the 401 carried them, hex or not (TS 33.203 §7.1), and transport and state as set', () => {
+    const make = (ck: string, ik: string) =>
+      newSecurityAssociation({ ueAddress: '10.0.0.9', transport: 'tls', ue: offer, pcscf: choice, keys: { ck, ik }, state: 'pending', createdAt: 1 });
+    const cases: [string, string][] = [
+      ['00ff7f80a1b2c3d4e5f60718293a4b5c', 'ffffffffffffffffffffffffffffffff'],
+      ['', ''],
+      ['0A0B', 'c0de'], // uppercase hex is not what Buffer gives back: kept as written
+      ['abc', 'de'], // odd length
+      ['not hex', 'ü€'],
+      ['ab', 'x'.repeat(70_000)], // of two lengths
+      ['', 'ab'],
+      ['abcd', '0123'], // hex of one length
+    ];
+    for (const [ck, ik] of cases) expect(make(ck, ik).keys).toStrictEqual({ ck, ik });
+    const one = make('ab', 'cd');
+    expect([one.transport, one.state]).toEqual(['tls', 'pending']);
+    one.state = 'in-use';
+    one.transport = 'udp';
+    expect([one.transport, one.state, one.keys]).toEqual(['udp', 'in-use', { ck: 'ab', ik: 'cd' }]);
+    expect(() => (one.state = 'gone' as 'pending')).toThrow(/SA state gone/);
+    expect(() => (one.transport = 'sctp' as 'udp')).toThrow(/transport sctp/);
+    expect([one.transport, one.state]).toEqual(['udp', 'in-use']);
+    expect(() => newSecurityAssociation({ ueAddress: '10.0.0.9', transport: 'ws' as 'udp', ue: offer, pcscf: choice, keys: { ck: '', ik: '' }, state: 'pending', createdAt: 1 })).toThrow(/transport ws/);
+  });
+
+  it('gives back the registered IMPU whether first of the implicit set, later in it or outside it, and finds it by each', () => {
+    const cache = new RegistrationCache(new FakeClock(0));
+    const reg = (user: string, impus: string[], registeredImpu: string): PcscfRegistration => ({
+      contact: `sip:${user}@10.0.0.5`, impus, registeredImpu, serviceRoute: [], path: 'p',
+      ue: { transport: 'udp', address: '10.0.0.5', port: 5060 }, callId: user, registeredAt: 0, refreshedAt: 0, expiresAt: 10_000,
+    });
+    const cases = [
+      reg('a', ['sip:a@ims.lab', 'tel:+1'], 'sip:a@ims.lab'),
+      reg('b', ['sip:b@ims.lab', 'tel:+2'], 'tel:+2'),
+      reg('c', ['sip:c@ims.lab'], 'sip:c-alias@ims.lab'),
+      reg('d', [], 'sip:d@ims.lab'),
+    ];
+    for (const r of cases) cache.put(r);
+    for (const r of cases) {
+      expect(fields(cache.get(r.contact)!)).toStrictEqual(r);
+      expect(cache.byImpu(r.registeredImpu).map((x) => x.contact)).toEqual([r.contact]);
+    }
+  });
+
+  it('gives back the IMPI as put, whether the SA in use has the same, another or none', () => {
+    const cache = new RegistrationCache(new FakeClock(0));
+    const base = (user: string): PcscfRegistration => ({
+      contact: `sip:${user}@10.0.0.6`, impus: [`sip:${user}@ims.lab`], registeredImpu: `sip:${user}@ims.lab`, serviceRoute: ['<sip:orig@scscf;lr>'], path: 'p',
+      ue: { transport: 'udp', address: '10.0.0.6', port: 5060 }, callId: user, registeredAt: 0, refreshedAt: 0, expiresAt: 10_000,
+    });
+    const cases: PcscfRegistration[] = [
+      { ...base('a'), impi: 'u@ims.lab', sa }, // the SA's
+      { ...base('b'), impi: 'other@ims.lab', sa },
+      { ...base('c'), sa }, // none, though the SA names one
+      { ...base('d'), impi: 'd@ims.lab' },
+    ];
+    for (const r of cases) cache.put(r);
+    for (const r of cases) expect(fields(cache.get(r.contact)!)).toStrictEqual(r);
+    expect(cases.map((r) => cache.get(r.contact)!.impi)).toEqual(['u@ims.lab', 'other@ims.lab', undefined, 'd@ims.lab']);
+  });
+
+  it("gives back a registration's times exactly, epoch-ms, fractional and far off, and refuses what it cannot hold", () => {
+    const cache = new RegistrationCache(new FakeClock(0));
+    const base: PcscfRegistration = {
+      contact: 'sip:t@10.0.0.7', impus: ['sip:t@ims.lab'], registeredImpu: 'sip:t@ims.lab', serviceRoute: [], path: 'p',
+      ue: { transport: 'udp', address: '10.0.0.7', port: 65535 }, callId: 'c', registeredAt: 0, refreshedAt: 0, expiresAt: 0,
+    };
+    const at = 1_764_000_000_000;
+    for (const [registeredAt, refreshedAt, expiresAt] of [
+      [at, at + 1, at + 600_000],
+      [at - 86_400_000, at + 0.5, at + 40 * 86_400_000],
+      [0, -1, Number.MAX_SAFE_INTEGER],
+      [3.25, at, Infinity],
+    ]) {
+      const reg = { ...base, registeredAt: registeredAt!, refreshedAt: refreshedAt!, expiresAt: expiresAt!, authentication: 'sip-digest' as const };
+      cache.put(reg);
+      expect(fields(cache.get(reg.contact)!)).toStrictEqual(reg);
+    }
+    // A port beyond 16 bits (RFC 768) or an unknown transport: refused, the registration held stays as it was.
+    const held = fields(cache.get(base.contact)!);
+    expect(() => cache.put({ ...base, ue: { ...base.ue, port: 65536 } })).toThrow(/port 65536/);
+    expect(() => cache.put({ ...base, ue: { ...base.ue, transport: 'sctp' as 'udp' } })).toThrow(/transport sctp/);
+    expect(fields(cache.get(base.contact)!)).toStrictEqual(held);
+    expect(cache.byUe('10.0.0.7', 65535)).toHaveLength(1);
+    expect(cache.size).toBe(1);
+  });
+
   it('ownString copies exactly, lone surrogates included', () => {
     const message = `REGISTER sip:ims.lab SIP/2.0\r\nCall-ID: ${'x'.repeat(40)}\r\n`;
     const cut = message.slice(message.indexOf('Call-ID: ') + 9, -2);
@@ -221,3 +313,11 @@ describe('P-CSCF per-registration state, compact', () => {
     expect(ownString('sip:ü€😀@ims.lab.example')).toBe('sip:ü€😀@ims.lab.example');
   });
 });
+
+/** Every field of PcscfRegistration as the held registration reads it, absent ones left out. */
+function fields(r: PcscfRegistration): PcscfRegistration {
+  const keys = ['contact', 'instance', 'impi', 'impus', 'registeredImpu', 'serviceRoute', 'path', 'ue', 'connectionId', 'callId', 'registeredAt', 'refreshedAt', 'expiresAt', 'authentication', 'sa'] as const;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (r[k] !== undefined) out[k] = r[k];
+  return out as unknown as PcscfRegistration;
+}

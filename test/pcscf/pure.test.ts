@@ -253,13 +253,14 @@ describe('RegistrationCache', () => {
     });
     for (let i = 0; i < 1000; i++) cache.put(at(i, `127.0.1.${i % 250}`, 5060 + (i % 4), [`sip:u${i}@ims.lab`, `tel:+${i}`]));
     const contacts = (regs: PcscfRegistration[]) => regs.map((r) => r.contact);
-    expect(contacts(cache.byUe('127.0.1.7'))).toEqual(['sip:ue7@127.0.1.7:5063', 'sip:ue257@127.0.1.7:5061', 'sip:ue507@127.0.1.7:5063', 'sip:ue757@127.0.1.7:5061']);
+    // Port by port, in the order each port first held a registration; on one port, in the order they came.
+    expect(contacts(cache.byUe('127.0.1.7'))).toEqual(['sip:ue7@127.0.1.7:5063', 'sip:ue507@127.0.1.7:5063', 'sip:ue257@127.0.1.7:5061', 'sip:ue757@127.0.1.7:5061']);
     expect(contacts(cache.byUe('127.0.1.7', 5061))).toEqual(['sip:ue257@127.0.1.7:5061', 'sip:ue757@127.0.1.7:5061']);
     expect(contacts(cache.byImpu(' SIP:U42@IMS.LAB '))).toEqual(['sip:ue42@127.0.1.42:5062']);
     expect(cache.byUe('127.0.2.1')).toEqual([]);
     // A refresh that moves the UE and changes its implicit set moves it in both indexes.
     cache.put({ ...at(42, '127.0.1.42', 5062, ['sip:u42@ims.lab']), ue: { transport: 'udp', address: '127.0.9.9', port: 5062 } });
-    expect(contacts(cache.byUe('127.0.1.42'))).toEqual(['sip:ue292@127.0.1.42:5060', 'sip:ue542@127.0.1.42:5062', 'sip:ue792@127.0.1.42:5060']);
+    expect(contacts(cache.byUe('127.0.1.42'))).toEqual(['sip:ue542@127.0.1.42:5062', 'sip:ue292@127.0.1.42:5060', 'sip:ue792@127.0.1.42:5060']);
     expect(contacts(cache.byUe('127.0.9.9'))).toEqual(['sip:ue42@127.0.1.42:5062']);
     expect(cache.byImpu('tel:+42')).toEqual([]);
     expect(contacts(cache.byImpu('sip:u42@ims.lab'))).toEqual(['sip:ue42@127.0.1.42:5062']);
