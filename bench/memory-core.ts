@@ -6,6 +6,12 @@
  * has drained (Timer J, 64·T1, RFC 3261 §17.2.2): what stays per UE is what the core keeps for a registered UE,
  * in every structure it has — stores, reg-event subscriptions, dialogs, timers, indexes.
  *
+ * The figure is what each further UE costs, as the projection to 1,000,000 needs: before the baseline the core
+ * registers as many UEs as it then measures (`warmUes`), so that what a core holds whatever its subscriber count
+ * — the HSS's bounded caches (3 × 8,192 entries), the interners, compiled code — is full before the baseline and
+ * not divided among the measured UEs, while each hash table keyed per UE doubles exactly once over the measured
+ * UEs as it does, on average, for every doubling of the subscriber count (28 B per slot, 28–56 B per entry).
+ *
  * T1 is 50 ms in this topology (Timer J 3.2 s instead of 32 s) so that the run takes seconds; the state
  * kept per registered UE does not depend on T1. The load generator runs in a child process
  * (memory-core-load.ts), so its own state is outside the figure. Registrations are closed-loop, bounded in
@@ -35,6 +41,8 @@ export const MEMORY_CORE_NETWORK: StormNetwork = { prefix: '127.0.62', sipPort: 
 export interface WholeCoreMemoryResult {
   /** UEs asked for, and registered (200) in the measured phase. */
   ues: number;
+  /** UEs registered before the baseline (see the module's comment). */
+  warm_ues: number;
   registered: number;
   failed: number;
   first_failure?: string | undefined;
@@ -60,6 +68,8 @@ export interface WholeCoreMemoryResult {
 
 export interface WholeCoreMemoryOptions {
   ues: number;
+  /** UEs registered before the baseline (default: as many as are measured). */
+  warmUes?: number;
   t1Ms?: number;
   concurrency?: number;
   /** Longest time the registrations may take; those not done by then are not registered. */
@@ -74,10 +84,11 @@ export async function benchWholeCoreMemory(opts: WholeCoreMemoryOptions): Promis
   const gc = (globalThis as { gc?: () => void }).gc;
   if (typeof gc !== 'function') throw new Error('the whole-core memory bench needs node --expose-gc');
   const n = Math.max(100, Math.min(200_000, Math.floor(opts.ues)));
+  const warmUes = Math.max(1, Math.min(200_000, Math.floor(opts.warmUes ?? n)));
   const t1 = opts.t1Ms ?? 50;
   const started = performance.now();
-  // Subscriber 0 registers first, outside the measure: caches, connections and code warm up on it.
-  const storm = writeStormTopology({ subscribers: n + 1, network: opts.network ?? MEMORY_CORE_NETWORK });
+  // The first warmUes subscribers register outside the measure: caches, connections and code warm up on them.
+  const storm = writeStormTopology({ subscribers: warmUes + n, network: opts.network ?? MEMORY_CORE_NETWORK });
   appendFileSync(storm.file, `timers: { T1: ${t1} }\n`);
   let core: RunningCore | undefined;
   let load: LoadChild | undefined;
@@ -87,14 +98,23 @@ export async function benchWholeCoreMemory(opts: WholeCoreMemoryOptions): Promis
     core = await startCore(storm, 'one-process');
     load = startLoadChild();
     await load.ask({ type: 'start', addresses: storm.clientAddresses, pcscf: storm.pcscf, domain: STORM_DOMAIN }, 'started', 30_000);
-    const warm = await load.ask(registerJob(storm.subscribers.slice(0, 1), 1, 30_000), 'registered', 40_000);
-    if (warm.ok !== 1) throw new Error(`the first registration failed: ${warm.firstFailure ?? 'no reason'}`);
-    await drained();
-    const before = usage(gc);
+    const first = await load.ask(registerJob(storm.subscribers.slice(0, 1), 1, 30_000), 'registered', 40_000);
+    if (first.ok !== 1) throw new Error(`the first registration failed: ${first.firstFailure ?? 'no reason'}`);
     const budget = opts.registerBudgetMs ?? 120_000;
+    const settleMs = opts.settleMs ?? 30_000;
+    const start = usage(gc);
+    if (warmUes > 1) {
+      opts.step?.(`register ${warmUes} UEs before the baseline (bounded caches fill; hash tables reach the size the measured UEs double)`);
+      const warm = await load.ask(registerJob(storm.subscribers.slice(1, warmUes), opts.concurrency ?? 40, budget), 'registered', budget + 60_000);
+      if (warm.failed > 0) throw new Error(`${warm.failed} of the ${warmUes - 1} warm-up registrations failed: ${warm.firstFailure ?? 'no reason'}`);
+    }
+    await drained();
+    // The baseline as settled as the end will be: the warm-up's burst took pages that a long-running core gives back.
+    opts.step?.('let RSS settle before the baseline: a full GC every 3 s until it stops falling');
+    const before = await settle(gc, usage(gc), start, settleMs);
     opts.step?.(`register ${n} UEs through the P-CSCF, ${opts.concurrency ?? 40} at a time, within ${Math.round(budget / 1000)} s`);
     const t0 = performance.now();
-    const r = await load.ask(registerJob(storm.subscribers.slice(1), opts.concurrency ?? 40, budget), 'registered', budget + 60_000);
+    const r = await load.ask(registerJob(storm.subscribers.slice(warmUes), opts.concurrency ?? 40, budget), 'registered', budget + 60_000);
     const registerSeconds = (performance.now() - t0) / 1000;
     if (r.ok === 0) throw new Error(`no registration succeeded: ${r.firstFailure ?? 'no reason'}`);
     opts.step?.(`wait Timer J (64·T1 = ${64 * t1} ms) for the transactions to drain`);
@@ -102,18 +122,11 @@ export async function benchWholeCoreMemory(opts: WholeCoreMemoryOptions): Promis
     const after = usage(gc);
     opts.step?.('let RSS settle: a full GC every 3 s until it stops falling');
     const settleStart = performance.now();
-    let settled = after;
-    for (;;) {
-      if (performance.now() - settleStart >= (opts.settleMs ?? 30_000)) break;
-      await new Promise((r) => setTimeout(r, 3_000));
-      const now = usage(gc);
-      const fell = settled.rss - now.rss;
-      settled = now;
-      if (fell < 0.01 * Math.max(1, after.rss - before.rss)) break;
-    }
+    const settled = await settle(gc, after, before, settleMs);
     const perUe = (a: number, b: number) => Math.round((a - b) / r.ok);
     return {
       ues: n,
+      warm_ues: warmUes,
       registered: r.ok,
       failed: r.failed,
       first_failure: r.firstFailure,
@@ -134,6 +147,23 @@ export async function benchWholeCoreMemory(opts: WholeCoreMemoryOptions): Promis
     await core?.stop().catch(() => undefined);
     rmSync(storm.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Full GCs 3 s apart (V8's memory reducer returns the pages a burst took on an idle heap) until RSS falls by
+ * less than 1 % of its growth since `from`, at most `maxMs`; the last reading.
+ */
+async function settle(gc: () => void, now: Usage, from: Usage, maxMs: number): Promise<Usage> {
+  const t0 = performance.now();
+  let last = now;
+  while (performance.now() - t0 < maxMs) {
+    await new Promise((r) => setTimeout(r, 3_000));
+    const next = usage(gc);
+    const fell = last.rss - next.rss;
+    last = next;
+    if (fell < 0.01 * Math.max(1, now.rss - from.rss)) break;
+  }
+  return last;
 }
 
 interface Usage {

@@ -303,7 +303,8 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     if (this.extra?.unsubscribing) return;
     if (state.state === 'active' || state.state === 'pending') {
       if (state.expires !== undefined) this.schedule(state.expires);
-      this.setStatus(state.state);
+      // The constant, not the parsed value: a string of its own per subscription otherwise (issue 7).
+      this.setStatus(state.state === 'active' ? 'active' : 'pending');
     }
   }
 
