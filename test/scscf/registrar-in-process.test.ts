@@ -8,6 +8,7 @@ import { ServerAssignmentType as SAT } from '../../src/diameter/cx/constants.js'
 import type { HssLink } from '../../src/scscf/hss-link.js';
 import { RegEventNotifier } from '../../src/scscf/scscf/reg-event.js';
 import { Registrar } from '../../src/scscf/scscf/registrar.js';
+import { parseUserProfile } from '../../src/scscf/user-profile.js';
 import { MemoryRegistrationStore, type RegistrationStore } from '../../src/scscf/scscf/registration-store.js';
 import { SqliteRegistrationStore } from '../../src/scscf/scscf/sqlite-registration-store.js';
 import { computeDigestResponse } from '../../src/sip/auth/digest.js';
@@ -232,6 +233,40 @@ describe('S-CSCF registrar in-process', () => {
     expect(r.notifies.at(-1)!.request.headers.get('Subscription-State')).toBe('terminated;reason=timeout');
     expect(r.notifies.at(-1)!.request.headers.get('Call-ID')).toBe('sub-fay');
     expect(r.regEvent.subscriptions).toEqual([d]);
+  });
+
+  it('a watcher of an identity that leaves the implicit set (a new profile) still hears of the registration, to its end', async () => {
+    const r = rig();
+    const impi = `gina@${D}`;
+    await r.registerFully('gina', ['sip:gina@127.0.10.8:5070'], 120);
+    expect(r.subscribe('gina', PCSCF).status).toBe(200);
+    await r.turn();
+    expect(r.notifies).toHaveLength(1);
+    // TS 29.228 §6.2.2: a PPR whose set no longer holds sip:gina (the identity watched).
+    expect(r.registrar.updateProfile(impi, parseUserProfile(userData(impi, ['tel:+15550099'])))).toBe('new-set');
+    await r.turn();
+    expect(r.notifies).toHaveLength(2);
+    expect(parseReginfoSafe(r.notifies[1]!.request.body.toString()).registrations.map((g) => g.aor)).toEqual(['tel:+15550099']);
+    // A refresh within its dialog still finds it by its To, and the registration's end reaches it by its IMPI.
+    const [sub] = r.regEvent.subscriptions;
+    const refresh = r.regEvent.subscribe(
+      parseMessage(
+        Buffer.from(
+          `SUBSCRIBE sip:127.0.3.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.1.1:5060;branch=z9hG4bKgina2\r\nFrom: <${PCSCF.uri}>;tag=wgina\r\nTo: <sip:gina@${D}>;tag=${sub!.localTag}\r\n` +
+            `Call-ID: sub-gina\r\nCSeq: 2 SUBSCRIBE\r\nEvent: reg\r\nExpires: 600000\r\nContact: <sip:127.0.1.1:5060>\r\nContent-Length: 0\r\n\r\n`,
+        ),
+      ) as SipRequest,
+      { source: { transport: 'udp', address: '127.0.1.1', port: 5060 }, local: { transport: 'udp', address: '127.0.3.1', port: 5060 } } as ReceivedMessage,
+    );
+    expect(refresh.status).toBe(200);
+    await r.turn();
+    expect(r.notifies).toHaveLength(3);
+    r.clock.advance(120_000);
+    await r.turn();
+    expect(r.notifies).toHaveLength(4);
+    expect(r.notifies.at(-1)!.request.headers.get('Subscription-State')).toBe('terminated;reason=noresource');
+    expect(r.notifies.at(-1)!.request.headers.get('Call-ID')).toBe('sub-gina');
+    expect(r.regEvent.subscriptions).toHaveLength(0);
   });
 
   it('reginfo ids stay those of the registration across a re-registration, for every identity of the implicit set; versions count up', async () => {

@@ -6,7 +6,6 @@ import { resolveUri, routeUri } from '../../sip/proxy/routing.js';
 import type { TransactionLayer } from '../../sip/transaction/layer.js';
 import { createResponse } from '../../sip/transaction/response.js';
 import type { ReceivedMessage, TransportAddress, TransportProtocol } from '../../sip/transport/types.js';
-import { DialogTable } from '../../sip/ua/dialog-table.js';
 import { isSipUri, parseUri } from '../../sip/uri.js';
 import type { Directory } from '../../topology/directory.js';
 import type { TraceBus } from '../../trace/events.js';
@@ -172,13 +171,20 @@ const DEFAULT_SUBSCRIPTION_S = 600_000;
  * partial NOTIFY on every change; a terminated NOTIFY when the registration or the subscription ends.
  */
 export class RegEventNotifier {
-  /** By dialog ID, under the subscription's own Call-ID string (no joined key per subscription). */
-  private readonly subs = new DialogTable<HeldSubscription>();
   /**
-   * The subscriptions of each IMPI (usually one: the P-CSCF's, sometimes the UE's too): a registration change
-   * reaches its watchers without a scan of every subscription.
+   * Every subscription by the key of the identity it watches (impuKey of its To URI), told apart there by
+   * dialog ID: a SUBSCRIBE within the dialog names that identity in its To (RFC 3261 §12.2.1.1: the remote URI
+   * of the subscriber's dialog), and a registration change reaches the watchers of its implicit set through
+   * the keys of its IMPUs, so one Map entry per subscription serves both (issue 7), where a Call-ID table
+   * and an IMPI index took two.
    */
-  private readonly byImpi = new Map<string, HeldSubscription | HeldSubscription[]>();
+  private readonly byImpu = new Map<string, HeldSubscription | HeldSubscription[]>();
+  /**
+   * The subscriptions of an IMPI that its implicit set does not reach: the identity watched is not (or is no
+   * longer, after a new profile, TS 29.228 §6.2.2) one of the set's. A change of the registration reaches them
+   * too, as it always did.
+   */
+  private readonly strays = new Map<string, HeldSubscription[]>();
   /** RFC 6665 §4.2.2: every subscription's expiry, on one timer. */
   private readonly expiries: KeyedDeadlineQueue<HeldSubscription>;
   /**
@@ -204,14 +210,19 @@ export class RegEventNotifier {
   }
 
   get subscriptions(): RegSubscription[] {
-    return [...this.subs.values()];
+    const out: RegSubscription[] = [];
+    for (const bucket of this.byImpu.values()) {
+      if (Array.isArray(bucket)) out.push(...bucket);
+      else out.push(bucket);
+    }
+    return out;
   }
 
   stop(): void {
     this.stopped = true;
     this.expiries.clear();
-    this.subs.clear();
-    this.byImpi.clear();
+    this.byImpu.clear();
+    this.strays.clear();
     this.peers.clear();
   }
 
@@ -248,7 +259,7 @@ export class RegEventNotifier {
 
     // An in-dialog SUBSCRIBE refreshes (or ends) the subscription it belongs to (RFC 6665 §4.2.1.2).
     if (toTagOfRequest !== undefined) {
-      const existing = this.subs.get(callId, toTagOfRequest, from.tag);
+      const existing = this.find(impuKey(to.uri), callId, toTagOfRequest, from.tag);
       if (!existing) return refuse(481, 'no such subscription', 'RFC 6665 §4.2.1.2');
       if (cseq <= existing.remoteCSeq) return refuse(500, 'CSeq out of order', 'RFC 3261 §12.2.2');
       existing.remoteCSeq = cseq;
@@ -277,12 +288,18 @@ export class RegEventNotifier {
       this.o.random.int(10_000) + 1,
       cseq,
     );
-    this.subs.set(sub);
-    // Usually the IMPI's only watcher (its P-CSCF): held as itself, an array only when there are more.
-    const watchers = this.byImpi.get(sub.impi);
-    if (watchers === undefined) this.byImpi.set(sub.impi, sub);
+    const key = impuKey(sub.impu);
+    // A SUBSCRIBE that is not within a dialog makes a new one (its To has no tag): any other held under the
+    // same dialog ID is replaced, as a dialog table would.
+    const replaced = this.find(key, sub.callId, sub.localTag, sub.remoteTag);
+    if (replaced !== undefined) this.end(replaced);
+    // Usually the identity's only watcher (its P-CSCF): held as itself, an array only when there are more.
+    const held = key === sub.impu ? sub.impu : ownString(key);
+    const watchers = this.byImpu.get(held);
+    if (watchers === undefined) this.byImpu.set(held, sub);
     else if (Array.isArray(watchers)) watchers.push(sub);
-    else this.byImpi.set(sub.impi, [watchers, sub]);
+    else this.byImpu.set(held, [watchers, sub]);
+    if (!reg.impus.some((u) => impuKey(u) === key)) this.addStray(sub);
     this.o.trace.note({ node: this.o.node, level: 'info', text: `${watcher} subscribed to the reg event of ${target}`, clause: 'TS 24.229 §5.4.2.1.1' });
     return this.accept(request, sub, expires, reg);
   }
@@ -290,11 +307,10 @@ export class RegEventNotifier {
   /** A registration changed: a partial NOTIFY to every watcher of it; a terminated one when it ended. */
   changed(change: RegistrationChange): void {
     if (this.stopped) return;
-    const watchers = this.byImpi.get(change.impi);
-    if (!watchers) return;
-    for (const sub of Array.isArray(watchers) ? [...watchers] : [watchers]) {
-      const reg = change.after ?? change.before;
-      if (!reg) continue;
+    const reg = change.after ?? change.before;
+    if (!reg) return;
+    const watchers = this.watchersOf(change);
+    for (const sub of watchers) {
       const registrations = this.elements(reg, change.contacts, change.after === undefined);
       if (change.after === undefined) {
         this.notify(sub, registrations, 'partial', `terminated;reason=${change.ended ?? 'noresource'}`);
@@ -306,6 +322,42 @@ export class RegEventNotifier {
   }
 
   // ---- internals ----
+
+  /** The subscription with this dialog ID among the watchers of the identity with this key. */
+  private find(key: string, callId: string, localTag: string, remoteTag: string): HeldSubscription | undefined {
+    const bucket = this.byImpu.get(key);
+    if (bucket === undefined) return undefined;
+    if (!Array.isArray(bucket)) return bucket.callId === callId && bucket.localTag === localTag && bucket.remoteTag === remoteTag ? bucket : undefined;
+    return bucket.find((s) => s.callId === callId && s.localTag === localTag && s.remoteTag === remoteTag);
+  }
+
+  /**
+   * The subscriptions of the changed registration: those watching an identity of its set before or after the
+   * change, and its strays. One whose identity leaves the set becomes a stray, reached by IMPI from then on.
+   */
+  private watchersOf(change: RegistrationChange): HeldSubscription[] {
+    const out: HeldSubscription[] = [];
+    const keys = new Set<string>();
+    for (const r of [change.before, change.after]) if (r) for (const u of r.impus) keys.add(impuKey(u));
+    for (const key of keys) {
+      const bucket = this.byImpu.get(key);
+      if (bucket === undefined) continue;
+      for (const sub of Array.isArray(bucket) ? bucket : [bucket]) if (sub.impi === change.impi) out.push(sub);
+    }
+    const strays = this.strays.get(change.impi);
+    if (strays) for (const sub of strays) if (!out.includes(sub)) out.push(sub);
+    if (change.after) {
+      const after = new Set(change.after.impus.map(impuKey));
+      for (const sub of out) if (!after.has(impuKey(sub.impu)) && !strays?.includes(sub)) this.addStray(sub);
+    }
+    return out;
+  }
+
+  private addStray(sub: HeldSubscription): void {
+    const strays = this.strays.get(sub.impi);
+    if (strays) strays.push(sub);
+    else this.strays.set(sub.impi, [sub]);
+  }
 
   private peer(watcher: string, remoteUri: string, remoteTarget: string, routeSet: readonly string[], transport: TransportProtocol): Peer {
     const key = `${watcher}\u0000${remoteUri}\u0000${remoteTarget}\u0000${routeSet.join('\u0000')}\u0000${transport}`;
@@ -401,7 +453,8 @@ export class RegEventNotifier {
   /** A deadline on the shared queue, not a timer and closure per subscription. */
   /** Whether `sub` is still a live subscription (not ended, nor replaced). */
   private holds(sub: HeldSubscription): boolean {
-    return this.subs.get(sub.callId, sub.localTag, sub.remoteTag) === sub;
+    const bucket = this.byImpu.get(impuKey(sub.impu));
+    return bucket === sub || (Array.isArray(bucket) && bucket.includes(sub));
   }
 
   private armExpiry(sub: HeldSubscription, seconds: number): void {
@@ -420,14 +473,19 @@ export class RegEventNotifier {
 
   private end(sub: HeldSubscription): void {
     this.expiries.delete(sub);
-    this.subs.delete(sub);
-    const watchers = this.byImpi.get(sub.impi);
-    if (watchers === sub) this.byImpi.delete(sub.impi);
+    const key = impuKey(sub.impu);
+    const watchers = this.byImpu.get(key);
+    if (watchers === sub) this.byImpu.delete(key);
     else if (Array.isArray(watchers)) {
       const at = watchers.indexOf(sub);
-      if (at < 0) return;
-      watchers.splice(at, 1);
-      if (watchers.length === 1) this.byImpi.set(sub.impi, watchers[0]!);
+      if (at >= 0) watchers.splice(at, 1);
+      if (watchers.length === 1) this.byImpu.set(key, watchers[0]!);
+    }
+    const strays = this.strays.get(sub.impi);
+    if (strays) {
+      const at = strays.indexOf(sub);
+      if (at >= 0) strays.splice(at, 1);
+      if (strays.length === 0) this.strays.delete(sub.impi);
     }
   }
 
