@@ -129,6 +129,25 @@ describe('MemoryRegistrationStore, compact form', () => {
     expect(store.byImpu('sip:D@x.lab')).toBeUndefined();
   });
 
+  it('gives back the URI, Call-ID and id of a binding exactly, a NUL in any of them included', () => {
+    const store = new MemoryRegistrationStore();
+    const base = registration(10);
+    const odd = [
+      { uri: 'sip:u10@10.0.0.10:5062', callId: 'a@b', id: '' },
+      { uri: 'sip:u10@10.0.0.10:5062', callId: 'x\u0000y', id: 'c10' },
+      { uri: 'sip:u\u000010@10.0.0.10', callId: 'call', id: 'c\u0000' },
+      { uri: '', callId: '', id: '\u0000' },
+    ];
+    for (const o of odd) {
+      const one = { ...base, contacts: [{ ...base.contacts[0]!, ...o }] };
+      const two = { ...base, contacts: [{ ...base.contacts[0]!, ...o }, { ...base.contacts[0]!, uri: 'sip:second@10.0.0.11', id: 'second' }] };
+      for (const r of [one, two]) {
+        store.put(r);
+        expect(store.byImpi(r.impi)!.contacts).toEqual(r.contacts);
+      }
+    }
+  });
+
   it('keeps ids that are not keyed by the implicit set as they were given', () => {
     const store = new MemoryRegistrationStore();
     const r = { ...registration(5), ids: { 'sip:other@ims.lab': 'x1' } };

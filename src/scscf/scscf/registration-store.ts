@@ -104,17 +104,46 @@ class HeldContact {
   /** Set when a time does not come back exactly as an offset from the store's epoch (not whole ms): times held as given. */
   declare absoluteTimes?: true;
 
+  /**
+   * uri, NUL, callId, NUL, id: the three strings of the binding that are its own, as one string of the store's
+   * (issue 7: a string costs 16 bytes besides its text, and a field 8). When one of them holds a NUL (no
+   * Contact URI, Call-ID or token the parsers give does), the uri alone, and the other two in `loose`.
+   */
+  private readonly text: string;
+  declare private loose?: { readonly callId: string; readonly id: string };
+
   // A class of its own, not an object literal: a literal with the same keys in the same order shares its
   // shape with the callers' bindings, whose epoch-ms times turn the time fields into boxed doubles.
   constructor(
-    readonly uri: string,
-    readonly callId: string,
+    uri: string,
+    callId: string,
     readonly cseq: number,
     readonly path: string[],
     readonly receivedFrom: TransportAddress,
-    readonly id: string,
-  ) {}
+    id: string,
+  ) {
+    if (uri.includes(SEPARATOR) || callId.includes(SEPARATOR) || id.includes(SEPARATOR)) {
+      this.text = ownString(uri);
+      this.loose = { callId: ownString(callId), id: ownString(id) };
+    } else this.text = ownString(`${uri}${SEPARATOR}${callId}${SEPARATOR}${id}`);
+  }
+
+  get uri(): string {
+    return this.loose ? this.text : this.text.slice(0, this.text.indexOf(SEPARATOR));
+  }
+
+  get callId(): string {
+    if (this.loose) return this.loose.callId;
+    const from = this.text.indexOf(SEPARATOR) + 1;
+    return this.text.slice(from, this.text.indexOf(SEPARATOR, from));
+  }
+
+  get id(): string {
+    return this.loose ? this.loose.id : this.text.slice(this.text.lastIndexOf(SEPARATOR) + 1);
+  }
 }
+
+const SEPARATOR = '\u0000';
 
 /**
  * Where a shared parameter list holds the binding's own +sip.instance value. No parameter value the Contact
@@ -134,7 +163,7 @@ const INSTANCE = '\u0000';
  */
 class HeldRegistration extends HeldContact {
   constructor(
-    contact: HeldContact | undefined,
+    contact: { uri: string; callId: string; cseq: number; path: string[]; receivedFrom: TransportAddress; id: string } | undefined,
     readonly impi: string,
     /** The implicit set in profile order: the identity itself when it is the only one. */
     readonly impus: string | string[],
@@ -199,7 +228,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
     const userData = template ? this.templates.share(template) : ownString(r.profile.xml);
     const single = r.contacts.length === 1 ? r.contacts[0]! : undefined;
     const held = new HeldRegistration(
-      single && this.heldContact(single),
+      single && { uri: single.uri, callId: single.callId, cseq: single.cseq, path: this.shared.list(single.path), receivedFrom: this.shared.address(single.receivedFrom), id: single.id },
       impi,
       impus.length === 1 ? impus[0]! : impus,
       r.barred.length === 0 ? EMPTY : r.barred.map((b) => impus[r.impus.indexOf(b)] ?? ownString(b)),
@@ -343,7 +372,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
 
   /** The binding's fixed fields, as a HeldContact of their own (a HeldRegistration takes them from it). */
   private heldContact(c: ContactBinding): HeldContact {
-    return new HeldContact(ownString(c.uri), ownString(c.callId), c.cseq, this.shared.list(c.path), this.shared.address(c.receivedFrom), ownString(c.id));
+    return new HeldContact(c.uri, c.callId, c.cseq, this.shared.list(c.path), this.shared.address(c.receivedFrom), c.id);
   }
 
   /** The rest of the binding (times, parameters, what RFC 5626 reads from them) into `held`. */
