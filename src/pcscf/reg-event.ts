@@ -11,8 +11,8 @@ import {
   subscriptionDeadlines,
   type Notification,
   type SubscriptionDeadlines,
+  type SubscriptionDefaults,
   type SubscriptionListener,
-  type SubscriptionOptions,
   type SubscriptionStatus,
 } from '../sip/ua/subscription.js';
 import type { UserAgent } from '../sip/ua/user-agent.js';
@@ -50,10 +50,9 @@ export class RegEventSubscriber implements SubscriptionListener {
   private readonly assertedHeader: readonly [string, string];
   /**
    * What every watch asks alike (§5.2.3: Event reg, Accept reginfo, From this P-CSCF, 600,000 s, the shared
-   * listener, queue and header source): one object, the prototype of each watch's options, which own only
-   * their target and route set.
+   * listener, queue and header source): one object for all; each watch holds only its target and route set.
    */
-  private readonly common: Omit<SubscriptionOptions, 'target' | 'routeSet'>;
+  private readonly common: SubscriptionDefaults;
   private stopped = false;
 
   constructor(private readonly o: RegEventSubscriberOptions) {
@@ -102,10 +101,7 @@ export class RegEventSubscriber implements SubscriptionListener {
       return;
     }
     const target = reg === registered ? ownString(impu) : impu;
-    const options = Object.create(this.common) as SubscriptionOptions;
-    options.target = target;
-    options.routeSet = reg.serviceRoute;
-    const sub = new Subscription(this.o.ua, options);
+    const sub = new Subscription(this.o.ua, this.common, target, reg.serviceRoute);
     const k = key(target);
     this.watches.set(k === target ? target : ownString(k), sub);
     this.note(`SUBSCRIBE to the reg event of ${impu} via ${reg.serviceRoute.join(', ')}`);
@@ -132,12 +128,12 @@ export class RegEventSubscriber implements SubscriptionListener {
   // ---- SubscriptionListener: every watch reports here ----
 
   onNotification(sub: Subscription, n: Notification): void {
-    this.onNotify(sub.options.target, n);
+    this.onNotify(sub.target, n);
   }
 
   onStatus(sub: Subscription, s: SubscriptionStatus): void {
     if (s.state !== 'terminated') return;
-    const impu = sub.options.target;
+    const impu = sub.target;
     if (this.watches.get(key(impu)) === sub) this.watches.delete(key(impu));
     if (!this.stopped) this.note(`reg-event subscription for ${impu} ended (${s.reason ?? 'terminated'})`);
   }

@@ -44,6 +44,12 @@ export interface SubscriptionOptions {
   shared?: Interner | undefined;
 }
 
+/**
+ * What the subscriptions a node makes alike share — everything but the resource and its route: one object for
+ * all of them (the P-CSCF's reg-event watches, TS 24.229 §5.2.3), given with each one's target.
+ */
+export type SubscriptionDefaults = Omit<SubscriptionOptions, 'target' | 'routeSet'>;
+
 export interface Notification {
   request: SipRequest;
   subscriptionState: SubscriptionStateValue;
@@ -116,13 +122,25 @@ export class Subscription implements DialogUsage, DeadlineSlot {
   private refreshAt = Infinity;
   private expiresAt = Infinity;
   private extra: SubscriptionExtra | undefined = undefined;
+  /** The resource (Request-URI of the initial SUBSCRIBE) and its preloaded route set (§8.1.1.1). */
+  readonly target: string;
+  readonly routeSet: readonly string[] | undefined;
+  readonly options: SubscriptionDefaults;
 
+  /** With options of its own, or with a node's shared defaults and this subscription's target and route. */
+  constructor(ua: UserAgent, options: SubscriptionOptions);
+  constructor(ua: UserAgent, defaults: SubscriptionDefaults, target: string, routeSet?: readonly string[]);
   constructor(
     private readonly ua: UserAgent,
-    readonly options: SubscriptionOptions,
+    options: SubscriptionOptions | SubscriptionDefaults,
+    target?: string,
+    routeSet?: readonly string[],
   ) {
     this.callId = ua.newCallId();
     this.fromTag = ua.newTag();
+    this.options = options;
+    this.target = target ?? (options as SubscriptionOptions).target;
+    this.routeSet = target === undefined ? (options as SubscriptionOptions).routeSet : routeSet;
   }
 
   /** The methods a subscription's dialog takes (DialogUsage): the same array for all. */
@@ -172,12 +190,12 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     if (this.state !== 'init') throw new Error(`subscription to ${this.options.event} already ${this.state}`);
     const x = this.more();
     x.stopExpecting = this.ua.expectDialog(this.callId, this.fromTag, this);
-    const request = this.ua.createRequest('SUBSCRIBE', this.options.target, {
+    const request = this.ua.createRequest('SUBSCRIBE', this.target, {
       from: this.options.from,
       fromTag: this.fromTag,
       to: this.options.to,
       callId: this.callId,
-      routeSet: this.options.routeSet,
+      routeSet: this.routeSet,
       headers: this.subscribeHeaders(this.options.expires),
     });
     x.initial = request.clone();
@@ -328,7 +346,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
    */
   private ownDialog(d: Dialog): Dialog {
     const shared = this.options.shared;
-    const target = this.options.target;
+    const target = this.target;
     return new Dialog({
       callId: d.callId === this.callId ? this.callId : ownString(d.callId),
       localTag: d.localTag === this.fromTag ? this.fromTag : ownString(d.localTag),
