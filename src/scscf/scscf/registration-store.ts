@@ -118,14 +118,22 @@ class HeldContact {
     uri: string,
     callId: string,
     readonly cseq: number,
-    readonly path: string[],
-    readonly receivedFrom: TransportAddress,
+    /** The Path and the last hop: shared by every binding that came the same way (one per P-CSCF). */
+    private readonly hop: Hop,
     id: string,
   ) {
     if (uri.includes(SEPARATOR) || callId.includes(SEPARATOR) || id.includes(SEPARATOR)) {
       this.text = ownString(uri);
       this.loose = { callId: ownString(callId), id: ownString(id) };
     } else this.text = ownString(`${uri}${SEPARATOR}${callId}${SEPARATOR}${id}`);
+  }
+
+  get path(): string[] {
+    return this.hop.path;
+  }
+
+  get receivedFrom(): TransportAddress {
+    return this.hop.receivedFrom;
   }
 
   get uri(): string {
@@ -145,6 +153,19 @@ class HeldContact {
 
 const SEPARATOR = '\u0000';
 
+/** The way a REGISTER came: its Path (RFC 3327 §5.3) and the address it came from. Never changed in place. */
+interface Hop {
+  readonly path: string[];
+  readonly receivedFrom: TransportAddress;
+}
+
+/** What a registration rarely has: barred identities, or a number of contacts other than one. */
+interface Rare {
+  readonly barred: string[];
+  /** undefined: the record's own contact fields are its one contact. */
+  readonly contacts: HeldContact[] | undefined;
+}
+
 /**
  * Where a shared parameter list holds the binding's own +sip.instance value. No parameter value the Contact
  * parser gives is a lone NUL (RFC 3261 §25.1); a binding that has one anyway keeps its list to itself.
@@ -163,19 +184,31 @@ const INSTANCE = '\u0000';
  */
 class HeldRegistration extends HeldContact {
   constructor(
-    contact: { uri: string; callId: string; cseq: number; path: string[]; receivedFrom: TransportAddress; id: string } | undefined,
+    contact: { uri: string; callId: string; cseq: number; hop: Hop; id: string } | undefined,
     readonly impi: string,
     /** The implicit set in profile order: the identity itself when it is the only one. */
     readonly impus: string | string[],
-    readonly barred: string[],
+    barred: string[],
     /** The User-Data's template, joined with impi and impus to give it back; the document itself when it does not cut. */
     readonly userData: UserDataTemplate | string,
     /** The reginfo ids of impus[0], impus[1] … joined by spaces; a record when they are not keyed by exactly the impus. */
     readonly ids: string | Record<string, string>,
     /** The contacts when there is not exactly one; undefined: the record's own contact fields are the one. */
-    readonly contacts: HeldContact[] | undefined,
+    contacts: HeldContact[] | undefined,
   ) {
-    super(contact?.uri ?? '', contact?.callId ?? '', contact?.cseq ?? 0, contact?.path ?? EMPTY, contact?.receivedFrom ?? NOWHERE, contact?.id ?? '');
+    super(contact?.uri ?? '', contact?.callId ?? '', contact?.cseq ?? 0, contact?.hop ?? NOWHERE, contact?.id ?? '');
+    this.rare = barred.length === 0 && contacts === undefined ? undefined : { barred, contacts };
+  }
+
+  /** Barred identities and a list of contacts in one field, left out when there are none and one contact. */
+  private readonly rare: Rare | undefined;
+
+  get barred(): string[] {
+    return this.rare?.barred ?? EMPTY;
+  }
+
+  get contacts(): HeldContact[] | undefined {
+    return this.rare?.contacts;
   }
 }
 
@@ -228,7 +261,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
     const userData = template ? this.templates.share(template) : ownString(r.profile.xml);
     const single = r.contacts.length === 1 ? r.contacts[0]! : undefined;
     const held = new HeldRegistration(
-      single && { uri: single.uri, callId: single.callId, cseq: single.cseq, path: this.shared.list(single.path), receivedFrom: this.shared.address(single.receivedFrom), id: single.id },
+      single && { uri: single.uri, callId: single.callId, cseq: single.cseq, hop: this.shared.hop(single.path, single.receivedFrom), id: single.id },
       impi,
       impus.length === 1 ? impus[0]! : impus,
       r.barred.length === 0 ? EMPTY : r.barred.map((b) => impus[r.impus.indexOf(b)] ?? ownString(b)),
@@ -372,7 +405,7 @@ export class MemoryRegistrationStore implements RegistrationStore {
 
   /** The binding's fixed fields, as a HeldContact of their own (a HeldRegistration takes them from it). */
   private heldContact(c: ContactBinding): HeldContact {
-    return new HeldContact(c.uri, c.callId, c.cseq, this.shared.list(c.path), this.shared.address(c.receivedFrom), c.id);
+    return new HeldContact(c.uri, c.callId, c.cseq, this.shared.hop(c.path, c.receivedFrom), c.id);
   }
 
   /** The rest of the binding (times, parameters, what RFC 5626 reads from them) into `held`. */
@@ -438,8 +471,11 @@ const PARAM_LISTS = 4096;
 
 const EMPTY: string[] = Object.freeze([]) as unknown as string[];
 
-/** receivedFrom of a registration record whose contacts are in its list (none, or more than one). */
-const NOWHERE: TransportAddress = Object.freeze({ transport: 'udp', address: '', port: 0 });
+/** The hop of a registration record whose contacts are in its list (none, or more than one). */
+const NOWHERE: Hop = Object.freeze({ path: EMPTY, receivedFrom: Object.freeze({ transport: 'udp', address: '', port: 0 }) });
+
+/** Distinct hops remembered for sharing; past it a binding's hop is its own (of shared parts). */
+const HOPS = 4096;
 
 /**
  * The index key a registration is found by its IMPI under when its IMPU `sip:` + IMPI is in its set (as
@@ -493,6 +529,19 @@ class Shared {
     let known = this.lists.get(key);
     if (!known) this.lists.set(ownString(key), (known = Object.freeze(values.map(ownString)) as string[]));
     return known;
+  }
+
+  private readonly hops = new Map<string, Hop>();
+
+  hop(path: string[], receivedFrom: TransportAddress): Hop {
+    const shared = { path: this.list(path), receivedFrom: this.address(receivedFrom) };
+    // The parts are shared, so the pair is told by their identity: a key of the two keys, checked part by part.
+    const key = `${path.join('\n')}\n\n${receivedFrom.transport} ${receivedFrom.address} ${receivedFrom.port}`;
+    const known = this.hops.get(key);
+    if (known !== undefined && known.path === shared.path && known.receivedFrom === shared.receivedFrom) return known;
+    const hop = Object.freeze(shared);
+    if (this.hops.size < HOPS) this.hops.set(ownString(key), hop);
+    return hop;
   }
 
   address(a: TransportAddress): TransportAddress {
