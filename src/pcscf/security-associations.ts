@@ -55,10 +55,14 @@ const ODD_NAMES = 1 << 20;
 const HALVES = 1 << 21;
 /** ...and that string is the bytes their hex digits spell. */
 const HEX_KEYS = 1 << 22;
+/** The IMPI's length + 1 when the IMPI leads the string of the keys (0: it does not), in the top 7 bits. */
+const IMPI_LENGTH_SHIFT = 23;
+const IMPI_LENGTH_MAX = 126;
 
 class HeldSecurityAssociation implements SecurityAssociation {
   ueAddress: string;
-  declare impi?: string;
+  /** The IMPI when it does not lead `cipherKeys` (longer than IMPI_LENGTH_MAX, or it or the keys beyond Latin-1). */
+  declare private ownImpi?: string;
   /**
    * The algorithm names, the transport, the state and how createdAt, the names and the keys are held, in one
    * small integer rather than five fields (issue 7: 8 bytes a field per SA): see NAMES_MASK and what follows it.
@@ -90,15 +94,15 @@ class HeldSecurityAssociation implements SecurityAssociation {
    * CK then IK (nothing reads them but a kernel SA would, TS 33.203 §7.1), exactly as the 401 carried them: for
    * keys of one length (HALVES) one string of both, as the bytes their hex digits spell when they are hex, one
    * character a byte (HEX_KEYS; 48 bytes for the two 128-bit keys where their 64 hex digits took 80); else the two.
+   * The IMPI leads that string when it can (see IMPI_LENGTH_SHIFT): one string where two took a header each.
    */
-  private readonly cipherKeys: string | readonly [string, string];
+  private cipherKeys: string | readonly [string, string];
 
   constructor(init: Omit<SecurityAssociation, 'sent'>) {
     // It lives as long as the registration: its own copies, not views into the REGISTER and 401 they came from.
     this.ueAddress = ownString(init.ueAddress);
     const transport = TRANSPORTS.indexOf(init.transport);
     if (transport < 0) throw new RangeError(`transport ${init.transport} is not one of ${TRANSPORTS.join(', ')}`);
-    if (init.impi !== undefined) this.impi = ownString(init.impi);
     this.flags = transport << TRANSPORT_SHIFT;
     this.created = 0;
     const { ue, pcscf } = init;
@@ -128,8 +132,28 @@ class HeldSecurityAssociation implements SecurityAssociation {
       this.cipherKeys = ownString(ck + ik);
       this.flags |= HALVES;
     }
+    this.impi = init.impi;
     this.state = init.state;
     this.createdAt = init.createdAt;
+  }
+
+  get impi(): string | undefined {
+    const length = this.flags >>> IMPI_LENGTH_SHIFT;
+    return length === 0 ? this.ownImpi : (this.cipherKeys as string).slice(0, length - 1);
+  }
+
+  set impi(impi: string | undefined) {
+    const keys = this.keyPart();
+    this.flags &= ~(0x7f << IMPI_LENGTH_SHIFT);
+    if (this.ownImpi !== undefined) this.ownImpi = undefined;
+    if (impi !== undefined && typeof keys === 'string' && impi.length <= IMPI_LENGTH_MAX && isLatin1(impi) && isLatin1(keys)) {
+      // Built as bytes: one flat string, not a rope of the two (util/own-string.ts).
+      this.cipherKeys = Buffer.concat([Buffer.from(impi, 'latin1'), Buffer.from(keys, 'latin1')]).toString('latin1');
+      this.flags |= (impi.length + 1) << IMPI_LENGTH_SHIFT;
+    } else {
+      this.cipherKeys = keys;
+      if (impi !== undefined) this.ownImpi = ownString(impi);
+    }
   }
 
   get transport(): TransportProtocol {
@@ -189,10 +213,17 @@ class HeldSecurityAssociation implements SecurityAssociation {
 
   /** TS 33.203 §7.1: the keys the SA pair is derived from, as the 401 carried them. */
   get keys(): CipherKeys {
-    const held = this.cipherKeys;
+    const held = this.keyPart();
     if (typeof held !== 'string') return { ck: held[0], ik: held[1] };
     const both = this.flags & HEX_KEYS ? Buffer.from(held, 'latin1').toString('hex') : held;
     return { ck: both.slice(0, both.length / 2), ik: both.slice(both.length / 2) };
+  }
+
+  /** `cipherKeys` without the IMPI that may lead it. */
+  private keyPart(): string | readonly [string, string] {
+    const held = this.cipherKeys;
+    const length = this.flags >>> IMPI_LENGTH_SHIFT;
+    return length === 0 || typeof held !== 'string' ? held : held.slice(length - 1);
   }
 
   private names(): readonly (string | undefined)[] {
@@ -203,6 +234,12 @@ class HeldSecurityAssociation implements SecurityAssociation {
   get sent(): readonly SecurityMechanism[] {
     return [serverMechanism(this.pcscf)];
   }
+}
+
+/** Whether every character of `s` is Latin-1 (one byte in a string, and exactly so through Buffer's latin1). */
+function isLatin1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
 }
 
 /** Whether `s` is lowercase hex digits, two a byte: what Buffer's hex codec gives back exactly. */

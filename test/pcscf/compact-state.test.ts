@@ -277,6 +277,23 @@ describe('P-CSCF per-registration state, compact', () => {
     expect(cases.map((r) => cache.get(r.contact)!.impi)).toEqual(['u@ims.lab', 'other@ims.lab', undefined, 'd@ims.lab']);
   });
 
+  it('gives back the IMPI an SA was made with, and one set later, beside keys of every form', () => {
+    const make = (impi: string | undefined, ck: string, ik: string) =>
+      newSecurityAssociation({ ueAddress: '10.0.0.9', transport: 'udp', ue: offer, pcscf: choice, keys: { ck, ik }, state: 'pending', createdAt: 1, ...(impi !== undefined ? { impi } : {}) });
+    const impis = [undefined, '', 'u@ims.lab', 'é@ims.lab', 'ü€@ims.lab', 'x'.repeat(126), 'y'.repeat(127), '001010000000001@ims.mnc001.mcc001.3gppnetwork.org'];
+    const keys: [string, string][] = [['00ff7f80a1b2c3d4e5f60718293a4b5c', 'ffffffffffffffffffffffffffffffff'], ['not hex', 'ü€ hex'], ['ab', 'cde'], ['', '']];
+    for (const impi of impis) {
+      for (const [ck, ik] of keys) {
+        const sa = make(impi, ck, ik);
+        expect([sa.impi, sa.keys]).toStrictEqual([impi, { ck, ik }]);
+        for (const again of ['v@ims.lab', undefined, 'w'.repeat(200), impi]) {
+          sa.impi = again;
+          expect([sa.impi, sa.keys]).toStrictEqual([again, { ck, ik }]);
+        }
+      }
+    }
+  });
+
   it("gives back a registration's times exactly, epoch-ms, fractional and far off, and refuses what it cannot hold", () => {
     const cache = new RegistrationCache(new FakeClock(0));
     const base: PcscfRegistration = {
