@@ -61,9 +61,12 @@ export interface InDialogOptions {
   cseq?: number;
 }
 
-/** Bits of Dialog.bare: `local` / `remote` is `<uri>;tag=…` and is kept as its URI alone. */
+/** Bits of Dialog.flags: `local` / `remote` is `<uri>;tag=…` and is kept as its URI alone; sips; the state. */
 const LOCAL_BARE = 1;
 const REMOTE_BARE = 2;
+const SECURE = 4;
+const STATE_SHIFT = 3;
+const STATES: readonly DialogState[] = ['early', 'confirmed', 'terminated'];
 
 export class Dialog {
   readonly callId: string;
@@ -77,15 +80,14 @@ export class Dialog {
    */
   private readonly localValue: string;
   private readonly remoteValue: string;
-  private readonly bare: number;
+  /** LOCAL_BARE, REMOTE_BARE, SECURE and the state: one small integer rather than three fields (issue 7). */
+  private flags: number;
   remoteTarget: string;
   routeSet: string[];
   /** The last CSeq number this end used; the next request gets one more (§12.2.1.1). */
   localSeq: number;
   /** The highest CSeq number seen from the peer; undefined until a request of theirs arrives (§12.2.2). */
   remoteSeq: number | undefined;
-  readonly secure: boolean;
-  state: DialogState;
   localContact: string;
   /** Set by the UserAgent so that `request()` can send; a bare Dialog only builds. */
   sender: DialogSender<unknown> | undefined;
@@ -101,13 +103,15 @@ export class Dialog {
     const remoteUri = bareUri(init.remote, init.remoteTag);
     this.localValue = keep(localUri ?? init.local);
     this.remoteValue = keep(remoteUri ?? init.remote);
-    this.bare = (localUri === undefined ? 0 : LOCAL_BARE) | (remoteUri === undefined ? 0 : REMOTE_BARE);
+    this.flags =
+      (localUri === undefined ? 0 : LOCAL_BARE) |
+      (remoteUri === undefined ? 0 : REMOTE_BARE) |
+      (init.secure ? SECURE : 0) |
+      (STATES.indexOf(init.state) << STATE_SHIFT);
     this.remoteTarget = init.remoteTarget;
     this.routeSet = init.routeSet;
     this.localSeq = init.localSeq;
     this.remoteSeq = init.remoteSeq;
-    this.secure = init.secure;
-    this.state = init.state;
     this.localContact = init.localContact;
     this.sender = undefined;
     this.usage = undefined;
@@ -115,12 +119,25 @@ export class Dialog {
 
   /** The local party's From (UAC) / To (UAS) value, with our tag. */
   get local(): string {
-    return this.bare & LOCAL_BARE ? `<${this.localValue}>;tag=${this.localTag}` : this.localValue;
+    return this.flags & LOCAL_BARE ? `<${this.localValue}>;tag=${this.localTag}` : this.localValue;
   }
 
   /** The remote party's value, with its tag. */
   get remote(): string {
-    return this.bare & REMOTE_BARE ? `<${this.remoteValue}>;tag=${this.remoteTag}` : this.remoteValue;
+    return this.flags & REMOTE_BARE ? `<${this.remoteValue}>;tag=${this.remoteTag}` : this.remoteValue;
+  }
+
+  /** Whether the dialog was formed by a sips Request-URI (§12.1.1). */
+  get secure(): boolean {
+    return (this.flags & SECURE) !== 0;
+  }
+
+  get state(): DialogState {
+    return STATES[this.flags >> STATE_SHIFT]!;
+  }
+
+  set state(state: DialogState) {
+    this.flags = (this.flags & ((1 << STATE_SHIFT) - 1)) | (STATES.indexOf(state) << STATE_SHIFT);
   }
 
   get id(): DialogId {

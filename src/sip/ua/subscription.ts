@@ -92,6 +92,9 @@ const NOTIFY_ONLY = ['NOTIFY'] as const;
  * when first needed, so that the many subscriptions that simply run carry one empty field for all of it.
  */
 interface SubscriptionExtra {
+  /** The Call-ID and From tag chosen for the SUBSCRIBE, until a dialog holds them. */
+  callId?: string | undefined;
+  fromTag?: string | undefined;
   statusSubject?: BehaviorSubject<SubscriptionStatus> | undefined;
   notifySubject?: Subject<Notification> | undefined;
   /** The SUBSCRIBE as sent, until its final response: a NOTIFY that overtakes the 2xx forms the dialog from it. */
@@ -113,8 +116,6 @@ export class Subscription implements DialogUsage, DeadlineSlot {
   dialog: Dialog | undefined = undefined;
   /** Position in the deadline queue (KeyedDeadlineQueue); -1 when none is set. */
   deadlineSlot = -1;
-  private readonly callId: string;
-  private readonly fromTag: string;
   private stateValue: SubscriberState = 'init';
   /** Seconds left as of the last 2xx or NOTIFY. */
   private grantedSeconds: number | undefined = undefined;
@@ -136,8 +137,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     target?: string,
     routeSet?: readonly string[],
   ) {
-    this.callId = ua.newCallId();
-    this.fromTag = ua.newTag();
+    this.extra = { callId: ua.newCallId(), fromTag: ua.newTag() };
     this.options = options;
     this.target = target ?? (options as SubscriptionOptions).target;
     this.routeSet = target === undefined ? (options as SubscriptionOptions).routeSet : routeSet;
@@ -189,12 +189,14 @@ export class Subscription implements DialogUsage, DeadlineSlot {
   async subscribe(): Promise<ClientResult> {
     if (this.state !== 'init') throw new Error(`subscription to ${this.options.event} already ${this.state}`);
     const x = this.more();
-    x.stopExpecting = this.ua.expectDialog(this.callId, this.fromTag, this);
+    const callId = x.callId!;
+    const fromTag = x.fromTag!;
+    x.stopExpecting = this.ua.expectDialog(callId, fromTag, this);
     const request = this.ua.createRequest('SUBSCRIBE', this.target, {
       from: this.options.from,
-      fromTag: this.fromTag,
+      fromTag,
       to: this.options.to,
-      callId: this.callId,
+      callId,
       routeSet: this.routeSet,
       headers: this.subscribeHeaders(this.options.expires),
     });
@@ -348,8 +350,8 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     const shared = this.options.shared;
     const target = this.target;
     return new Dialog({
-      callId: d.callId === this.callId ? this.callId : ownString(d.callId),
-      localTag: d.localTag === this.fromTag ? this.fromTag : ownString(d.localTag),
+      callId: d.callId === this.extra?.callId ? this.extra.callId : ownString(d.callId),
+      localTag: d.localTag === this.extra?.fromTag ? this.extra.fromTag : ownString(d.localTag),
       remoteTag: ownString(d.remoteTag),
       local: d.local,
       remote: d.remote,
@@ -374,6 +376,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     if (x) {
       x.stopExpecting?.();
       x.stopExpecting = undefined;
+      x.callId = x.fromTag = undefined;
       this.shed();
     }
   }
@@ -424,7 +427,7 @@ export class Subscription implements DialogUsage, DeadlineSlot {
   /** Drops the extra object once nothing in it is needed any more (the usual case after the initial SUBSCRIBE). */
   private shed(): void {
     const x = this.extra;
-    if (x && !x.statusSubject && !x.notifySubject && !x.initial && !x.stopExpecting && !x.ownDeadlines && !x.unsubscribing && x.reason === undefined) {
+    if (x && !x.callId && !x.statusSubject && !x.notifySubject && !x.initial && !x.stopExpecting && !x.ownDeadlines && !x.unsubscribing && x.reason === undefined) {
       this.extra = undefined;
     }
   }
