@@ -371,10 +371,22 @@ class UeAddresses {
  * a small integer, which a Map holds without a key string of its own (issue 7: an `address|spi-c|spi-s` key was
  * ≈ 56 bytes per registration). Pairs that hash alike share an entry; `bySa` checks each registration's own.
  */
-function saIndexKey(address: string, ue: { spiC: number; spiS: number }): number {
-  let h = Math.imul(ue.spiC ^ 0x9e3779b9, 0x85ebca6b) ^ ue.spiS;
+export function saIndexKey(address: string, ue: { spiC: number; spiS: number }): number {
+  let h = 0x811c9dc5;
   for (let i = 0; i < address.length; i++) h = Math.imul(h ^ address.charCodeAt(i), 0x01000193);
-  return (h ^ (h >>> 15)) & 0x3fffffff;
+  // Each SPI mixed through all 32 bits, so that SPIs that follow a pattern (spi-s = spi-c + 1) do not collide.
+  h = mix32(h ^ ue.spiC);
+  h = mix32(h ^ ue.spiS);
+  return h & 0x3fffffff;
+}
+
+/** A 32-bit finaliser (every input bit reaches every output bit): the final step of MurmurHash3, public domain. */
+function mix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }
 
 function saIndexKeyOf(sa: SecurityAssociation): number {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RegistrationCache, type PcscfRegistration } from '../../src/pcscf/registration-cache.js';
+import { RegistrationCache, saIndexKey, type PcscfRegistration } from '../../src/pcscf/registration-cache.js';
 import { chooseIpsec, formatServerMechanism, mechanismsOf, readOffers } from '../../src/pcscf/sec-agree.js';
 import { newSecurityAssociation, PENDING_SA_LIFETIME_MS, PendingSecurityAssociations, saKey, saKeyOf } from '../../src/pcscf/security-associations.js';
 import { Headers } from '../../src/sip/message.js';
@@ -171,6 +171,35 @@ describe('P-CSCF per-registration state, compact', () => {
         }
       }
     }
+  });
+
+  it('tells apart SA pairs whose index keys collide: each registration is found by its own SPIs only', () => {
+    // Birthday search for two SPI pairs of one address under one 30-bit key (≈ 40,000 tries expected).
+    const seen = new Map<number, number>();
+    let pair: [number, number] | undefined;
+    for (let spi = 1; !pair && spi < 2_000_000; spi += 2) {
+      const k = saIndexKey('10.0.0.1', { spiC: spi, spiS: spi + 1 });
+      const other = seen.get(k);
+      if (other !== undefined) pair = [other, spi];
+      else seen.set(k, spi);
+    }
+    expect(pair).toBeDefined();
+    const [a, b] = pair!;
+    expect(saIndexKey('10.0.0.1', { spiC: a, spiS: a + 1 })).toBe(saIndexKey('10.0.0.1', { spiC: b, spiS: b + 1 }));
+    const cache = new RegistrationCache(new FakeClock(0));
+    const reg = (user: string, spi: number): PcscfRegistration => ({
+      contact: `sip:${user}@x`, impus: [`sip:${user}@ims.lab`], registeredImpu: `sip:${user}@ims.lab`, serviceRoute: [], path: 'p',
+      ue: { transport: 'udp', address: '10.0.0.1', port: 5060 }, callId: user, registeredAt: 0, refreshedAt: 0, expiresAt: 10_000,
+      sa: newSecurityAssociation({ ueAddress: '10.0.0.1', transport: 'udp', ue: { ...offer, spiC: spi, spiS: spi + 1 }, pcscf: choice, keys: { ck: 'c', ik: 'i' }, state: 'in-use', createdAt: 0 }),
+    });
+    cache.put(reg('a', a));
+    cache.put(reg('b', b)); // the address is shared now: both are in the SA index, under one key
+    expect(cache.bySa('10.0.0.1', { spiC: a, spiS: a + 1 }).map((r) => r.callId)).toEqual(['a']);
+    expect(cache.bySa('10.0.0.1', { spiC: b, spiS: b + 1 }).map((r) => r.callId)).toEqual(['b']);
+    expect(cache.bySa('10.0.0.1', { spiC: a, spiS: b + 1 })).toEqual([]);
+    cache.remove('sip:a@x', 'deregistered');
+    expect(cache.bySa('10.0.0.1', { spiC: a, spiS: a + 1 })).toEqual([]);
+    expect(cache.bySa('10.0.0.1', { spiC: b, spiS: b + 1 }).map((r) => r.callId)).toEqual(['b']);
   });
 
   it('expires each pending SA a lifetime after it was added, on one timer, a re-added pair counting from then', () => {
