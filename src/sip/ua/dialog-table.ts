@@ -6,7 +6,7 @@ import type { Dialog, DialogId } from '../dialog/dialog.js';
  * §5.2.3) costs the table no key of its own (issue 7: a joined key was a 64-byte rope per dialog). Call-IDs are
  * unique per dialog in practice (§8.1.1.4); the dialogs that share one — the early dialogs of a forked INVITE
  * (§12.1.2), a UA that calls itself — sit in one bucket and are told apart by their tags. Anything that carries
- * a dialog ID can be held so (the S-CSCF's reg-event subscriptions are dialogs of their own, TS 24.229 §5.4.2.1).
+ * a dialog ID can be held so.
  */
 export class DialogTable<D extends DialogId = Dialog> {
   private readonly byCallId = new Map<string, D | D[]>();
