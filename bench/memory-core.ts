@@ -109,9 +109,13 @@ export async function benchWholeCoreMemory(opts: WholeCoreMemoryOptions): Promis
       if (warm.failed > 0) throw new Error(`${warm.failed} of the ${warmUes - 1} warm-up registrations failed: ${warm.firstFailure ?? 'no reason'}`);
     }
     await drained();
-    // The baseline as settled as the end will be: the warm-up's burst took pages that a long-running core gives back.
+    // Each reading in the same state as its counterpart at the end. The heap right after the drain, as the end's
+    // is read: the settling GCs below age out the bytecode of functions not run meanwhile (V8 flushes it), which
+    // the measured registrations would then compile again and count as theirs. RSS once settled, as the end's
+    // is read: the warm-up's burst took pages that a long-running core gives back.
+    const beforeHeap = usage(gc);
     opts.step?.('let RSS settle before the baseline: a full GC every 3 s until it stops falling');
-    const before = await settle(gc, usage(gc), start, settleMs);
+    const before = await settle(gc, beforeHeap, start, settleMs);
     opts.step?.(`register ${n} UEs through the P-CSCF, ${opts.concurrency ?? 40} at a time, within ${Math.round(budget / 1000)} s`);
     const t0 = performance.now();
     const r = await load.ask(registerJob(storm.subscribers.slice(warmUes), opts.concurrency ?? 40, budget), 'registered', budget + 60_000);
@@ -131,14 +135,14 @@ export async function benchWholeCoreMemory(opts: WholeCoreMemoryOptions): Promis
       failed: r.failed,
       first_failure: r.firstFailure,
       t1_ms: t1,
-      heap_bytes_per_ue: Math.round((after.heap - before.heap) / r.ok),
+      heap_bytes_per_ue: Math.round((after.heap - beforeHeap.heap) / r.ok),
       rss_bytes_per_ue: perUe(settled.rss, before.rss),
       rss_at_drain_bytes_per_ue: perUe(after.rss, before.rss),
       rss_v8_heap_bytes_per_ue: perUe(settled.heapTotal, before.heapTotal),
       rss_other_anon_bytes_per_ue: perUe(settled.anon - settled.heapTotal, before.anon - before.heapTotal),
       settle_ms: Math.round(performance.now() - settleStart),
       registrations_per_s: Math.round(r.ok / registerSeconds),
-      baseline_heap_bytes: before.heap,
+      baseline_heap_bytes: beforeHeap.heap,
       baseline_rss_bytes: before.rss,
       seconds: Math.round((performance.now() - started) / 100) / 10,
     };

@@ -8,6 +8,7 @@ import type { Clock } from '../../util/clock.js';
 import type { Interner } from '../../util/interner.js';
 import { KeyedDeadlineQueue, type DeadlineSlot } from '../../util/keyed-deadline-queue.js';
 import { ownString } from '../../util/own-string.js';
+import { smallInteger } from '../../util/small-integer.js';
 import { Dialog } from '../dialog/dialog.js';
 import { parseNameAddr } from '../headers/name-addr.js';
 import { expiresOf } from '../headers/p-headers.js';
@@ -119,9 +120,12 @@ export class Subscription implements DialogUsage, DeadlineSlot {
   private stateValue: SubscriberState = 'init';
   /** Seconds left as of the last 2xx or NOTIFY. */
   private grantedSeconds: number | undefined = undefined;
-  /** Clock times (ms) of the refresh and of the end; Infinity when none is due. */
-  private refreshAt = Infinity;
-  private expiresAt = Infinity;
+  /**
+   * When the refresh and the end are due, as marks (see markOf): whole ms after the clock's epoch, a small
+   * integer inside the object where an epoch-ms time would be a 16-byte boxed double each; NONE when not due.
+   */
+  private refreshMark = NONE;
+  private expiryMark = NONE;
   private extra: SubscriptionExtra | undefined = undefined;
   /** The resource (Request-URI of the initial SUBSCRIBE) and its preloaded route set (§8.1.1.1). */
   readonly target: string;
@@ -394,11 +398,20 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     if (this.stateValue !== 'init') this.setStatus(this.stateValue);
   }
 
-  /** One deadline in the queue per subscription: the earlier of the two. */
+  private get refreshAt(): number {
+    return timeOf(this.ua.options.clock, this.refreshMark);
+  }
+
+  private get expiresAt(): number {
+    return timeOf(this.ua.options.clock, this.expiryMark);
+  }
+
+  /** One deadline in the queue per subscription: the earlier of the two (as held: never before the time given). */
   private setDeadlines(refreshAt: number, expiresAt: number): void {
-    this.refreshAt = refreshAt;
-    this.expiresAt = expiresAt;
-    const next = Math.min(refreshAt, expiresAt);
+    const clock = this.ua.options.clock;
+    this.refreshMark = markOf(clock, refreshAt);
+    this.expiryMark = markOf(clock, expiresAt);
+    const next = Math.min(this.refreshAt, this.expiresAt);
     const queue = this.options.deadlines ?? this.extra?.ownDeadlines;
     if (next === Infinity) queue?.delete(this);
     else (queue ?? (this.more().ownDeadlines = subscriptionDeadlines(this.ua.options.clock))).set(this, next);
@@ -441,6 +454,25 @@ export class Subscription implements DialogUsage, DeadlineSlot {
     listener?.onStatus?.(this, s);
     subject?.next(s);
   }
+}
+
+const NONE = -1;
+/** Each clock's epoch for marks: the first whole ms a subscription read from it. */
+const epochs = new WeakMap<Clock, number>();
+
+function epochOf(clock: Clock): number {
+  let e = epochs.get(clock);
+  if (e === undefined) epochs.set(clock, (e = Math.floor(clock.now())));
+  return e;
+}
+
+/** A time as whole ms after the epoch, rounded up (a deadline may come later by less than 1 ms, never earlier). */
+function markOf(clock: Clock, at: number): number {
+  return at === Infinity ? NONE : smallInteger(Math.max(0, Math.ceil(at - epochOf(clock))));
+}
+
+function timeOf(clock: Clock, mark: number): number {
+  return mark === NONE ? Infinity : mark + epochOf(clock);
 }
 
 /** §12.2.2 target refresh, keeping the new target as a string of its own, and only when it changed. */
