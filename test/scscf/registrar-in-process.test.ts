@@ -111,12 +111,14 @@ function rig(store: RegistrationStore = new MemoryRegistrationStore()) {
   /** A re-registration the P-CSCF vouches for (integrity-protected="yes", TS 24.229 §5.4.1.2.1): no challenge. */
   const reRegister = (user: string, contacts: string[], expires = 600) =>
     register(user, `Digest username="${user}@${D}",realm="${D}",uri="sip:${D}",nonce="",response="",integrity-protected="yes"`, contacts, expires);
-  const subscribe = (user: string, from: { address: string; uri: string }) =>
+  /** An initial SUBSCRIBE, or with `refresh` one within the dialog (RFC 6665 §4.2.1.2: its To tag, a higher CSeq). */
+  const subscribe = (user: string, from: { address: string; uri: string }, refresh?: { toTag: string; cseq: number; expires: number }) =>
     regEvent.subscribe(
       parseMessage(
         Buffer.from(
-          `SUBSCRIBE sip:${user}@${D} SIP/2.0\r\nVia: SIP/2.0/UDP ${from.address}:5060;branch=z9hG4bKs${user}\r\nFrom: <${from.uri}>;tag=w${user}\r\nTo: <sip:${user}@${D}>\r\n` +
-            `Call-ID: sub-${user}\r\nCSeq: 1 SUBSCRIBE\r\nEvent: reg\r\nExpires: 600000\r\nContact: <sip:${from.address}:5060>\r\nContent-Length: 0\r\n\r\n`,
+          `SUBSCRIBE ${refresh ? 'sip:127.0.3.1:5060' : `sip:${user}@${D}`} SIP/2.0\r\nVia: SIP/2.0/UDP ${from.address}:5060;branch=z9hG4bKs${user}${refresh?.cseq ?? ''}\r\n` +
+            `From: <${from.uri}>;tag=w${user}\r\nTo: <sip:${user}@${D}>${refresh ? `;tag=${refresh.toTag}` : ''}\r\n` +
+            `Call-ID: sub-${user}\r\nCSeq: ${refresh?.cseq ?? 1} SUBSCRIBE\r\nEvent: reg\r\nExpires: ${refresh?.expires ?? 600000}\r\nContact: <sip:${from.address}:5060>\r\nContent-Length: 0\r\n\r\n`,
         ),
       ) as SipRequest,
       { source: { transport: 'udp', address: from.address, port: 5060 }, local: { transport: 'udp', address: '127.0.3.1', port: 5060 } } as ReceivedMessage,
@@ -212,15 +214,7 @@ describe('S-CSCF registrar in-process', () => {
     expect(r.notifies[2]!.request.headers.get('Subscription-State')).toBe('active;expires=598995');
 
     // RFC 6665 §4.2.1.2: a refresh within the dialog (its To tag, a higher CSeq) sets a new expiry.
-    const refresh = r.regEvent.subscribe(
-      parseMessage(
-        Buffer.from(
-          `SUBSCRIBE sip:127.0.3.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.1.1:5060;branch=z9hG4bKrefresh\r\nFrom: <${PCSCF.uri}>;tag=wfay\r\nTo: <sip:fay@${D}>;tag=${f!.localTag}\r\n` +
-            `Call-ID: sub-fay\r\nCSeq: 2 SUBSCRIBE\r\nEvent: reg\r\nExpires: 3600\r\nContact: <sip:127.0.1.1:5060>\r\nContent-Length: 0\r\n\r\n`,
-        ),
-      ) as SipRequest,
-      { source: { transport: 'udp', address: '127.0.1.1', port: 5060 }, local: { transport: 'udp', address: '127.0.3.1', port: 5060 } } as ReceivedMessage,
-    );
+    const refresh = r.subscribe('fay', PCSCF, { toTag: f!.localTag, cseq: 2, expires: 3600 });
     expect(refresh.status).toBe(200);
     await r.turn();
     expect(f!.expiresAt).toBe(r.clock.now() + 3_600_000);
@@ -249,15 +243,7 @@ describe('S-CSCF registrar in-process', () => {
     expect(parseReginfoSafe(r.notifies[1]!.request.body.toString()).registrations.map((g) => g.aor)).toEqual(['tel:+15550099']);
     // A refresh within its dialog still finds it by its To, and the registration's end reaches it by its IMPI.
     const [sub] = r.regEvent.subscriptions;
-    const refresh = r.regEvent.subscribe(
-      parseMessage(
-        Buffer.from(
-          `SUBSCRIBE sip:127.0.3.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.1.1:5060;branch=z9hG4bKgina2\r\nFrom: <${PCSCF.uri}>;tag=wgina\r\nTo: <sip:gina@${D}>;tag=${sub!.localTag}\r\n` +
-            `Call-ID: sub-gina\r\nCSeq: 2 SUBSCRIBE\r\nEvent: reg\r\nExpires: 600000\r\nContact: <sip:127.0.1.1:5060>\r\nContent-Length: 0\r\n\r\n`,
-        ),
-      ) as SipRequest,
-      { source: { transport: 'udp', address: '127.0.1.1', port: 5060 }, local: { transport: 'udp', address: '127.0.3.1', port: 5060 } } as ReceivedMessage,
-    );
+    const refresh = r.subscribe('gina', PCSCF, { toTag: sub!.localTag, cseq: 2, expires: 600000 });
     expect(refresh.status).toBe(200);
     await r.turn();
     expect(r.notifies).toHaveLength(3);
