@@ -10,6 +10,7 @@ import type { Clock } from '../util/clock.js';
 import { DeadlineQueue } from '../util/deadline-queue.js';
 import { Interner } from '../util/interner.js';
 import { ownString } from '../util/own-string.js';
+import { smallOffset } from '../util/small-integer.js';
 import { hasUeSpis, ueSpis, type SecurityAssociation } from './security-associations.js';
 
 export interface PcscfRegistration {
@@ -74,9 +75,7 @@ let timeEpoch: number | undefined;
  */
 function timeOffset(t: number): number | undefined {
   timeEpoch ??= Number.isFinite(t) ? Math.floor(t) : 0;
-  const offset = t - timeEpoch;
-  if (offset + timeEpoch !== t || !Number.isInteger(offset) || offset < -0x40000000 || offset >= 0x40000000 || Object.is(offset, -0)) return undefined;
-  return offset | 0;
+  return smallOffset(t, timeEpoch);
 }
 
 /**

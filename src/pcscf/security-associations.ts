@@ -8,7 +8,7 @@ import type { TransportProtocol } from '../sip/transport/types.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { CipherKeys } from './register-headers.js';
 import { ownString } from '../util/own-string.js';
-import { smallInteger } from '../util/small-integer.js';
+import { smallOffset } from '../util/small-integer.js';
 import { ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, serverMechanism, type IpsecChoice, type IpsecEndpoint, type IpsecOffer } from './sec-agree.js';
 
 export interface SecurityAssociation {
@@ -181,8 +181,9 @@ class HeldSecurityAssociation implements SecurityAssociation {
 
   set createdAt(t: number) {
     createdEpoch ??= Number.isFinite(t) ? Math.floor(t) : 0;
-    if (t - createdEpoch + createdEpoch === t) {
-      this.created = smallInteger(t - createdEpoch);
+    const offset = smallOffset(t, createdEpoch);
+    if (offset !== undefined) {
+      this.created = offset;
       this.flags &= ~ABSOLUTE_CREATED;
     } else {
       this.created = t;

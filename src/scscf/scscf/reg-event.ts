@@ -13,7 +13,7 @@ import type { Clock } from '../../util/clock.js';
 import { Interner } from '../../util/interner.js';
 import { KeyedDeadlineQueue } from '../../util/keyed-deadline-queue.js';
 import { ownString } from '../../util/own-string.js';
-import { smallInteger } from '../../util/small-integer.js';
+import { smallOffset } from '../../util/small-integer.js';
 import type { Random } from '../../util/random.js';
 import { buildRegInfo, REGINFO_CONTENT_TYPE, type RegInfoContact, type RegInfoRegistration } from '../reginfo.js';
 import { refusal } from '../respond.js';
@@ -131,9 +131,8 @@ class HeldSubscription implements RegSubscription {
     return this.absolute ? this.expiry : this.expiry + this.peer.epoch;
   }
   set expiresAt(at: number) {
-    const e = this.peer.epoch;
-    const offset = smallInteger(at - e);
-    if (!this.absolute && offset + e === at && offset === (offset | 0) && offset >= -0x40000000 && offset < 0x40000000) this.expiry = offset;
+    const offset = this.absolute ? undefined : smallOffset(at, this.peer.epoch);
+    if (offset !== undefined) this.expiry = offset;
     else {
       this.expiry = at;
       this.absolute = true;

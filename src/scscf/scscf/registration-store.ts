@@ -4,7 +4,7 @@ import { publicIdentityKey } from '../../sip/public-identity.js';
 import { parseUint, unquote } from '../../sip/headers/lexical.js';
 import { Interner } from '../../util/interner.js';
 import { ownString } from '../../util/own-string.js';
-import { smallInteger } from '../../util/small-integer.js';
+import { smallOffset } from '../../util/small-integer.js';
 import { cutUserData, joinUserData, UserDataTemplates, type UserDataTemplate } from '../user-data-template.js';
 
 /**
@@ -386,10 +386,11 @@ export class MemoryRegistrationStore implements RegistrationStore {
   /** The binding's times as the store holds them: see `epoch`. */
   private holdTimes(c: ContactBinding, held: HeldContact): void {
     this.epoch ??= Number.isFinite(c.registeredAt) ? Math.floor(c.registeredAt) : 0;
-    const e = this.epoch;
-    if (c.expiresAt - e + e === c.expiresAt && c.registeredAt - e + e === c.registeredAt) {
-      held.expiresAt = smallInteger(c.expiresAt - e);
-      held.registeredAt = smallInteger(c.registeredAt - e);
+    const expires = smallOffset(c.expiresAt, this.epoch);
+    const registered = smallOffset(c.registeredAt, this.epoch);
+    if (expires !== undefined && registered !== undefined) {
+      held.expiresAt = expires;
+      held.registeredAt = registered;
     } else {
       held.expiresAt = c.expiresAt;
       held.registeredAt = c.registeredAt;
