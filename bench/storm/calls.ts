@@ -90,7 +90,7 @@ export interface CallStormResult extends SteppedResult {
    * CPU time per call attempt at each step (ms), of the core's processes and of the load generator, from the
    * step's start to the next one's (drain included): what a call costs, however busy the machine is with others.
    */
-  cpuMsPerCall: Array<{ saps: number; cpu_ms_per_call: number; core_cpu_ms: number; generator_cpu_ms: number }>;
+  cpuMsPerCall: Array<{ saps: number; cpu_ms_per_call: number; core_cpu_ms: number; generator_cpu_ms: number; cores_busy: number }>;
   media?: MediaResult;
 }
 
@@ -105,8 +105,8 @@ export async function runCallStorm(o: CallStormOptions): Promise<CallStormResult
   const { result: r, cpuMsPerAttempt } = await runAgainstCore<CallLoadResult>(storm, o.mode, job, (s) => o.step?.(s));
   // The generator marks once more after the last step, before the media ladder (whose CPU is not per call).
   const cpuMsPerCall = r.steps.map((st, k) => {
-    const { core, generator } = cpuMsPerAttempt[k]!;
-    return { saps: st.saps, cpu_ms_per_call: Math.round((core + generator) * 100) / 100, core_cpu_ms: core, generator_cpu_ms: generator };
+    const { core, generator, cores } = cpuMsPerAttempt[k]!;
+    return { saps: st.saps, cpu_ms_per_call: Math.round((core + generator) * 100) / 100, core_cpu_ms: core, generator_cpu_ms: generator, cores_busy: cores };
   });
   const { steps, doc_saps, stoppedBecause, registrationSeconds, calleeProblems, media } = r;
   return { mode: o.mode, pairs, holdMs, registrationSeconds, calleeProblems, cpuMsPerCall, doc_saps, steps, stoppedBecause, ...(media ? { media } : {}) };

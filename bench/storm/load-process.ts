@@ -72,6 +72,22 @@ export function startLoadProcess<R>(job: { kind: string }, hooks: LoadHooks): Lo
   };
 }
 
+/** CPU time per attempt at one step (ms), and what it comes to at the step's rate. */
+export interface StepCpu {
+  core: number;
+  generator: number;
+  /** Cores the core and the generator kept busy at the step's rate: CPU per attempt × attempts per second. */
+  cores: number;
+}
+
+/**
+ * How many cores a rate keeps busy at a given CPU time per attempt. Beside the machine's core count it tells
+ * a step lost to a full machine (the figure near the core count) from one lost to latency spikes (far below).
+ */
+export function coresBusy(saps: number, cpuMsPerAttempt: number): number {
+  return Math.round((saps * cpuMsPerAttempt) / 10) / 100;
+}
+
 /**
  * A storm's frame: the core up in `mode`, the job run by a load process against it, everything stopped and the
  * topology's files removed after. Returns the job's result and the CPU time (ms) per attempt, step by step, from
@@ -83,7 +99,7 @@ export async function runAgainstCore<R extends SteppedResult>(
   mode: CoreMode,
   job: { kind: string },
   step: (label: string) => void,
-): Promise<{ result: R; cpuMsPerAttempt: Array<{ core: number; generator: number }> }> {
+): Promise<{ result: R; cpuMsPerAttempt: StepCpu[] }> {
   let core: Awaited<ReturnType<typeof startCore>> | undefined;
   let load: LoadProcess<R> | undefined;
   try {
@@ -95,10 +111,11 @@ export async function runAgainstCore<R extends SteppedResult>(
     load = startLoadProcess<R>(job, { step, mark: () => marks.push({ core: cpuMsOf(running.pids), generator: cpuMsOf([load!.pid], false) }) });
     const result = await load.result;
     const per = (ms: number, attempts: number) => Math.round((ms / attempts) * 100) / 100;
-    const cpuMsPerAttempt = result.steps.map((st, k) => ({
-      core: per(marks[k + 1]!.core - marks[k]!.core, st.attempts),
-      generator: per(marks[k + 1]!.generator - marks[k]!.generator, st.attempts),
-    }));
+    const cpuMsPerAttempt = result.steps.map((st, k): StepCpu => {
+      const core = per(marks[k + 1]!.core - marks[k]!.core, st.attempts);
+      const generator = per(marks[k + 1]!.generator - marks[k]!.generator, st.attempts);
+      return { core, generator, cores: coresBusy(st.saps, core + generator) };
+    });
     return { result, cpuMsPerAttempt };
   } finally {
     await load?.stop();

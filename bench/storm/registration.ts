@@ -30,7 +30,7 @@ export interface StormResult extends SteppedResult {
   mode: CoreMode;
   subscribers: number;
   /** CPU (user + system) of the generator and every core process per attempt, step by step: a figure that holds on a busy machine. */
-  cpuMsPerRegistration: Array<{ saps: number; cpu_ms_per_registration: number; core_cpu_ms: number; generator_cpu_ms: number }>;
+  cpuMsPerRegistration: Array<{ saps: number; cpu_ms_per_registration: number; core_cpu_ms: number; generator_cpu_ms: number; cores_busy: number }>;
 }
 
 export function planOf(o: Pick<StormOptions, 'steps' | 'windowSeconds' | 'maxAttemptsPerStep' | 'pauseMs' | 'drainMs' | 'latencyThresholdMs'>): StepPlan {
@@ -58,8 +58,8 @@ export async function runRegistrationStorm(o: StormOptions): Promise<StormResult
   const job: RegistrationLoadJob = { kind: 'registration', mode: o.mode, plan, clientAddresses: storm.clientAddresses, pcscf: storm.pcscf, subscribers: storm.subscribers };
   const { result, cpuMsPerAttempt } = await runAgainstCore<SteppedResult>(storm, o.mode, job, (s) => o.step?.(s));
   const cpuMsPerRegistration = result.steps.map((st, k) => {
-    const { core, generator } = cpuMsPerAttempt[k]!;
-    return { saps: st.saps, cpu_ms_per_registration: Math.round((core + generator) * 100) / 100, core_cpu_ms: core, generator_cpu_ms: generator };
+    const { core, generator, cores } = cpuMsPerAttempt[k]!;
+    return { saps: st.saps, cpu_ms_per_registration: Math.round((core + generator) * 100) / 100, core_cpu_ms: core, generator_cpu_ms: generator, cores_busy: cores };
   });
   return { mode: o.mode, subscribers: count, cpuMsPerRegistration, ...result };
 }

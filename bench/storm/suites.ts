@@ -8,12 +8,13 @@
  * caller/callee pairs) and IMSLAB_CALL_MEDIA_STEPS (concurrent media calls; "0" skips the media ladder).
  * IMSLAB_PATTERN_STEPS: the SAPS of the registration pattern's ladder (pattern.ts; "0" skips it).
  */
+import { availableParallelism } from 'node:os';
 import type { BenchSuite, SuiteOutput } from '../suite.js';
 import type { CoreMode } from './core.js';
 import { CALL_HOLD_MS, CALL_PREAMBLE, MEDIA_SETUP_SAPS, runCallStorm, type CallStormResult } from './calls.js';
 import { runRegistrationPattern } from './pattern.js';
 import { attemptsOf, planOf, PREAMBLE, runRegistrationStorm, type StormResult } from './registration.js';
-import { DOC_CRITERIA } from './stepper.js';
+import { DOC_CRITERIA, type SteppedResult } from './stepper.js';
 import { DEFAULT_NETWORK, type StormNetwork } from './topology.js';
 
 const LADDER = { full: [100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000], quick: [100, 250, 500, 1000] };
@@ -34,6 +35,18 @@ function fromEnv(quick: boolean): { steps: number[]; modes: CoreMode[]; network:
   if (!Number.isFinite(latency) || latency <= 0 || latency > 60_000) throw new Error(`IMSLAB_STORM_LATENCY_MS: "${process.env.IMSLAB_STORM_LATENCY_MS}" is not a number of ms from 1 to 60000`);
   const patternSteps = intList('IMSLAB_PATTERN_STEPS', 50_000, quick ? PATTERN_LADDER.quick : PATTERN_LADDER.full);
   return { steps, modes, network: { ...DEFAULT_NETWORK, sipPort: port, diameterPort: port + 1 }, latencyThresholdMs: latency, patternSteps };
+}
+
+/**
+ * Where a DOC ladder stopped, and why in terms of the machine: the cores the core and the generator kept busy
+ * at each step, beside the machine's count. A step lost near that count was lost to a full machine; one lost
+ * far below it, to latency spikes (issue 7: a missed target says why).
+ */
+function verdict(r: SteppedResult | undefined, mode: string, cpu: ReadonlyArray<{ saps: number; cores_busy: number }> | undefined): string {
+  if (r === undefined) return `not measured: mode ${mode} not in IMSLAB_STORM_MODES`;
+  const head = r.doc_saps === null ? `null: already the first step failed (${r.stoppedBecause})` : `stopped because ${r.stoppedBecause}`;
+  if (!cpu || cpu.length === 0) return head;
+  return `${head}; cores busy (core and generator) ${cpu.map((c) => `${c.cores_busy} at ${c.saps}`).join(', ')} of the machine's ${availableParallelism()}`;
 }
 
 /** What a step figure means, the way TS 186 008-1 asks a benchmark to state it. */
@@ -79,8 +92,7 @@ export const registrationSuite: BenchSuite = {
     const sep = results['separate-processes'];
     const plan = planOf({ steps: env.steps, windowSeconds: ctx.seconds, latencyThresholdMs: env.latencyThresholdMs });
     const scenario = `initial IMS AKA registrations of distinct subscribers (REGISTER, 401 from the S-CSCF after UAR and MAR, REGISTER with RES, 200 after UAR and SAR; P-CSCF sec-agree simulated), latency first REGISTER → 200, ${ctx.seconds} s per step, ${attemptsOf(plan).toLocaleString('en')} attempts planned after a preamble of ${PREAMBLE}; ${criteria(env.latencyThresholdMs)}; steps ${env.steps.join(', ')} SAPS, stopped at the first step over the limit`;
-    const why = (r: StormResult | undefined, mode: string) =>
-      r === undefined ? `not measured: mode ${mode} not in IMSLAB_STORM_MODES` : r.doc_saps === null ? `null: already the first step failed (${r.stoppedBecause})` : `stopped because ${r.stoppedBecause}`;
+    const why = (r: StormResult | undefined, mode: string) => verdict(r, mode, r?.cpuMsPerRegistration);
     return {
       figures: {
         'registration.doc_saps': one?.doc_saps ?? null,
@@ -171,8 +183,7 @@ export const callSuite: BenchSuite = {
     const scenario =
       `basic calls between ${env.pairs} registered caller/callee pairs, each UE on its own loopback address (INVITE with a PCMU SDP offer → P-CSCF → S-CSCF → I-CSCF → S-CSCF → P-CSCF → callee; 180; 200 with the answer; ACK and BYE along the Record-Route; ${CALL_HOLD_MS} ms hold; no media), ` +
       `latency INVITE sent → 200 received, a call is inadequate when any message fails or is missing (180 included) or the setup is late; ${ctx.seconds} s per step after a preamble of ${CALL_PREAMBLE} calls; ${criteria(env.latencyThresholdMs)}; steps ${env.steps.join(', ')} SAPS, stopped at the first step over the limit`;
-    const why = (r: CallStormResult | undefined, mode: string) =>
-      r === undefined ? `not measured: mode ${mode} not in IMSLAB_STORM_MODES` : r.doc_saps === null ? `null: already the first step failed (${r.stoppedBecause})` : `stopped because ${r.stoppedBecause}`;
+    const why = (r: CallStormResult | undefined, mode: string) => verdict(r, mode, r?.cpuMsPerCall);
     const media = one?.media;
     const mediaNote =
       media === undefined

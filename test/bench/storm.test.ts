@@ -14,6 +14,7 @@ interface Mode {
   doc_saps: number | null;
   subscribers: number;
   steps: StepResult[];
+  cpuMsPerRegistration: Array<{ saps: number; cpu_ms_per_registration: number; cores_busy: number }>;
 }
 
 describe('registration storm through imslab bench', () => {
@@ -58,6 +59,19 @@ describe('registration storm through imslab bench', () => {
         expect(step.p99_ms!).toBeGreaterThanOrEqual(step.p50_ms!);
         // A subscriber of its own for every attempt and the preamble.
         expect(mode.subscribers).toBe(220);
+        // The step's CPU, and what it comes to at the step's rate: the figure that says whether the machine was full.
+        const [cpu] = mode.cpuMsPerRegistration;
+        expect(cpu!.saps).toBe(10);
+        expect(cpu!.cpu_ms_per_registration).toBeGreaterThan(0);
+        expect(cpu!.cores_busy).toBe(Math.round(cpu!.cpu_ms_per_registration) / 100);
+      }
+      // Each mode's note says how many of the machine's cores each step kept busy.
+      const cores = (await import('node:os')).availableParallelism();
+      for (const [key, mode] of [
+        ['registration.doc_saps', json.suites.registration.details.one_process],
+        ['registration.doc_saps.separate_processes', json.suites.registration.details.separate_processes],
+      ] as const) {
+        expect(json.notes[key]).toContain(`cores busy (core and generator) ${mode.cpuMsPerRegistration[0]!.cores_busy} at 10 of the machine's ${cores}`);
       }
       // The bare message pattern ran beside it, and the ratio of the two is computed from the same run.
       expect(json['registration.pattern_doc_saps']).toBe(20);
