@@ -4,6 +4,11 @@
  * sends the next one as soon as one comes back. The echo side runs either in the same process, as a core
  * with every function in one event loop would, or in a process of its own, so the pinger's loop is the only
  * one measured. Bounded by time and by count; loopback only.
+ *
+ * The echo in its own process also says what a datagram costs a Node process in CPU: when it is never idle
+ * (32 in flight), and when each datagram wakes it from sleep (100 a second). On a VM the second is many times
+ * the first, and it is what a core of several processes pays per message at light load: the storms' CPU per
+ * attempt falls steeply with the rate for that reason (docs/performance.md, round 7).
  * Run alone: `npx tsx bench/ceiling.ts [seconds]`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -32,16 +37,33 @@ export interface PingPongResult {
   roundtrips_per_s: number;
 }
 
+/** Datagrams a second that wake the echo one at a time: 10 ms apart, far longer than a round trip. */
+export const WOKEN_RATE = 100;
+
+/** CPU time (µs) the echo process spent per datagram it sent back. */
+export interface EchoCpu {
+  /** Kept busy: `busy_concurrency` datagrams in flight, the echo never idle. */
+  busy_us: number;
+  busy_concurrency: number;
+  /** Woken by every datagram: WOKEN_RATE a second, one at a time. */
+  woken_us: number;
+  busy_datagrams: number;
+  woken_datagrams: number;
+}
+
 export interface CeilingResult {
   /** Round trips per second with the echo in the same process, per concurrency level. */
   same_process: Record<number, number>;
   separate_process: Record<number, number>;
   runs: PingPongResult[];
+  echo_cpu: EchoCpu | null;
 }
 
 interface EchoEndpoint {
   port: number;
   close(): Promise<void>;
+  /** The echo process's CPU time so far (µs); absent when the echo shares this process. */
+  cpuUs?(): Promise<number>;
 }
 
 async function bind(address: string): Promise<Socket> {
@@ -78,8 +100,20 @@ async function echoInChild(): Promise<EchoEndpoint> {
         reject(new Error(`the echo process exited with ${code} before listening`));
       });
     });
+    const cpuUs = () =>
+      new Promise<number>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('the echo process did not report its CPU time within 5 s')), 5_000);
+        child.once('message', (m) => {
+          clearTimeout(t);
+          const cpu = (m as { cpuUs?: unknown }).cpuUs;
+          if (typeof cpu === 'number') resolve(cpu);
+          else reject(new Error('the echo process answered no CPU time'));
+        });
+        child.send('cpu');
+      });
     return {
       port,
+      cpuUs,
       close: async () => {
         if (child.exitCode === null && child.connected) child.send('stop');
         const t = setTimeout(() => child.kill(), 2_000);
@@ -98,12 +132,14 @@ async function echoInChild(): Promise<EchoEndpoint> {
  * One closed-loop measurement: `concurrency` datagrams in flight, a new one sent for each that returns.
  * The first WARMUP_MS are not counted (JIT, socket buffers).
  */
-async function pingPong(echoPort: number, concurrency: number, ms: number): Promise<{ roundtrips: number; lost: number; seconds: number }> {
+async function pingPong(echoPort: number, concurrency: number, ms: number): Promise<{ roundtrips: number; lost: number; seconds: number; echoed: number }> {
   const s = await bind(PINGER);
   const payload = Buffer.alloc(DATAGRAM_BYTES, 0x61);
   let inFlight = 0;
   let counting = false;
   let roundtrips = 0;
+  /** Every datagram that came back, the warm-up's too: what the echo's CPU time is divided by. */
+  let echoed = 0;
   let sent = 0;
   let lost = 0;
   let lastArrival = performance.now();
@@ -116,6 +152,7 @@ async function pingPong(echoPort: number, concurrency: number, ms: number): Prom
   };
   s.on('message', () => {
     inFlight--;
+    echoed++;
     lastArrival = performance.now();
     if (counting) roundtrips++;
     send();
@@ -136,10 +173,32 @@ async function pingPong(echoPort: number, concurrency: number, ms: number): Prom
     await delay(ms);
     counting = false;
     const seconds = (performance.now() - start) / 1000;
-    return { roundtrips, lost, seconds };
+    stopped = true;
+    // The datagrams still in flight come back (or are lost) before the echo's CPU time is read.
+    await delay(LOSS_TIMEOUT_MS);
+    return { roundtrips, lost, seconds, echoed };
   } finally {
     stopped = true;
     clearInterval(watchdog);
+    await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+/** One datagram every 1000/rate ms, each sent after the last came back: the echo sleeps between them. */
+async function paced(echoPort: number, rate: number, ms: number): Promise<number> {
+  const s = await bind(PINGER);
+  const payload = Buffer.alloc(DATAGRAM_BYTES, 0x61);
+  let echoed = 0;
+  s.on('message', () => void echoed++);
+  const count = Math.max(1, Math.round((rate * ms) / 1000));
+  try {
+    for (let i = 0; i < count; i++) {
+      s.send(payload, echoPort, ECHO);
+      await delay(1000 / rate);
+    }
+    await delay(LOSS_TIMEOUT_MS);
+    return echoed;
+  } finally {
     await new Promise<void>((r) => s.close(() => r()));
   }
 }
@@ -152,18 +211,31 @@ export async function benchUdpCeiling(opts: {
 }): Promise<CeilingResult> {
   const ms = Math.max(100, Math.min(60, opts.seconds) * 1000);
   const levels = opts.levels ?? CONCURRENCY_LEVELS;
-  const result: CeilingResult = { same_process: {}, separate_process: {}, runs: [] };
+  const result: CeilingResult = { same_process: {}, separate_process: {}, runs: [], echo_cpu: null };
+  const perDatagram = (us: number, n: number) => Math.round((us / n) * 10) / 10;
   for (const echo of ['same_process', 'separate_process'] as const) {
     opts.step?.(`start the ${echo.replace('_', ' ')} echo`);
     const endpoint = echo === 'same_process' ? await echoInProcess() : await echoInChild();
     try {
+      let busy: { us: number; n: number; concurrency: number } | undefined;
       for (const concurrency of levels) {
         opts.step?.(`ping-pong, echo in ${echo.replace('_', ' ')}, ${concurrency} in flight`);
+        const before = await endpoint.cpuUs?.();
         const r = await pingPong(endpoint.port, concurrency, ms);
         if (r.roundtrips === 0) throw new Error(`no datagram came back from the echo (${echo}, ${concurrency} in flight)`);
+        if (before !== undefined) busy = { us: (await endpoint.cpuUs!()) - before, n: r.echoed, concurrency };
         const perSecond = Math.round(r.roundtrips / r.seconds);
         result[echo][concurrency] = perSecond;
-        result.runs.push({ echo, concurrency, ...r, seconds: Math.round(r.seconds * 1000) / 1000, roundtrips_per_s: perSecond });
+        const { echoed: _echoed, ...run } = r;
+        result.runs.push({ echo, concurrency, ...run, seconds: Math.round(r.seconds * 1000) / 1000, roundtrips_per_s: perSecond });
+      }
+      if (endpoint.cpuUs && busy) {
+        opts.step?.(`echo in its own process woken ${WOKEN_RATE} times a second`);
+        const before = await endpoint.cpuUs();
+        const n = await paced(endpoint.port, WOKEN_RATE, ms);
+        if (n === 0) throw new Error('no paced datagram came back from the echo');
+        const woken = (await endpoint.cpuUs()) - before;
+        result.echo_cpu = { busy_us: perDatagram(busy.us, busy.n), busy_concurrency: busy.concurrency, woken_us: perDatagram(woken, n), busy_datagrams: busy.n, woken_datagrams: n };
       }
     } finally {
       await endpoint.close();
@@ -180,4 +252,5 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const seconds = Number(process.argv[2] ?? 2);
   const r = await benchUdpCeiling({ seconds, step: (s) => console.error(s) });
   for (const run of r.runs) console.log(JSON.stringify(run));
+  console.log(JSON.stringify({ echo_cpu: r.echo_cpu }));
 }

@@ -3,7 +3,7 @@
  * storm, bench:peers) replaces its entry here with one that has a `run`; the harness, the JSON and the table
  * pick it up from `keys`.
  */
-import { benchUdpCeiling, CONCURRENCY_LEVELS, DATAGRAM_BYTES } from './ceiling.js';
+import { benchUdpCeiling, CONCURRENCY_LEVELS, DATAGRAM_BYTES, WOKEN_RATE } from './ceiling.js';
 import { benchDiameter } from './diameter.js';
 import { benchMemory } from './memory.js';
 import { benchWholeCoreMemory } from './memory-core.js';
@@ -25,9 +25,11 @@ const ceiling: BenchSuite = {
     'ceiling.udp_roundtrips_per_s',
     ...levels.map((c) => `ceiling.udp_roundtrips_per_s.c${c}`),
     ...levels.map((c) => `ceiling.udp_roundtrips_per_s.separate_echo.c${c}`),
+    'ceiling.echo_cpu_us_per_datagram.busy',
+    'ceiling.echo_cpu_us_per_datagram.woken',
   ],
-  // Six windows, each with its warm-up, plus starting the echo process.
-  budgetSeconds: ({ seconds }) => 6 * (seconds + 0.5) + 15,
+  // Six ping-pong windows, each with its warm-up and drain, the paced one, plus starting the echo process.
+  budgetSeconds: ({ seconds }) => 7 * (seconds + 0.6) + 15,
   async run(ctx): Promise<SuiteOutput> {
     const r = await benchUdpCeiling({ seconds: ctx.seconds, levels, step: (s) => ctx.step(s) });
     const figures: SuiteOutput['figures'] = { 'ceiling.udp_roundtrips_per_s': r.same_process[HEADLINE_CONCURRENCY] ?? null };
@@ -35,13 +37,22 @@ const ceiling: BenchSuite = {
       figures[`ceiling.udp_roundtrips_per_s.c${c}`] = r.same_process[c] ?? null;
       figures[`ceiling.udp_roundtrips_per_s.separate_echo.c${c}`] = r.separate_process[c] ?? null;
     }
+    figures['ceiling.echo_cpu_us_per_datagram.busy'] = r.echo_cpu?.busy_us ?? null;
+    figures['ceiling.echo_cpu_us_per_datagram.woken'] = r.echo_cpu?.woken_us ?? null;
+    const cpu = r.echo_cpu;
     return {
       figures,
       notes: {
         'ceiling.udp_roundtrips_per_s': `echo and pinger in one process (as an all-in-one core), ${HEADLINE_CONCURRENCY} datagrams in flight; each round trip is 2 datagrams sent and 2 received by the process`,
         'ceiling.udp_roundtrips_per_s.separate_echo.c1': 'the echo runs in a process of its own: the pinger\'s event loop alone',
+        'ceiling.echo_cpu_us_per_datagram.busy': cpu
+          ? `CPU time (every thread) the echo in its own process spent per datagram it sent back, ${cpu.busy_concurrency} in flight so that it never sleeps (${cpu.busy_datagrams.toLocaleString('en')} datagrams)`
+          : 'not measured: no echo ran in a process of its own',
+        'ceiling.echo_cpu_us_per_datagram.woken': cpu
+          ? `the same with one datagram every ${1000 / WOKEN_RATE} ms, each waking the echo from sleep (${cpu.woken_datagrams} datagrams): ${Math.round((cpu.woken_us / cpu.busy_us) * 10) / 10}× the busy figure — what a core of several processes pays per message at light load`
+          : 'not measured: no echo ran in a process of its own',
       },
-      details: r.runs,
+      details: { runs: r.runs, echo_cpu: r.echo_cpu },
     };
   },
 };

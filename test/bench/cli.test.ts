@@ -33,6 +33,8 @@ const RAN = [
   'ceiling.udp_roundtrips_per_s.separate_echo.c1',
   'ceiling.udp_roundtrips_per_s.separate_echo.c8',
   'ceiling.udp_roundtrips_per_s.separate_echo.c32',
+  'ceiling.echo_cpu_us_per_datagram.busy',
+  'ceiling.echo_cpu_us_per_datagram.woken',
   'sip.parse_serialize_per_s',
   'sip.parse_serialize_per_s.register',
   'sip.parse_serialize_per_s.invite',
@@ -61,6 +63,12 @@ describe('imslab bench (through the real CLI)', () => {
       expect(typeof json[key], key).toBe('number');
       expect(json[key] as number, key).toBeGreaterThan(0);
     }
+    // The echo's CPU per datagram, busy and woken, each from a count of datagrams it really sent back.
+    const echoCpu = (json.suites.ceiling as unknown as { details: { echo_cpu: { busy_datagrams: number; woken_datagrams: number; busy_concurrency: number } } }).details.echo_cpu;
+    expect(echoCpu.busy_concurrency).toBe(32);
+    expect(echoCpu.busy_datagrams).toBeGreaterThan(1000);
+    expect(echoCpu.woken_datagrams).toBeGreaterThan(0);
+    expect(json.notes['ceiling.echo_cpu_us_per_datagram.woken']).toMatch(/one datagram every 10 ms, each waking the echo from sleep \(\d+ datagrams\): [\d.]+× the busy figure/);
     // Two messages per transaction: the derived figure follows from the measured one.
     expect(json['sip.messages_per_s']).toBe(2 * (json['sip.transactions_per_s'] as number));
     expect(json['ratio.sip_messages_vs_ceiling']).toBeCloseTo((json['sip.transactions_per_s'] as number) / (json['ceiling.udp_roundtrips_per_s'] as number), 3);
