@@ -87,33 +87,14 @@ async function echoInChild(): Promise<EchoEndpoint> {
   });
   const exited = once(child, 'exit');
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('the echo process did not report its port within 15 s')), 15_000);
-      child.once('message', (m) => {
-        clearTimeout(t);
-        const port = (m as { port?: unknown }).port;
-        if (typeof port === 'number') resolve(port);
-        else reject(new Error('the echo process sent no port'));
-      });
-      child.once('exit', (code) => {
-        clearTimeout(t);
-        reject(new Error(`the echo process exited with ${code} before listening`));
-      });
-    });
-    const cpuUs = () =>
-      new Promise<number>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('the echo process did not report its CPU time within 5 s')), 5_000);
-        child.once('message', (m) => {
-          clearTimeout(t);
-          const cpu = (m as { cpuUs?: unknown }).cpuUs;
-          if (typeof cpu === 'number') resolve(cpu);
-          else reject(new Error('the echo process answered no CPU time'));
-        });
-        child.send('cpu');
-      });
+    const port = await reported(child, 'port', 'port', 15_000);
     return {
       port,
-      cpuUs,
+      cpuUs: () => {
+        const cpu = reported(child, 'cpuUs', 'CPU time', 5_000);
+        child.send('cpu');
+        return cpu;
+      },
       close: async () => {
         if (child.exitCode === null && child.connected) child.send('stop');
         const t = setTimeout(() => child.kill(), 2_000);
@@ -126,6 +107,28 @@ async function echoInChild(): Promise<EchoEndpoint> {
     await exited;
     throw e;
   }
+}
+
+/** The number `field` of the echo process's next IPC message; an error naming `what` if none comes in `ms`. */
+function reported(child: ChildProcess, field: string, what: string, ms: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const onExit = (code: number | null) => {
+      clearTimeout(t);
+      reject(new Error(`the echo process exited with ${code} before reporting its ${what}`));
+    };
+    const t = setTimeout(() => {
+      child.off('exit', onExit);
+      reject(new Error(`the echo process did not report its ${what} within ${ms / 1000} s`));
+    }, ms);
+    child.once('exit', onExit);
+    child.once('message', (m) => {
+      clearTimeout(t);
+      child.off('exit', onExit);
+      const value = (m as Record<string, unknown>)[field];
+      if (typeof value === 'number') resolve(value);
+      else reject(new Error(`the echo process sent no ${what}`));
+    });
+  });
 }
 
 /**
