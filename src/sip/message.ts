@@ -131,6 +131,23 @@ export class Headers {
     return firstListElement(v);
   }
 
+  /**
+   * Line `i` (0 … size − 1) in wire order: its lookup key (lowercase, compact form expanded), canonical name and
+   * value. What a hot path walks (serializing, copying into a response) instead of entries(), which makes an
+   * array per line: a proxy writes and copies every header of every message it passes.
+   */
+  keyAt(i: number): string {
+    return this.keys[i]!;
+  }
+
+  nameAt(i: number): string {
+    return this.names[i]!;
+  }
+
+  valueAt(i: number): string {
+    return this.vals[i]!;
+  }
+
   /** [canonical name, value] per line, in wire order. */
   *entries(): IterableIterator<[string, string]> {
     for (let i = 0; i < this.keys.length; i++) yield [this.names[i]!, this.vals[i]!];

@@ -13,13 +13,14 @@ export function serializeMessage(m: SipMessage): Buffer {
   let head = isRequest(m) ? `${m.method} ${m.uri} ${m.version}\r\n` : `${m.version} ${m.status} ${m.reason}\r\n`;
   let wroteLength = false;
   const cl = `Content-Length: ${m.body.length}\r\n`;
-  for (const [name, value] of m.headers.entries()) {
-    if (name.length === 14 && name.toLowerCase() === CONTENT_LENGTH_KEY) {
+  const h = m.headers;
+  for (let i = 0; i < h.size; i++) {
+    if (h.keyAt(i) === CONTENT_LENGTH_KEY) {
       if (!wroteLength) head += cl;
       wroteLength = true;
       continue;
     }
-    head += name + ': ' + value + '\r\n';
+    head += h.nameAt(i) + ': ' + h.valueAt(i) + '\r\n';
   }
   if (!wroteLength) head += cl;
   head += '\r\n';

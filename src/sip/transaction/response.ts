@@ -29,11 +29,14 @@ export function reasonPhrase(status: number): string {
  */
 export function createResponse(request: SipRequest, status: number, reason = reasonPhrase(status), toTag?: string): SipResponse {
   const h = new Headers();
-  for (const [name, value] of request.headers.entries()) {
-    const lower = name.toLowerCase();
-    if (lower === 'via' || lower === 'from' || lower === 'call-id' || lower === 'cseq') h.append(name, value);
-    else if (lower === 'to') h.append(name, toTag !== undefined && !hasTag(value) ? `${value};tag=${toTag}` : value);
-    else if (lower === 'timestamp' && status === 100) h.append(name, value);
+  const from = request.headers;
+  for (let i = 0; i < from.size; i++) {
+    const key = from.keyAt(i);
+    if (key === 'via' || key === 'from' || key === 'call-id' || key === 'cseq') h.append(from.nameAt(i), from.valueAt(i));
+    else if (key === 'to') {
+      const value = from.valueAt(i);
+      h.append(from.nameAt(i), toTag !== undefined && !hasTag(value) ? `${value};tag=${toTag}` : value);
+    } else if (key === 'timestamp' && status === 100) h.append(from.nameAt(i), from.valueAt(i));
   }
   return new SipResponse(status, reason, h);
 }
