@@ -51,6 +51,8 @@ export interface CallStormOptions {
   pauseMs?: number;
   drainMs?: number;
   latencyThresholdMs?: number;
+  /** Run the steps past the first one over the limit too (StepPlan.fullLadder). */
+  fullLadder?: boolean;
   network?: StormNetwork;
   /** Also step concurrent media calls on the same core and UEs (after the signalling ladder). */
   media?: MediaPlan;

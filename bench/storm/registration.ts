@@ -21,6 +21,8 @@ export interface StormOptions {
   drainMs?: number;
   /** The latency over which an attempt is inadequate (default 100 ms, the DOC criterion). */
   latencyThresholdMs?: number;
+  /** Run the steps past the first one over the limit too (StepPlan.fullLadder). */
+  fullLadder?: boolean;
   network?: StormNetwork;
   /** Progress (step names) for the bench harness. */
   step?: (name: string) => void;
@@ -33,7 +35,7 @@ export interface StormResult extends SteppedResult {
   cpuMsPerRegistration: Array<{ saps: number; cpu_ms_per_registration: number; core_cpu_ms: number; generator_cpu_ms: number; cores_busy: number }>;
 }
 
-export function planOf(o: Pick<StormOptions, 'steps' | 'windowSeconds' | 'maxAttemptsPerStep' | 'pauseMs' | 'drainMs' | 'latencyThresholdMs'>): StepPlan {
+export function planOf(o: Pick<StormOptions, 'steps' | 'windowSeconds' | 'maxAttemptsPerStep' | 'pauseMs' | 'drainMs' | 'latencyThresholdMs' | 'fullLadder'>): StepPlan {
   return {
     steps: o.steps,
     windowSeconds: o.windowSeconds,
@@ -42,6 +44,7 @@ export function planOf(o: Pick<StormOptions, 'steps' | 'windowSeconds' | 'maxAtt
     pauseMs: o.pauseMs ?? 500,
     ...DOC_CRITERIA,
     ...(o.latencyThresholdMs !== undefined ? { latencyThresholdMs: o.latencyThresholdMs } : {}),
+    ...(o.fullLadder ? { fullLadder: true } : {}),
   };
 }
 

@@ -48,6 +48,11 @@ export interface StepPlan {
   latencyThresholdMs: number;
   /** Inadequate share allowed, in %. */
   limitPct: number;
+  /**
+   * Run every step, past the first one over the limit too: a study of how the CPU per attempt and the latency
+   * go on with the load. The DOC is still the highest step below the first one over the limit.
+   */
+  fullLadder?: boolean;
 }
 
 export const DOC_CRITERIA = { latencyThresholdMs: 100, limitPct: 1 } as const;
@@ -65,15 +70,16 @@ export async function runSteps(plan: StepPlan, attempt: (index: number) => Promi
   let doc: number | null = null;
   let index = 0;
   let stoppedBecause = `the ladder ended at ${plan.steps[plan.steps.length - 1]} SAPS`;
+  let overLimit = false;
   for (const saps of plan.steps) {
     onStep?.(saps);
     const r = await runStep(saps, plan, () => attempt(index++));
     steps.push(r);
     if (r.inadequate_pct >= plan.limitPct) {
-      stoppedBecause = `${r.inadequate_pct.toFixed(2)} % inadequate at ${saps} SAPS (limit ${plan.limitPct} %)`;
-      break;
-    }
-    doc = saps;
+      if (!overLimit) stoppedBecause = `${r.inadequate_pct.toFixed(2)} % inadequate at ${saps} SAPS (limit ${plan.limitPct} %)${plan.fullLadder ? '; the rest of the ladder ran (full ladder)' : ''}`;
+      overLimit = true;
+      if (!plan.fullLadder) break;
+    } else if (!overLimit) doc = saps;
     await new Promise((r) => setTimeout(r, plan.pauseMs));
   }
   return { doc_saps: doc, steps, stoppedBecause };

@@ -7,6 +7,8 @@
  * storm reads the same modes, port and threshold, and IMSLAB_CALL_STEPS (SAPS), IMSLAB_CALL_PAIRS (registered
  * caller/callee pairs) and IMSLAB_CALL_MEDIA_STEPS (concurrent media calls; "0" skips the media ladder).
  * IMSLAB_PATTERN_STEPS: the SAPS of the registration pattern's ladder (pattern.ts; "0" skips it).
+ * IMSLAB_STORM_FULL_LADDER=1: both storms run every step, past the first one over the limit too, so that the
+ * CPU per attempt and the cores busy can be read across the whole ladder (the DOC is judged as without it).
  */
 import { availableParallelism } from 'node:os';
 import type { BenchSuite, SuiteOutput } from '../suite.js';
@@ -24,7 +26,7 @@ const MODES: readonly CoreMode[] = ['one-process', 'separate-processes'];
 /** Starting the core (four Node processes in the separate mode) and provisioning, per mode. */
 const START_SECONDS = 15;
 
-function fromEnv(quick: boolean): { steps: number[]; modes: CoreMode[]; network: StormNetwork; latencyThresholdMs: number; patternSteps: number[] } {
+function fromEnv(quick: boolean): { steps: number[]; modes: CoreMode[]; network: StormNetwork; latencyThresholdMs: number; patternSteps: number[]; fullLadder: boolean } {
   const steps = process.env.IMSLAB_STORM_STEPS?.split(',').map(Number) ?? (quick ? LADDER.quick : LADDER.full);
   if (steps.length === 0 || steps.some((s) => !Number.isInteger(s) || s < 1 || s > 20_000)) throw new Error(`IMSLAB_STORM_STEPS: "${process.env.IMSLAB_STORM_STEPS}" is not a list of SAPS from 1 to 20000`);
   const modes = (process.env.IMSLAB_STORM_MODES?.split(',') ?? MODES) as CoreMode[];
@@ -34,7 +36,9 @@ function fromEnv(quick: boolean): { steps: number[]; modes: CoreMode[]; network:
   const latency = process.env.IMSLAB_STORM_LATENCY_MS === undefined ? DOC_CRITERIA.latencyThresholdMs : Number(process.env.IMSLAB_STORM_LATENCY_MS);
   if (!Number.isFinite(latency) || latency <= 0 || latency > 60_000) throw new Error(`IMSLAB_STORM_LATENCY_MS: "${process.env.IMSLAB_STORM_LATENCY_MS}" is not a number of ms from 1 to 60000`);
   const patternSteps = intList('IMSLAB_PATTERN_STEPS', 50_000, quick ? PATTERN_LADDER.quick : PATTERN_LADDER.full);
-  return { steps, modes, network: { ...DEFAULT_NETWORK, sipPort: port, diameterPort: port + 1 }, latencyThresholdMs: latency, patternSteps };
+  const full = process.env.IMSLAB_STORM_FULL_LADDER;
+  if (full !== undefined && full !== '0' && full !== '1') throw new Error(`IMSLAB_STORM_FULL_LADDER: "${full}" is neither 0 nor 1`);
+  return { steps, modes, network: { ...DEFAULT_NETWORK, sipPort: port, diameterPort: port + 1 }, latencyThresholdMs: latency, patternSteps, fullLadder: full === '1' };
 }
 
 /**
@@ -77,7 +81,7 @@ export const registrationSuite: BenchSuite = {
     const env = fromEnv(ctx.quick);
     const results: Partial<Record<CoreMode, StormResult>> = {};
     for (const mode of env.modes) {
-      results[mode] = await runRegistrationStorm({ mode, steps: env.steps, windowSeconds: ctx.seconds, network: env.network, latencyThresholdMs: env.latencyThresholdMs, step: (s) => ctx.step(s) });
+      results[mode] = await runRegistrationStorm({ mode, steps: env.steps, windowSeconds: ctx.seconds, network: env.network, latencyThresholdMs: env.latencyThresholdMs, fullLadder: env.fullLadder, step: (s) => ctx.step(s) });
     }
     // The same scenario's messages with the work taken out, in the same run: the machine's share of the figure.
     const pattern =
@@ -173,6 +177,7 @@ export const callSuite: BenchSuite = {
         pairs: env.pairs,
         network: env.network,
         latencyThresholdMs: env.latencyThresholdMs,
+        fullLadder: env.fullLadder,
         ...(media ? { media } : {}),
         step: (s) => ctx.step(s),
       });
