@@ -11,11 +11,11 @@ export function buildNonSuccessAck(invite: SipRequest, response: SipResponse): S
   const h = new Headers();
   let viaDone = false;
   const to = response.headers.get('To') ?? invite.headers.get('To');
-  const from = invite.headers;
-  for (let i = 0; i < from.size; i++) {
-    const name = from.nameAt(i);
-    const value = from.valueAt(i);
-    switch (from.keyAt(i)) {
+  const lines = invite.headers;
+  for (let i = 0; i < lines.size; i++) {
+    const name = lines.nameAt(i);
+    const value = lines.valueAt(i);
+    switch (lines.keyAt(i)) {
       case 'via':
         if (!viaDone) h.append(name, invite.headers.first('Via')!);
         viaDone = true;
@@ -45,11 +45,11 @@ export function buildNonSuccessAck(invite: SipRequest, response: SipResponse): S
  */
 export function buildCancel(request: SipRequest, extra: ReadonlyArray<readonly [string, string]> = []): SipRequest {
   const h = new Headers();
-  const from = request.headers;
-  for (let i = 0; i < from.size; i++) {
-    const name = from.nameAt(i);
-    const value = from.valueAt(i);
-    switch (from.keyAt(i)) {
+  const lines = request.headers;
+  for (let i = 0; i < lines.size; i++) {
+    const name = lines.nameAt(i);
+    const value = lines.valueAt(i);
+    switch (lines.keyAt(i)) {
       case 'cseq':
         h.append(name, `${parseCSeq(value).seq} CANCEL`);
         break;

@@ -29,14 +29,14 @@ export function reasonPhrase(status: number): string {
  */
 export function createResponse(request: SipRequest, status: number, reason = reasonPhrase(status), toTag?: string): SipResponse {
   const h = new Headers();
-  const from = request.headers;
-  for (let i = 0; i < from.size; i++) {
-    const key = from.keyAt(i);
-    if (key === 'via' || key === 'from' || key === 'call-id' || key === 'cseq') h.append(from.nameAt(i), from.valueAt(i));
+  const lines = request.headers;
+  for (let i = 0; i < lines.size; i++) {
+    const key = lines.keyAt(i);
+    if (key === 'via' || key === 'from' || key === 'call-id' || key === 'cseq') h.append(lines.nameAt(i), lines.valueAt(i));
     else if (key === 'to') {
-      const value = from.valueAt(i);
-      h.append(from.nameAt(i), toTag !== undefined && !hasTag(value) ? `${value};tag=${toTag}` : value);
-    } else if (key === 'timestamp' && status === 100) h.append(from.nameAt(i), from.valueAt(i));
+      const value = lines.valueAt(i);
+      h.append(lines.nameAt(i), toTag !== undefined && !hasTag(value) ? `${value};tag=${toTag}` : value);
+    } else if (key === 'timestamp' && status === 100) h.append(lines.nameAt(i), lines.valueAt(i));
   }
   return new SipResponse(status, reason, h);
 }
