@@ -187,7 +187,7 @@ async function pingPong(echoPort: number, concurrency: number, ms: number): Prom
   }
 }
 
-/** One datagram every 1000/rate ms, each sent after the last came back: the echo sleeps between them. */
+/** One datagram every 1000/rate ms, far longer than a round trip, so that the echo sleeps before each; returns how many came back. */
 async function paced(echoPort: number, rate: number, ms: number): Promise<number> {
   const s = await bind(PINGER);
   const payload = Buffer.alloc(DATAGRAM_BYTES, 0x61);
@@ -221,9 +221,11 @@ export async function benchUdpCeiling(opts: {
     const endpoint = echo === 'same_process' ? await echoInProcess() : await echoInChild();
     try {
       let busy: { us: number; n: number; concurrency: number } | undefined;
+      const deepest = levels[levels.length - 1];
       for (const concurrency of levels) {
         opts.step?.(`ping-pong, echo in ${echo.replace('_', ' ')}, ${concurrency} in flight`);
-        const before = await endpoint.cpuUs?.();
+        // The echo's CPU is read around the deepest level only: there it never sleeps.
+        const before = concurrency === deepest ? await endpoint.cpuUs?.() : undefined;
         const r = await pingPong(endpoint.port, concurrency, ms);
         if (r.roundtrips === 0) throw new Error(`no datagram came back from the echo (${echo}, ${concurrency} in flight)`);
         if (before !== undefined) busy = { us: (await endpoint.cpuUs!()) - before, n: r.echoed, concurrency };
