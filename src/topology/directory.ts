@@ -86,6 +86,20 @@ export class Directory {
   }
 }
 
+/**
+ * The SIP URI that reaches `host` over the first SIP transport it offers, UDP first. A `sip:` URI without a
+ * transport parameter means UDP (RFC 3263 §4.1), so a node without UDP must say `;transport=tcp`, and one with
+ * TLS alone is `sips:` (RFC 3261 §19.1.2): else a Server-Name or route would lead its peers to a port that is
+ * not listening.
+ */
+export function reachableUri(host: string, ports: NodeEndpoint['ports']): string {
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  if (ports.udp !== undefined) return `sip:${h}:${ports.udp}`;
+  if (ports.tcp !== undefined) return `sip:${h}:${ports.tcp};transport=tcp`;
+  if (ports.tls !== undefined) return `sips:${h}:${ports.tls}`;
+  return `sip:${h}:5060`;
+}
+
 function fqdn(e: NodeEndpoint): string {
   return `${e.name}.${e.domain}`.toLowerCase();
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { reachableUri } from './directory.js';
 
 /**
  * The topology file: which network functions run, on which loopback addresses, who the subscribers and
@@ -736,13 +737,12 @@ function resolve(raw: TopologyShape, ctx: Ctx, env: ResolveContext): Topology {
         const min = n.minExpires ?? 60;
         const max = n.maxExpires ?? 600_000;
         if (min > max) fail(ctx, [...at, 'minExpires'], `minExpires ${min} is above maxExpires ${max}`);
-        const sipPort = t.udp ?? t.tcp ?? t.tls ?? 5060;
         return {
           ...base,
           kind: 'scscf',
           hss: refNode(n.hss, 'hss', [...at, 'hss']),
           capabilities: n.capabilities ?? [],
-          uri: n.uri ?? `sip:${addresses[i]!.includes(':') ? `[${addresses[i]}]` : addresses[i]}:${sipPort}`,
+          uri: n.uri ?? reachableUri(addresses[i]!, t),
           minExpires: min,
           maxExpires: max,
           ...(n.trustedPeers ? { trustedPeers: [...n.trustedPeers] } : {}),

@@ -101,6 +101,23 @@ describe('defaults', () => {
     expect(t.seed).toBe(1);
   });
 
+  it("an S-CSCF's default Server-Name names the transport it listens on when that is not UDP (RFC 3263 §4.1)", () => {
+    const t = parseTopology(
+      HEAD +
+        `nodes:
+  - { name: p1, kind: pcscf }
+  - { name: i1, kind: icscf, transports: { tcp: 5060 } }
+  - { name: s1, kind: scscf, transports: { tcp: 5070 } }
+  - { name: s2, kind: scscf, transports: { tls: 5061 } }
+  - { name: s3, kind: scscf, transports: { udp: 5080, tcp: 5080 } }
+  - { name: h1, kind: hss }
+`,
+      F,
+    );
+    const uris = t.nodes.filter((n) => n.kind === 'scscf').map((n) => n.kind === 'scscf' && n.uri);
+    expect(uris).toEqual(['sip:127.0.3.1:5070;transport=tcp', 'sips:127.0.3.2:5061', 'sip:127.0.3.3:5080']);
+  });
+
   it('reads durations, percentages, SQN in hex and a loopback URI entry point', () => {
     const t = parseTopology(
       HEAD +

@@ -11,6 +11,7 @@ import type { SipRequest, SipResponse } from '../../sip/message.js';
 import { ProxyCore } from '../../sip/proxy/proxy-core.js';
 import type { ProxyDecision, RequestInfo } from '../../sip/proxy/types.js';
 import type { TransportAddress } from '../../sip/transport/types.js';
+import { reachableUri } from '../../topology/directory.js';
 import type { NetworkNode } from '../../topology/network-node.js';
 import type { IcscfSettings } from '../../topology/node-spec.js';
 import { HssLink, HssUnavailableError } from '../hss-link.js';
@@ -94,10 +95,9 @@ export class Icscf implements NetworkNode {
     const s = this.deps.spec.settings;
     return s.scscfs.map((name) => {
       const e = this.deps.directory.find(name);
-      const port = e?.ports.udp ?? e?.ports.tcp ?? 5060;
       return {
         name,
-        serverName: s.scscfServerNames?.[name] ?? `sip:${name}.${e?.domain ?? this.deps.spec.domain}:${port}`,
+        serverName: s.scscfServerNames?.[name] ?? reachableUri(`${name}.${e?.domain ?? this.deps.spec.domain}`, e?.ports ?? {}),
         capabilities: s.scscfCapabilities?.[name] ?? [],
       };
     });

@@ -11,7 +11,7 @@ import type { TransactionLayer } from '../../sip/transaction/layer.js';
 import type { TransportLayer } from '../../sip/transport/layer.js';
 import { resolveUri } from '../../sip/proxy/routing.js';
 import type { TransportAddress, TransportProtocol } from '../../sip/transport/types.js';
-import type { Directory } from '../../topology/directory.js';
+import { reachableUri, type Directory } from '../../topology/directory.js';
 import type { NetworkNode } from '../../topology/network-node.js';
 import type { NodeSpec, ScscfSettings } from '../../topology/node-spec.js';
 import type { TraceBus } from '../../trace/events.js';
@@ -91,7 +91,7 @@ export class Scscf implements NetworkNode {
     });
     this.store = deps.store ?? new MemoryRegistrationStore();
     const port = spec.ports.udp ?? spec.ports.tcp ?? 5060;
-    this.serverName = spec.settings.serverName ?? `sip:${spec.name}.${spec.domain}:${port}`.toLowerCase();
+    this.serverName = spec.settings.serverName ?? reachableUri(`${spec.name}.${spec.domain}`, spec.ports).toLowerCase();
     this.warnAgent = `${host(spec.address)}:${port}`;
     this.hss = new HssLink({
       spec,
