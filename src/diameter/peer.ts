@@ -17,6 +17,7 @@ import { ResultCode, resultCodeName } from './result-codes.js';
 import { errorAnswer, salvageSessionId } from './validation.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Random } from '../util/random.js';
+import { TurnWriter } from '../util/turn-writer.js';
 import type { Endpoint, TraceBus } from '../trace/events.js';
 
 /**
@@ -111,8 +112,7 @@ export class DiameterConnection {
   private deadlineHead = 0;
   private deadlineTimer: TimerHandle | undefined;
   private hopByHop: number;
-  private writeQueue: Buffer[] = [];
-  private flushScheduled = false;
+  private readonly writer: TurnWriter;
   private resolveOpened!: () => void;
   private rejectOpened!: (e: Error) => void;
   private resolveClosed!: () => void;
@@ -133,6 +133,7 @@ export class DiameterConnection {
     this.local = { address: normaliseAddress(socket.localAddress), port: socket.localPort ?? 0 };
     this.remote = { address: normaliseAddress(socket.remoteAddress), port: socket.remotePort ?? 0 };
     this.framer = new DiameterFramer(owner.maxMessageLength);
+    this.writer = new TurnWriter(socket);
     // §3: Hop-by-Hop "SHOULD be initially set to a random value"; then increases per request.
     this.hopByHop = owner.random.int(0x1_0000_0000) >>> 0;
     this.opened = new Promise<void>((res, rej) => {
@@ -285,11 +286,9 @@ export class DiameterConnection {
   }
 
   /**
-   * Queues bytes; they are written once the event loop has run every callback of this turn, so that the
-   * requests and answers a turn produces (a burst of REGISTERs read in one poll, the answers a group commit
-   * releases together) leave in one write. Diameter over TCP is a byte stream (RFC 6733 §2.1): where one
-   * message ends and the next begins is in their headers, not in the segments, so the peer reads the same
-   * messages in the same order. Each message is on the trace at once, in send order.
+   * Queues bytes for the turn's one write (TurnWriter): a burst of REGISTERs read in one poll, or the
+   * answers a group commit releases together, leave together. Each message is on the trace at once, in send
+   * order.
    */
   private send(bytes: Buffer): void {
     if (this.state === 'Closed') return;
@@ -302,23 +301,11 @@ export class DiameterConnection {
       remote: this.remote,
       bytes,
     });
-    this.writeQueue.push(bytes);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushLater);
-    }
+    this.writer.push(bytes);
   }
 
-  private readonly flushLater = (): void => this.flush();
-
   private flush(): void {
-    this.flushScheduled = false;
-    const q = this.writeQueue;
-    if (q.length === 0) return;
-    this.writeQueue = [];
-    if (this.socket.destroyed) return;
-    // One contiguous buffer: one write request through the stream, cheaper than a writev of many small ones.
-    this.socket.write(q.length === 1 ? q[0]! : Buffer.concat(q));
+    this.writer.flush();
   }
 
   private onData(chunk: Buffer): void {

@@ -6,6 +6,7 @@ import { describe, flowKey, hostPort, ipFamily } from './address.js';
 import type { LinkImpairment } from './impairment.js';
 import { TransportError, type TransportAddress } from './types.js';
 import { tracePacket, type SentOn, type WireMessage } from './wire.js';
+import { TurnWriter } from '../../util/turn-writer.js';
 
 /**
  * How a stream transport gets its sockets: plain TCP here, TLS in tls.ts. Everything else about a stream
@@ -49,6 +50,8 @@ class StreamConnection {
   /** Time before which the next delayed write may not leave, so impaired writes keep their order. */
   releaseAt = 0;
   closed = false;
+  /** What this turn sends on the connection leaves in one write when the turn ends. */
+  readonly writer: TurnWriter;
 
   constructor(
     readonly id: string,
@@ -59,6 +62,7 @@ class StreamConnection {
     maxMessageSize: number,
   ) {
     this.framer = new StreamFramer({ maxMessageSize });
+    this.writer = new TurnWriter(socket);
   }
 }
 
@@ -287,7 +291,7 @@ export class StreamTransport {
   }
 
   private write(c: StreamConnection, bytes: Buffer): void {
-    if (c.socket.writableLength + bytes.length > this.options.maxBufferedBytes) {
+    if (c.socket.writableLength + c.writer.queuedBytes + bytes.length > this.options.maxBufferedBytes) {
       this.drop(c, `peer does not read: more than ${this.options.maxBufferedBytes} bytes queued`, 'warn');
       throw new TransportError(`${this.protocol}: ${c.id} to ${describe(c.remote)} is congested`, c.remote);
     }
@@ -308,7 +312,7 @@ export class StreamTransport {
       return;
     }
     tracePacket(this.options.trace, this.options.node, 'send', c.local, c.remote, bytes);
-    c.socket.write(bytes);
+    c.writer.push(bytes);
   }
 
   private drop(c: StreamConnection, reason: string, level: 'debug' | 'info' | 'warn', clause?: string): void {
@@ -319,6 +323,8 @@ export class StreamTransport {
     if (this.byPeer.get(key) === c) this.byPeer.delete(key);
     c.socket.removeAllListeners('data');
     c.socket.on('error', () => {});
+    // What this turn already sent (a final response, a BYE before a stop) leaves before the connection goes.
+    c.writer.flush();
     c.socket.destroy();
     this.options.trace.note({
       node: this.options.node,
