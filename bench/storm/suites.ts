@@ -38,7 +38,9 @@ function fromEnv(quick: boolean): { steps: number[]; modes: CoreMode[]; network:
   const patternSteps = intList('IMSLAB_PATTERN_STEPS', 50_000, quick ? PATTERN_LADDER.quick : PATTERN_LADDER.full);
   const full = process.env.IMSLAB_STORM_FULL_LADDER;
   if (full !== undefined && full !== '0' && full !== '1') throw new Error(`IMSLAB_STORM_FULL_LADDER: "${full}" is neither 0 nor 1`);
-  return { steps, modes, network: { ...DEFAULT_NETWORK, sipPort: port, diameterPort: port + 1 }, latencyThresholdMs: latency, patternSteps, fullLadder: full === '1' };
+  const coreTransport = process.env.IMSLAB_STORM_CORE_TRANSPORT ?? DEFAULT_NETWORK.coreTransport;
+  if (coreTransport !== 'udp' && coreTransport !== 'tcp') throw new Error(`IMSLAB_STORM_CORE_TRANSPORT: "${coreTransport}" is neither udp nor tcp`);
+  return { steps, modes, network: { ...DEFAULT_NETWORK, sipPort: port, diameterPort: port + 1, coreTransport }, latencyThresholdMs: latency, patternSteps, fullLadder: full === '1' };
 }
 
 /**
@@ -51,6 +53,11 @@ function verdict(r: SteppedResult | undefined, mode: string, cpu: ReadonlyArray<
   const head = r.doc_saps === null ? `null: already the first step failed (${r.stoppedBecause})` : `stopped because ${r.stoppedBecause}`;
   if (!cpu || cpu.length === 0) return head;
   return `${head}; cores busy (core and generator) ${cpu.map((c) => `${c.cores_busy} at ${c.saps}`).join(', ')} of the machine's ${availableParallelism()}`;
+}
+
+/** How the storm's SIP travels, for the notes (IMSLAB_STORM_CORE_TRANSPORT). */
+function wiring(network: StormNetwork): string {
+  return `SIP between the CSCFs over ${(network.coreTransport ?? 'udp').toUpperCase()}, UEs to the P-CSCF over UDP, Cx over TCP`;
 }
 
 /** What a step figure means, the way TS 186 008-1 asks a benchmark to state it. */
@@ -95,7 +102,7 @@ export const registrationSuite: BenchSuite = {
     const one = results['one-process'];
     const sep = results['separate-processes'];
     const plan = planOf({ steps: env.steps, windowSeconds: ctx.seconds, latencyThresholdMs: env.latencyThresholdMs });
-    const scenario = `initial IMS AKA registrations of distinct subscribers (REGISTER, 401 from the S-CSCF after UAR and MAR, REGISTER with RES, 200 after UAR and SAR; P-CSCF sec-agree simulated), latency first REGISTER → 200, ${ctx.seconds} s per step, ${attemptsOf(plan).toLocaleString('en')} attempts planned after a preamble of ${PREAMBLE}; ${criteria(env.latencyThresholdMs)}; steps ${env.steps.join(', ')} SAPS, stopped at the first step over the limit`;
+    const scenario = `initial IMS AKA registrations of distinct subscribers (REGISTER, 401 from the S-CSCF after UAR and MAR, REGISTER with RES, 200 after UAR and SAR; P-CSCF sec-agree simulated; ${wiring(env.network)}), latency first REGISTER → 200, ${ctx.seconds} s per step, ${attemptsOf(plan).toLocaleString('en')} attempts planned after a preamble of ${PREAMBLE}; ${criteria(env.latencyThresholdMs)}; steps ${env.steps.join(', ')} SAPS, stopped at the first step over the limit`;
     const why = (r: StormResult | undefined, mode: string) => verdict(r, mode, r?.cpuMsPerRegistration);
     return {
       figures: {
@@ -186,7 +193,7 @@ export const callSuite: BenchSuite = {
     const sep = results['separate-processes'];
     const plan = planOf({ steps: env.steps, windowSeconds: ctx.seconds, latencyThresholdMs: env.latencyThresholdMs });
     const scenario =
-      `basic calls between ${env.pairs} registered caller/callee pairs, each UE on its own loopback address (INVITE with a PCMU SDP offer → P-CSCF → S-CSCF → I-CSCF → S-CSCF → P-CSCF → callee; 180; 200 with the answer; ACK and BYE along the Record-Route; ${CALL_HOLD_MS} ms hold; no media), ` +
+      `basic calls between ${env.pairs} registered caller/callee pairs, each UE on its own loopback address (INVITE with a PCMU SDP offer → P-CSCF → S-CSCF → I-CSCF → S-CSCF → P-CSCF → callee; 180; 200 with the answer; ACK and BYE along the Record-Route; ${CALL_HOLD_MS} ms hold; no media; ${wiring(env.network)}), ` +
       `latency INVITE sent → 200 received, a call is inadequate when any message fails or is missing (180 included) or the setup is late; ${ctx.seconds} s per step after a preamble of ${CALL_PREAMBLE} calls; ${criteria(env.latencyThresholdMs)}; steps ${env.steps.join(', ')} SAPS, stopped at the first step over the limit`;
     const why = (r: CallStormResult | undefined, mode: string) => verdict(r, mode, r?.cpuMsPerCall);
     const media = one?.media;

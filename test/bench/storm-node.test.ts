@@ -8,7 +8,7 @@ import { writeStormTopology } from '../../bench/storm/topology.js';
 
 const BIN = fileURLToPath(new URL('../../bin/imslab.mjs', import.meta.url));
 // Ports of their own, so that a bench run on the same machine cannot collide with this test.
-const storm = writeStormTopology({ subscribers: 2, network: { prefix: '127.0.60', sipPort: 27160, diameterPort: 27161 } });
+const storm = writeStormTopology({ subscribers: 2, network: { prefix: '127.0.60', sipPort: 27160, diameterPort: 27161, coreTransport: 'udp' } });
 afterAll(() => rmSync(storm.dir, { recursive: true, force: true }));
 
 const children: ChildProcess[] = [];

@@ -73,6 +73,7 @@ describe('registration storm through imslab bench', () => {
       ] as const) {
         expect(json.notes[key]).toContain(`cores busy (core and generator) ${mode.cpuMsPerRegistration[0]!.cores_busy} at 10 of the machine's ${cores}`);
       }
+      expect(json.notes['registration.doc_saps']).toContain('SIP between the CSCFs over TCP, UEs to the P-CSCF over UDP');
       // The bare message pattern ran beside it, and the ratio of the two is computed from the same run.
       expect(json['registration.pattern_doc_saps']).toBe(20);
       expect(json['ratio.registration_doc_vs_pattern']).toBe(Math.round(((json['registration.doc_saps.separate_processes'] as number) / 20) * 1000) / 1000);
