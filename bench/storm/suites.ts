@@ -19,7 +19,7 @@ import { attemptsOf, planOf, PREAMBLE, runRegistrationStorm, type StormResult } 
 import { DOC_CRITERIA, type SteppedResult } from './stepper.js';
 import { DEFAULT_NETWORK, type StormNetwork } from './topology.js';
 
-const LADDER = { full: [100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 2000, 2500, 3000], quick: [100, 250, 500, 1000] };
+const LADDER = { full: [100, 200, 300, 400, 500, 600, 800, 1000, 1250, 1500, 1750, 2000, 2500, 3000], quick: [100, 250, 500, 1000] };
 /** The registration pattern's ladder (pattern.ts): it goes where the storm cannot. */
 const PATTERN_LADDER = { full: [1000, 2000, 4000, 6000, 8000, 10000, 12500, 15000], quick: [1000, 2000, 4000] };
 const MODES: readonly CoreMode[] = ['one-process', 'separate-processes'];
