@@ -57,7 +57,7 @@ function verdict(r: SteppedResult | undefined, mode: string, cpu: ReadonlyArray<
 
 /** How the storm's SIP travels, for the notes (IMSLAB_STORM_CORE_TRANSPORT). */
 function wiring(network: StormNetwork): string {
-  return `SIP between the CSCFs over ${(network.coreTransport ?? 'udp').toUpperCase()}, UEs to the P-CSCF over UDP, Cx over TCP`;
+  return `SIP between the CSCFs over ${network.coreTransport === 'udp' ? 'UDP' : 'TCP'}, UEs to the P-CSCF over UDP, Cx over TCP`;
 }
 
 /** What a step figure means, the way TS 186 008-1 asks a benchmark to state it. */

@@ -21,12 +21,13 @@ export interface StormSubscriber {
 export interface StormNetwork {
   /** Third and fourth octets are the node's: 127.0.60.1 P-CSCF … 127.0.60.4 HSS; clients from .100. */
   prefix: string;
-  /** SIP port of every CSCF (UDP), far from 5060 so that a softphone on 0.0.0.0:5060 cannot collide. */
+  /** SIP port of every CSCF (UDP and TCP alike), far from 5060 so that a softphone on 0.0.0.0:5060 cannot collide. */
   sipPort: number;
   diameterPort: number;
   /**
-   * How SIP travels between the CSCFs: TCP (the default, as operator cores link their CSCFs, and as RFC 3261
-   * §18.1.1 asks for requests near the MTU) or UDP. The UEs reach the P-CSCF over UDP either way.
+   * How SIP travels between the CSCFs: TCP (the default, also when absent: as operator cores link their
+   * CSCFs, and as RFC 3261 §18.1.1 asks for requests near the MTU) or UDP. The UEs reach the P-CSCF over UDP
+   * either way.
    */
   coreTransport?: 'udp' | 'tcp';
 }

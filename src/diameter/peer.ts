@@ -213,7 +213,7 @@ export class DiameterConnection {
   destroy(reason: string): void {
     if (this.state === 'Closed') return;
     this.closeReason ??= reason;
-    this.flush();
+    this.writer.flush();
     this.socket.destroy();
     this.teardown(reason);
   }
@@ -302,10 +302,6 @@ export class DiameterConnection {
       bytes,
     });
     this.writer.push(bytes);
-  }
-
-  private flush(): void {
-    this.writer.flush();
   }
 
   private onData(chunk: Buffer): void {
@@ -399,7 +395,7 @@ export class DiameterConnection {
       );
       // §5.4: the sender of DPR closes the transport on DPA; we half-close after the DPA is written.
       process.nextTick(() => {
-        this.flush();
+        this.writer.flush();
         this.socket.end();
         this.destroyLater();
       });
@@ -478,7 +474,7 @@ export class DiameterConnection {
       this.note('warn', `rejected CER from ${peer.originHost || this.remote.address}: ${why}`, 'RFC 6733 §5.3');
       this.closeReason = `CER rejected: ${why}`;
       process.nextTick(() => {
-        this.flush();
+        this.writer.flush();
         this.socket.end();
         this.destroyLater();
       });
