@@ -181,6 +181,21 @@ describe('TransportLayer: request and response', () => {
 });
 
 describe('TransportLayer: streams', () => {
+  it('writes what a turn sent on a connection before a close in the same turn lets the connection go', async () => {
+    const { trace } = newTrace();
+    const b = await startNode('b', B, trace);
+    const client = await rawTcp(C, b.layer.localAddress('tcp').port, B);
+    const at = b.next();
+    client.socket.write(requestText({ via: `SIP/2.0/TCP ${C}:5060;branch=z9hG4bK-lastturn` }));
+    const [got] = await at;
+    // Three answers queued for the turn's one write, then the node stops before the turn ends.
+    const sent = [1, 2, 3].map(() => b.layer.send(okFor(got!), got!.source, { connectionId: got!.connectionId }));
+    const closing = b.layer.close();
+    await Promise.all([...sent, closing]);
+    await client.closed;
+    expect(client.received().match(/^SIP\/2\.0 200 OK\r\n/gm)).toHaveLength(3);
+  });
+
   it('frames many messages pipelined in one write and a message split across chunks', async () => {
     const { trace } = newTrace();
     const b = await startNode('b', B, trace);
