@@ -69,7 +69,7 @@ export function registerNodeCommands(program: Command): void {
     .description('run one network function of a topology in this process until SIGTERM (a node per process)')
     .requiredOption('--topology <file>', 'topology file (YAML)')
     .requiredOption('--name <node>', 'the network function to run (pcscf1, scscf1, hss1 …)')
-    .option('--data <dir>', 'data directory (HSS database, TLS material); default: the topology\'s, else a fresh temporary one')
+    .option('--data <dir>', 'data directory (HSS database, TLS material); default: the topology\'s, else a fresh temporary one, removed when the node stops')
     .addOption(new Option('--stdin-lifeline', 'stop when stdin closes (a parent process holds the other end)').hideHelp())
     .action(async (flags: NodeFlags) => {
       const code = await node(flags);

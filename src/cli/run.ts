@@ -219,7 +219,7 @@ export function registerRunCommands(program: Command): void {
     .option('--ladder <format>', 'text | mermaid | none', 'text')
     .option('--pcap <file>', 'write every SIP, Diameter and RTP packet as a pcap')
     .option('--trace <file>', 'write the trace as JSON')
-    .option('--data <dir>', 'data directory (HSS database, TLS material); default: a fresh temporary one')
+    .option('--data <dir>', 'data directory (HSS database, TLS material); default: a fresh temporary one, removed when the run ends')
     .option('--width <columns>', 'ladder width')
     .action(async (file: string, flags: RunFlags) => {
       process.exitCode = await run(file, flags);

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Container } from 'inversify';
@@ -25,7 +25,7 @@ export interface SimulatedUe extends NetworkNode {
 export interface StartOptions {
   /** Overrides the topology's seed. */
   seed?: number | string;
-  /** Where the HSS database and TLS material live; default: the topology's dataDir, else a fresh temp dir. */
+  /** Where the HSS database and TLS material live; default: the topology's dataDir, else a fresh temp dir that stop() removes. */
   dataDir?: string;
   clock?: Clock;
   bus?: TraceBus;
@@ -54,6 +54,8 @@ export class RunningTopology {
     readonly caPath: string | undefined,
     /** Builds a network function's container again from its spec (startNode); absent for hand-made runs. */
     private readonly factory?: NodeFactory,
+    /** The data directory when the run made it itself (none was given): removed by stop(). */
+    private readonly temporaryDataDir?: string,
   ) {}
 
   /** Network functions of the topology that are not running now (stopped through stopNode). */
@@ -130,6 +132,7 @@ export class RunningTopology {
     const errors: unknown[] = [];
     for (const u of [...this.ues.values()].reverse()) await u.stop().catch((e) => errors.push(e));
     for (const n of [...this.nodes.values()].reverse()) await n.stop().catch((e) => errors.push(e));
+    if (this.temporaryDataDir) rmSync(this.temporaryDataDir, { recursive: true, force: true });
     if (errors.length) throw new AggregateError(errors, `stopping ${this.topology.name}: ${errors.length} error(s)`);
   }
 }
@@ -153,8 +156,11 @@ export async function startTopology(topology: Topology, options: StartOptions = 
   const clock = options.clock ?? new SystemClock();
   const bus = options.bus ?? new TraceBus(clock);
   const seed = options.seed ?? topology.seed;
-  const dataDir = options.dataDir ?? topology.dataDir ?? mkdtempSync(join(tmpdir(), 'imslab-'));
+  const given = options.dataDir ?? topology.dataDir;
+  const dataDir = given ?? mkdtempSync(join(tmpdir(), 'imslab-'));
   mkdirSync(dataDir, { recursive: true });
+  // A directory nobody named is this run's alone: it goes when the run stops, so runs do not pile up in /tmp.
+  const temporary = given === undefined ? dataDir : undefined;
   const directory = directoryOf(topology);
   const run: RunServices = { clock, random: new SeededRandom(seed), bus, directory, dataDir, timers: topology.timers };
 
@@ -167,7 +173,7 @@ export async function startTopology(topology: Topology, options: StartOptions = 
     ca ??= await CertificateAuthority.open(dataDir, { commonName: `imslab CA (${topology.name})` });
     return ca.issue({ name, addresses: [address], hostNames: [host] });
   };
-  const running = new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, undefined);
+  const running = new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, undefined, undefined, temporary);
   const build: NodeFactory = async (n, generation) => {
     const binder = NODE_BINDERS[n.kind];
     if (!binder) throw new Error(`${n.name}: node kind "${n.kind}" cannot run yet`);
@@ -218,7 +224,7 @@ export async function startTopology(topology: Topology, options: StartOptions = 
     await running.stop().catch(() => undefined);
     throw e;
   }
-  return new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, ca?.caPath, build);
+  return new RunningTopology(topology, directory, bus, clock, dataDir, nodes, ues, containers, ca?.caPath, build, temporary);
 }
 
 /** The transport's impairment profile from a topology's impairment block. */
