@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/topology/loader.js';
 import type { NoteEvent, PacketEvent, TraceEvent } from '../../src/trace/events.js';
-import { eventsToPcap } from '../../src/trace/pcap.js';
+import { tempPcap } from '../helpers/temp-pcap.js';
 import { parseMessage } from '../../src/sip/parser.js';
 import { isRequest, type SipMessage } from '../../src/sip/message.js';
 import { playScenario } from './helpers/play.js';
@@ -95,9 +94,7 @@ describe('a call and a message end to end (basic.yaml default scenario)', () => 
     expect(rtp.filter((e) => e.local.address === UE_B).length).toBeGreaterThanOrEqual(90);
 
     if (!hasTshark) throw new Error('tshark is required for this test (apt-get install tshark)');
-    const dir = mkdtempSync(join(tmpdir(), 'imslab-e2e-call-'));
-    const pcap = join(dir, 'call.pcap');
-    writeFileSync(pcap, eventsToPcap(events));
+    const pcap = tempPcap(events, 'call.pcap');
     const malformed = execFileSync('tshark', ['-r', pcap, '-o', 'rtp.heuristic_rtp:TRUE', '-Y', '_ws.malformed || _ws.expert.severity == error'], { encoding: 'utf8' });
     expect(malformed.trim()).toBe('');
     const streams = execFileSync('tshark', ['-r', pcap, '-o', 'rtp.heuristic_rtp:TRUE', '-q', '-z', 'rtp,streams'], { encoding: 'utf8' });

@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/topology/loader.js';
 import type { RunningTopology } from '../../src/topology/runner.js';
 import type { TraceEvent } from '../../src/trace/events.js';
-import { eventsToPcap } from '../../src/trace/pcap.js';
+import { tempPcap } from '../helpers/temp-pcap.js';
 import { playScenario } from './helpers/play.js';
 
 /**
@@ -107,9 +106,7 @@ describe('registration end to end (basic.yaml)', () => {
     expect(ok).toBe(true);
     if (!hasTshark) throw new Error('tshark is required for this test (apt-get install tshark)');
 
-    const dir = mkdtempSync(join(tmpdir(), 'imslab-e2e-'));
-    const pcap = join(dir, 'reg.pcap');
-    writeFileSync(pcap, eventsToPcap(events));
+    const pcap = tempPcap(events, 'reg.pcap');
     const malformed = execFileSync('tshark', ['-r', pcap, '-Y', '_ws.malformed || _ws.expert.severity == error'], { encoding: 'utf8' });
     expect(malformed.trim()).toBe('');
 

@@ -1,11 +1,9 @@
 import 'reflect-metadata';
 import { filter, firstValueFrom, take, timeout, toArray } from 'rxjs';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { eventsToPcap } from '../../src/trace/pcap.js';
+import { tempPcap } from '../helpers/temp-pcap.js';
 import type { NoteEvent, PacketEvent } from '../../src/trace/events.js';
 import { isRequest, type SipMessage } from '../../src/sip/message.js';
 import { parseSessionDescription } from '../../src/sdp/index.js';
@@ -133,8 +131,7 @@ describe('UE calls (RFC 3261 §13-15, RFC 3264) UE to UE', () => {
 
     // Wireshark's view: no malformed packet, and the two directions as two RTP streams without loss.
     if (!existsSync('/usr/bin/tshark')) throw new Error('tshark is required for this test (apt-get install tshark)');
-    const pcap = join(mkdtempSync(join(tmpdir(), 'imslab-ue-call-')), 'call.pcap');
-    writeFileSync(pcap, eventsToPcap(l.events));
+    const pcap = tempPcap(l.events, 'call.pcap');
     const bad = execFileSync('tshark', ['-r', pcap, '-o', 'rtp.heuristic_rtp:TRUE', '-Y', '_ws.malformed || _ws.expert.severity == error'], { encoding: 'utf8' });
     expect(bad.trim()).toBe('');
     const streams = execFileSync('tshark', ['-r', pcap, '-o', 'rtp.heuristic_rtp:TRUE', '-q', '-z', 'rtp,streams'], { encoding: 'utf8' });
