@@ -77,7 +77,7 @@ export class Directory {
   sipUri(name: string, options: { user?: string; transport?: TransportProtocol; lr?: boolean } = {}): string {
     const e = this.get(name);
     const host = e.address.includes(':') ? `[${e.address}]` : e.address;
-    const t = options.transport ?? 'udp';
+    const t = options.transport ?? offeredTransport(e.ports);
     const port = e.ports[t] ?? e.ports.udp ?? e.ports.tcp ?? 5060;
     let uri = `sip:${options.user ? options.user + '@' : ''}${host}:${port}`;
     if (t !== 'udp') uri += `;transport=${t}`;
@@ -94,10 +94,14 @@ export class Directory {
  */
 export function reachableUri(host: string, ports: NodeEndpoint['ports']): string {
   const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
-  if (ports.udp !== undefined) return `sip:${h}:${ports.udp}`;
-  if (ports.tcp !== undefined) return `sip:${h}:${ports.tcp};transport=tcp`;
-  if (ports.tls !== undefined) return `sips:${h}:${ports.tls}`;
-  return `sip:${h}:5060`;
+  const t = offeredTransport(ports);
+  const port = ports[t] ?? 5060;
+  return t === 'tls' ? `sips:${h}:${port}` : `sip:${h}:${port}${t === 'tcp' ? ';transport=tcp' : ''}`;
+}
+
+/** The SIP transport a node is reached over when nothing asks for one: UDP if it listens there, else TCP, else TLS. */
+function offeredTransport(ports: NodeEndpoint['ports']): TransportProtocol {
+  return ports.udp !== undefined ? 'udp' : ports.tcp !== undefined ? 'tcp' : ports.tls !== undefined ? 'tls' : 'udp';
 }
 
 function fqdn(e: NodeEndpoint): string {
