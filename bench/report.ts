@@ -1,6 +1,6 @@
 /**
- * The readable form of a bench run: one table (figure, value, unit, target, verdict), then why each null
- * figure is null (one line per reason), then the failures with their steps.
+ * The readable form of a bench run: one table (figure, value, unit, target, verdict), then why each missed
+ * target was missed, why each null figure is null (one line per reason), then the failures with their steps.
  */
 import type { BenchReport } from './runner.js';
 import { TARGETS } from './targets.js';
@@ -59,6 +59,15 @@ export function formatReport(report: BenchReport): string {
     if (value !== null) continue;
     const why = report.notes[key] ?? 'no reason recorded';
     reasons.set(why, [...(reasons.get(why) ?? []), key]);
+  }
+  // Issue 7: a missed target says by how much (the verdict) and why (what the run measured that explains it).
+  const missed = Object.entries(report.targets).filter(([, v]) => v.met === false);
+  if (missed.length > 0) {
+    out.push('', 'why missed:');
+    for (const [key, v] of missed) {
+      out.push(`  ${key}: ${formatValue(key, report.figures[key] ?? null)} against ${v.target}`);
+      for (const why of v.why ?? ['no explanation recorded']) out.push(`    - ${why}`);
+    }
   }
   if (reasons.size > 0) {
     out.push('', 'not measured:');

@@ -10,6 +10,7 @@ import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SUITES, suiteNamed } from './suites.js';
 import { STEP_PREFIX, type BenchSuite, type FigureValue, type SuiteContext, type SuiteReport } from './suite.js';
+import { explainMisses } from './misses.js';
 import { ratios, verdicts, type Verdict } from './targets.js';
 
 const BIN = fileURLToPath(new URL('../bin/imslab.mjs', import.meta.url));
@@ -119,24 +120,20 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   const r = ratios(figures);
   Object.assign(figures, r.figures);
   Object.assign(notes, r.notes);
-  return {
-    figures,
-    notes,
-    targets: verdicts(figures),
-    suites,
-    failures,
-    run: {
-      started: new Date(Date.now() - (performance.now() - t0)).toISOString(),
-      elapsedSeconds: Math.round(performance.now() - t0) / 1000,
-      limitSeconds: opts.limitSeconds,
-      seconds: opts.seconds,
-      quick: opts.quick,
-      node: process.version,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      memoryBytes: totalmem(),
-    },
+  const targets = verdicts(figures);
+  const run = {
+    started: new Date(Date.now() - (performance.now() - t0)).toISOString(),
+    elapsedSeconds: Math.round(performance.now() - t0) / 1000,
+    limitSeconds: opts.limitSeconds,
+    seconds: opts.seconds,
+    quick: opts.quick,
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryBytes: totalmem(),
   };
+  for (const [key, why] of Object.entries(explainMisses({ figures, notes, targets, suites, run }))) targets[key]!.why = why;
+  return { figures, notes, targets, suites, failures, run };
 }
 
 /** The JSON form: figures at the top level under their dotted keys, the rest under plain keys beside them. */

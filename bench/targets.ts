@@ -35,6 +35,8 @@ export interface Verdict {
   met: boolean | null;
   /** value / target: how far above (or below) the target the figure is. */
   ratio: number | null;
+  /** For a missed target: what the run measured that explains the miss (bench/misses.ts). */
+  why?: string[];
 }
 
 type Figures = Record<string, FigureValue>;

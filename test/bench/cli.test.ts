@@ -17,8 +17,12 @@ interface Run {
 
 /** The real CLI in a child process; the run limit of --quick (38 s) plus process start bounds it. */
 function imslab(...args: string[]): Promise<Run> {
+  return imslabWith({}, ...args);
+}
+
+function imslabWith(env: Record<string, string>, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 60_000, maxBuffer: 8 * 2 ** 20 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { timeout: 60_000, maxBuffer: 8 * 2 ** 20, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
@@ -110,6 +114,20 @@ describe('imslab bench (through the real CLI)', () => {
     expect(json.notes['sip.transactions_per_s']).toMatch(/the sip suite failed in step/);
     // The suite after the failed one ran and measured.
     expect(json['diameter.encode_decode_per_s'] as number).toBeGreaterThan(0);
+  });
+
+  it('a missed target says why, in the printed report and in the JSON (a one-step registration ladder)', { timeout: 90_000 }, async () => {
+    const file = join(dir, 'missed.json');
+    // One step of 50 SAPS, one mode, no pattern, a lenient threshold: the ladder passes and its top sets the figure.
+    const env = { IMSLAB_STORM_STEPS: '50', IMSLAB_STORM_MODES: 'one-process', IMSLAB_PATTERN_STEPS: '0', IMSLAB_STORM_LATENCY_MS: '5000' };
+    const run = await imslabWith(env, 'bench', '--quick', '--only', 'registration', '--json', file);
+    expect(run.code).toBe(0);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as { targets: Record<string, { met: boolean | null; why?: string[] }> };
+    expect(json.targets['registration.doc_saps']).toMatchObject({ met: false, why: [expect.stringMatching(/^the ladder ended at 50 SAPS with every step within the limit/)] });
+    // Not measured is not missed: no explanation for a figure that is null.
+    expect(json.targets['registration.doc_saps.separate_processes']).toMatchObject({ met: null });
+    expect(json.targets['registration.doc_saps.separate_processes']!.why).toBeUndefined();
+    expect(run.stdout).toMatch(/why missed:\n {2}registration\.doc_saps: 50 against >= 2000\n {4}- the ladder ended at 50 SAPS/);
   });
 
   it('bad input is refused with exit 2 before anything runs', async () => {
