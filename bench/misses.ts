@@ -62,10 +62,42 @@ export function explainMisses(report: MissInput): Record<string, string[]> {
     if (report.targets[t.key]?.met !== false) continue;
     const storm = STORM_KEYS[t.key];
     const ladder = storm ? ladderOf(report, storm.suite, storm.mode) : undefined;
-    out[t.key] = storm && ladder ? stormMiss(report, t.value, storm, ladder) : [report.notes[t.key] ?? 'no explanation recorded'];
+    const other = OTHER_KEYS[t.key]?.(report);
+    out[t.key] = storm && ladder ? stormMiss(report, t.value, storm, ladder) : other ?? [report.notes[t.key] ?? 'no explanation recorded'];
   }
   return out;
 }
+
+/** The other targets: the figures of the same run that the missed one is made of. Undefined when they are absent. */
+const OTHER_KEYS: Record<string, (r: MissInput) => string[] | undefined> = {
+  'rtp.max_streams_without_loss': (r) => {
+    const steps = r.suites.rtp?.details as Array<{ streams: number; packetsSent: number; lost: number; pace: number }> | undefined;
+    const bad = Array.isArray(steps) ? steps.find((s) => s.lost > 0 || s.pace < 0.99) : undefined;
+    return bad ? [`the first step that failed: ${fmt(bad.streams)} streams lost ${fmt(bad.lost)} of ${fmt(bad.packetsSent)} packets and kept ${Math.round(bad.pace * 100)} % of real-time pace (no loss and ≥ 99 % are needed)`] : undefined;
+  },
+  'memory.bytes_per_registered_ue': (r) => {
+    const [hss, scscf, pcscf] = ['memory.hss_bytes_per_subscriber', 'memory.scscf_bytes_per_registration', 'memory.pcscf_bytes_per_registration'].map((k) => r.figures[k]);
+    return typeof hss === 'number' && typeof scscf === 'number' && typeof pcscf === 'number'
+      ? [`what each store keeps per further UE: HSS ${fmt(hss)} B, S-CSCF ${fmt(scscf)} B, P-CSCF ${fmt(pcscf)} B (memory.*_per_subscriber, *_per_registration)`]
+      : undefined;
+  },
+  'ratio.sip_messages_vs_ceiling': (r) => {
+    const [sip, ceiling] = [r.figures['sip.transactions_per_s'], r.figures['ceiling.udp_roundtrips_per_s']];
+    return typeof sip === 'number' && typeof ceiling === 'number'
+      ? [`${fmt(sip)} SIP transactions/s (a request and its response) against ${fmt(ceiling)} UDP round trips/s (a datagram and its echo) in the same process and run`]
+      : undefined;
+  },
+  'ratio.peers_imslab_vs_kamailio': (r) => {
+    const [ours, theirs] = [r.figures['peers.imslab_calls_per_s'], r.figures['peers.kamailio_calls_per_s']];
+    const steps = (r.suites.peers?.details as { imslab?: { callSteps?: Array<{ target: number; failed: number; retransmissions: number; achieved: number; clean: boolean }> } } | undefined)?.imslab?.callSteps;
+    const unclean = steps?.find((s) => !s.clean);
+    if (typeof ours !== 'number' || typeof theirs !== 'number') return undefined;
+    return [
+      `imslab passed ${fmt(ours)} calls/s cleanly through one hop, Kamailio ${fmt(theirs)}, under the same SIPp load`,
+      ...(unclean ? [`imslab's first step that was not clean: ${fmt(unclean.target)} calls/s asked, ${fmt(unclean.achieved)} reached, ${unclean.failed} failed, ${unclean.retransmissions} retransmissions`] : []),
+    ];
+  },
+};
 
 function ladderOf(report: MissInput, suite: string, mode: string): LadderLike | undefined {
   const details = report.suites[suite]?.details as Record<string, unknown> | undefined;

@@ -82,6 +82,33 @@ describe('why a target was missed (issue 7: the report says by how much and why)
     expect(explainMisses(bare)['registration.doc_saps']).toEqual(['no explanation recorded']);
   });
 
+  it('the other targets are explained from the figures they are made of', () => {
+    const input = report({
+      figures: {
+        'rtp.max_streams_without_loss': 250,
+        'memory.hss_bytes_per_subscriber': 3,
+        'memory.scscf_bytes_per_registration': 1200,
+        'memory.pcscf_bytes_per_registration': 1297,
+        'ratio.sip_messages_vs_ceiling': 0.15,
+        'sip.transactions_per_s': 9000,
+        'ceiling.udp_roundtrips_per_s': 60000,
+        'ratio.peers_imslab_vs_kamailio': 0.4,
+        'peers.imslab_calls_per_s': 1600,
+        'peers.kamailio_calls_per_s': 4000,
+      },
+    });
+    input.suites.rtp = { details: [{ streams: 250, packetsSent: 50000, lost: 0, pace: 1 }, { streams: 500, packetsSent: 99000, lost: 12, pace: 0.998 }] };
+    input.suites.peers = { details: { imslab: { callSteps: [{ target: 1500, failed: 0, retransmissions: 0, achieved: 1500, clean: true }, { target: 2000, failed: 3, retransmissions: 410, achieved: 1700, clean: false }] } } };
+    const out = explainMisses(input);
+    expect(out['rtp.max_streams_without_loss']).toEqual(['the first step that failed: 500 streams lost 12 of 99,000 packets and kept 100 % of real-time pace (no loss and ≥ 99 % are needed)']);
+    expect(out['memory.bytes_per_registered_ue']![0]).toMatch(/^what each store keeps per further UE: HSS 3 B, S-CSCF 1,200 B, P-CSCF 1,297 B/);
+    expect(out['ratio.sip_messages_vs_ceiling']![0]).toMatch(/^9,000 SIP transactions\/s .* against 60,000 UDP round trips\/s/);
+    expect(out['ratio.peers_imslab_vs_kamailio']).toEqual([
+      'imslab passed 1,600 calls/s cleanly through one hop, Kamailio 4,000, under the same SIPp load',
+      "imslab's first step that was not clean: 2,000 calls/s asked, 1,700 reached, 3 failed, 410 retransmissions",
+    ]);
+  });
+
   it('the printed report has a "why missed" section with each missed target and its lines, and none when all are met', () => {
     const input = report();
     for (const [key, why] of Object.entries(explainMisses(input))) input.targets[key]!.why = why;
