@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runSteps, type StepPlan } from '../../bench/storm/stepper.js';
 
 const plan = (fullLadder: boolean): StepPlan => ({
@@ -40,5 +40,44 @@ describe('the storm ladder', () => {
     ]);
     expect(r.doc_saps).toBe(100);
     expect(r.stoppedBecause).toBe('100.00 % inadequate at 200 SAPS (limit 1 %); the rest of the ladder ran (full ladder)');
+  });
+});
+
+describe('the storm generator schedule', () => {
+  afterEach(() => vi.useRealTimers());
+
+  /** One step of `saps` for 1 s with the clock faked: how many times the generator slept, and when attempts started. */
+  async function schedule(saps: number) {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const sleeps = vi.spyOn(globalThis, 'setTimeout');
+    const startedAt: number[] = [];
+    const t0 = performance.now();
+    const run = runSteps(
+      { steps: [saps], windowSeconds: 1, maxAttempts: 10_000, drainMs: 100, pauseMs: 0, latencyThresholdMs: 100, limitPct: 1 },
+      async () => {
+        startedAt.push(performance.now() - t0);
+        return { ok: true, latencyMs: 1 };
+      },
+    );
+    await vi.runAllTimersAsync();
+    const r = await run;
+    return { r, sleeps: sleeps.mock.calls.length, startedAt };
+  }
+
+  it('at a low rate wakes once per attempt, each at its due time, not every 2 ms', async () => {
+    const { r, sleeps, startedAt } = await schedule(50);
+    expect(r.steps[0]!.started).toBe(50);
+    // 49 sleeps between 50 attempts (plus the drain's timer); 2 ms ticks would be about 500.
+    expect(sleeps).toBeLessThanOrEqual(52);
+    // Attempt i starts at i × 20 ms.
+    startedAt.forEach((t, i) => expect(t).toBeCloseTo(i * 20, 0));
+  });
+
+  it('at a high rate still gathers the attempts due within a 2 ms tick', async () => {
+    const { r, sleeps, startedAt } = await schedule(2000);
+    expect(r.steps[0]!.started).toBe(2000);
+    expect(sleeps).toBeLessThanOrEqual(502);
+    // The last is due at 999.5 ms and starts at the next tick.
+    expect(startedAt[startedAt.length - 1]!).toBeLessThanOrEqual(1002);
   });
 });
