@@ -111,7 +111,7 @@ function stormMiss(report: MissInput, target: number, storm: (typeof STORM_KEYS)
   // The ladder stops at the first step over the limit; with the full ladder the DOC is still the step below it.
   const lost = ladder.steps.find((s) => s.saps > (ladder.doc_saps ?? 0));
   if (!lost) return [`the ladder ended at ${fmt(ladder.steps[ladder.steps.length - 1]!.saps)} SAPS with every step within the limit: its top is below the target, so the figure is the ladder's, not the core's`];
-  lines.push(`stopped at ${fmt(lost.saps)} SAPS: ${lost.inadequate_pct} % of ${fmt(lost.attempts)} attempts inadequate (${lost.failed} failed, ${lost.late} late; p50 ${ms(lost.p50_ms)}, p99 ${ms(lost.p99_ms)})${reasons(lost.failures)}`);
+  lines.push(`lost at ${fmt(lost.saps)} SAPS, the first step over the limit: ${lost.inadequate_pct} % of ${fmt(lost.attempts)} attempts inadequate (${lost.failed} failed, ${lost.late} late; p50 ${ms(lost.p50_ms)}, p99 ${ms(lost.p99_ms)})${reasons(lost.failures)}`);
 
   const oneLoop = storm.mode === 'one_process';
   const cores = report.run.cpus;
