@@ -1,7 +1,7 @@
 /**
  * Why a target was missed, from the figures of the same run (issue 7: "where a target is missed, the report
  * says by how much and why"). The verdict already says by how much; this says what the run measured that
- * explains it, in the terms the storms can show: where the ladder stopped and on what, the CPU each attempt
+ * explains it, in the terms the storms can show: the first step over the limit and what it lost, the CPU each attempt
  * took against the CPU the target leaves per attempt on this machine's cores, whether the machine was full
  * when the step was lost, and what a wake-up costs here.
  */
