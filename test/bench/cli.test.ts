@@ -119,7 +119,8 @@ describe('imslab bench (through the real CLI)', () => {
   it('a missed target says why, in the printed report and in the JSON (a one-step registration ladder)', { timeout: 90_000 }, async () => {
     const file = join(dir, 'missed.json');
     // One step of 50 SAPS, one mode, no pattern, a lenient threshold: the ladder passes and its top sets the figure.
-    const env = { IMSLAB_STORM_STEPS: '50', IMSLAB_STORM_MODES: 'one-process', IMSLAB_PATTERN_STEPS: '0', IMSLAB_STORM_LATENCY_MS: '5000' };
+    // A port of its own, so that it cannot meet another storm test's core running at the same time.
+    const env = { IMSLAB_STORM_STEPS: '50', IMSLAB_STORM_MODES: 'one-process', IMSLAB_PATTERN_STEPS: '0', IMSLAB_STORM_LATENCY_MS: '5000', IMSLAB_STORM_PORT: '27460' };
     const run = await imslabWith(env, 'bench', '--quick', '--only', 'registration', '--json', file);
     expect(run.code).toBe(0);
     const json = JSON.parse(readFileSync(file, 'utf8')) as { targets: Record<string, { met: boolean | null; why?: string[] }> };
