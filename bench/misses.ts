@@ -41,7 +41,7 @@ export interface MissInput {
   notes: Record<string, string>;
   targets: Record<string, Verdict>;
   suites: Record<string, { details?: unknown }>;
-  run: { cpus: number };
+  run: { cpus: number; quick?: boolean };
 }
 
 /** A step lost with at least this share of the cores busy was lost to a full machine, not to a latency spike. */
@@ -80,6 +80,14 @@ const OTHER_KEYS: Record<string, (r: MissInput) => string[] | undefined> = {
     return typeof hss === 'number' && typeof scscf === 'number' && typeof pcscf === 'number'
       ? [`what each store keeps per further UE: HSS ${fmt(hss)} B, S-CSCF ${fmt(scscf)} B, P-CSCF ${fmt(pcscf)} B (memory.*_per_subscriber, *_per_registration)`]
       : undefined;
+  },
+  'memory.whole_core_bytes_per_registered_ue': (r) => {
+    const w = (r.suites.memory?.details as { whole_core?: { ues: number; warm_ues: number; registered: number; heap_bytes_per_ue: number; rss_bytes_per_ue: number } } | undefined)?.whole_core;
+    if (!w) return undefined;
+    return [
+      `${fmt(w.registered)} of ${fmt(w.ues)} UEs registered through the running core after ${fmt(w.warm_ues)} to warm it; heap ${fmt(w.heap_bytes_per_ue)} B and settled RSS ${fmt(w.rss_bytes_per_ue)} B per further UE`,
+      ...(r.run.quick ? ['a --quick run measures a smaller batch than the full run, so whatever the core allocates once while it is measured is shared by fewer UEs: the full run is the figure to judge'] : []),
+    ];
   },
   'ratio.sip_messages_vs_ceiling': (r) => {
     const [sip, ceiling] = [r.figures['sip.transactions_per_s'], r.figures['ceiling.udp_roundtrips_per_s']];
