@@ -5,6 +5,7 @@
  * took against the CPU the target leaves per attempt on this machine's cores, whether the machine was full
  * when the step was lost, and what a wake-up costs here.
  */
+import { rtpStepPasses, type RtpStepResult } from './rtp.js';
 import type { FigureValue } from './suite.js';
 import { TARGETS, type Verdict } from './targets.js';
 
@@ -71,9 +72,10 @@ export function explainMisses(report: MissInput): Record<string, string[]> {
 /** The other targets: the figures of the same run that the missed one is made of. Undefined when they are absent. */
 const OTHER_KEYS: Record<string, (r: MissInput) => string[] | undefined> = {
   'rtp.max_streams_without_loss': (r) => {
-    const steps = r.suites.rtp?.details as Array<{ streams: number; packetsSent: number; lost: number; pace: number }> | undefined;
-    const bad = Array.isArray(steps) ? steps.find((s) => s.lost > 0 || s.pace < 0.99) : undefined;
-    return bad ? [`the first step that failed: ${fmt(bad.streams)} streams lost ${fmt(bad.lost)} of ${fmt(bad.packetsSent)} packets and kept ${Math.round(bad.pace * 100)} % of real-time pace (no loss and ≥ 99 % are needed)`] : undefined;
+    const steps = r.suites.rtp?.details as RtpStepResult[] | undefined;
+    // The ladder's failed step and the halvings after it: the smallest that failed is the closest to the figure.
+    const bad = Array.isArray(steps) ? steps.filter((s) => !rtpStepPasses(s)).sort((a, b) => a.streams - b.streams)[0] : undefined;
+    return bad ? [`the smallest step that failed: ${fmt(bad.streams)} streams lost ${fmt(bad.lost)} of ${fmt(bad.packetsSent)} packets and kept ${Math.round(bad.pace * 100)} % of real-time pace (no loss and ≥ 99 % are needed)`] : undefined;
   },
   'memory.bytes_per_registered_ue': (r) => {
     const [hss, scscf, pcscf] = ['memory.hss_bytes_per_subscriber', 'memory.scscf_bytes_per_registration', 'memory.pcscf_bytes_per_registration'].map((k) => r.figures[k]);

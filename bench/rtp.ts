@@ -17,6 +17,11 @@ const PCMU: Codec = { payloadType: 0, name: 'PCMU', clockRate: 8000, channels: 1
 const SIDE_A = '127.0.40.1';
 const SIDE_B = '127.0.40.2';
 
+/** A step passes with no packet lost and at least 99 % of real-time pace (the figure's note says the same). */
+export function rtpStepPasses(r: Pick<RtpStepResult, 'lost' | 'pace'>): boolean {
+  return r.lost === 0 && r.pace >= 0.99;
+}
+
 export interface RtpStepResult {
   streams: number;
   packetsSent: number;
@@ -40,12 +45,11 @@ export async function benchRtp(opts: { maxStreams: number; seconds: number }): P
   const steps: RtpStepResult[] = [];
   let best = 0;
   const env = { clock, bus, random, portsA, portsB };
-  const passes = (r: RtpStepResult) => r.lost === 0 && r.pace >= 0.99;
   let failedAt: number | undefined;
   for (const n of ladder(maxStreams)) {
     const r = await step(n, seconds, env);
     steps.push(r);
-    if (!passes(r)) {
+    if (!rtpStepPasses(r)) {
       failedAt = n;
       break;
     }
@@ -56,7 +60,7 @@ export async function benchRtp(opts: { maxStreams: number; seconds: number }): P
     const n = Math.floor((best + failedAt) / 2);
     const r = await step(n, seconds, env);
     steps.push(r);
-    if (passes(r)) best = n;
+    if (rtpStepPasses(r)) best = n;
     else failedAt = n;
   }
   return { max_streams_without_loss: best, steps };

@@ -101,10 +101,17 @@ describe('why a target was missed (issue 7: the report says by how much and why)
     input.targets = verdicts(input.figures);
     input.suites.memory = { details: { whole_core: { ues: 5000, warm_ues: 5000, registered: 5000, heap_bytes_per_ue: 2220, rss_bytes_per_ue: 3100 } } };
     input.run.quick = true;
-    input.suites.rtp = { details: [{ streams: 250, packetsSent: 50000, lost: 0, pace: 1 }, { streams: 500, packetsSent: 99000, lost: 12, pace: 0.998 }] };
+    // The ladder failed at 500, then a halving failed 375 on its pace.
+    input.suites.rtp = {
+      details: [
+        { streams: 250, packetsSent: 50000, lost: 0, pace: 1 },
+        { streams: 500, packetsSent: 99000, lost: 12, pace: 0.998 },
+        { streams: 375, packetsSent: 70000, lost: 0, pace: 0.95 },
+      ],
+    };
     input.suites.peers = { details: { imslab: { callSteps: [{ target: 1500, failed: 0, retransmissions: 0, achieved: 1500, clean: true }, { target: 2000, failed: 3, retransmissions: 410, achieved: 1700, clean: false }] } } };
     const out = explainMisses(input);
-    expect(out['rtp.max_streams_without_loss']).toEqual(['the first step that failed: 500 streams lost 12 of 99,000 packets and kept 100 % of real-time pace (no loss and ≥ 99 % are needed)']);
+    expect(out['rtp.max_streams_without_loss']).toEqual(['the smallest step that failed: 375 streams lost 0 of 70,000 packets and kept 95 % of real-time pace (no loss and ≥ 99 % are needed)']);
     expect(out['memory.bytes_per_registered_ue']![0]).toMatch(/^what each store keeps per further UE: HSS 3 B, S-CSCF 1,200 B, P-CSCF 1,297 B/);
     expect(out['memory.whole_core_bytes_per_registered_ue']).toEqual([
       '5,000 of 5,000 UEs registered through the running core after 5,000 to warm it; heap 2,220 B and settled RSS 3,100 B per further UE',
